@@ -1,0 +1,1 @@
+"""Alembic migrations; `service.migrate` runs them (the app never calls create_all)."""

@@ -1,0 +1,49 @@
+"""Shared pieces of the table models: constraint naming, timestamps, pages."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import Column, DateTime, Enum
+from sqlmodel import Field, SQLModel
+
+# Deterministic constraint names, so Alembic migrations can name what they drop.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC (audit and recorded_at timestamps are never naive)."""
+    return datetime.now(UTC)
+
+
+def timestamp_field() -> datetime:
+    """A timezone-aware UTC timestamp column defaulting to now."""
+    field: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True),
+                            nullable=False)
+    return field
+
+
+def enum_column(enum: type[StrEnum], *, nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    """A VARCHAR column holding an enum's values (portable: no native PostgreSQL ENUM types)."""
+    return Column(
+        Enum(enum, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]),
+        nullable=nullable,
+    )
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, with the total number of matching rows."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

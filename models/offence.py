@@ -1,0 +1,67 @@
+"""Recorded offences: one row per offence a person is linked to, from PNC/Niche or the API."""
+
+from datetime import date, datetime
+
+from pydantic import model_validator
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import enum_column, timestamp_field
+from models.enums import Outcome
+
+
+class OffenceFields(SQLModel):
+    offence_date: date
+    domestic_abuse: bool = False
+    victim_ref: str | None = Field(
+        default=None, max_length=64, description="Pseudonymous victim key, for counting victims"
+    )
+    outcome: Outcome = Field(default=Outcome.pending, sa_column=enum_column(Outcome))
+    outcome_date: date | None = None
+    source: str = Field(default="api", max_length=32, regex=r"^[A-Za-z0-9_.-]+$")
+    source_ref: str | None = Field(
+        default=None, max_length=64, description="Unique per source: re-sending never duplicates"
+    )
+
+
+class Offence(OffenceFields, table=True):
+    __tablename__ = "offences"
+    __table_args__ = (
+        UniqueConstraint("source", "source_ref"),
+        Index("ix_offences_person_id_offence_date", "person_id", "offence_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="persons.id", ondelete="CASCADE")
+    offence_type: str = Field(max_length=64)
+    ho_code: str | None = Field(default=None, max_length=16)
+    recorded_at: datetime = timestamp_field()
+
+
+class OffenceCreate(OffenceFields):
+    """An offence as sent: `offence_type` or a Home Office `ho_code`, mapped via the catalogue."""
+
+    offence_type: str | None = Field(default=None, max_length=64)
+    ho_code: str | None = Field(default=None, max_length=16)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "OffenceCreate":
+        if self.offence_type is None and self.ho_code is None:
+            raise ValueError("give offence_type or ho_code")
+        today = date.today()
+        if self.offence_date > today:
+            raise ValueError("offence_date cannot be in the future")
+        if self.outcome_date is not None:
+            if self.outcome_date > today:
+                raise ValueError("outcome_date cannot be in the future")
+            if self.outcome_date < self.offence_date:
+                raise ValueError("outcome_date cannot be before offence_date")
+        return self
+
+
+class OffenceRead(OffenceFields):
+    id: int
+    person_id: int
+    offence_type: str
+    ho_code: str | None
+    recorded_at: datetime

@@ -1,0 +1,100 @@
+"""People known to the IOM team."""
+
+from datetime import date, datetime
+
+from pydantic import field_validator, model_validator
+from sqlalchemy import Column, String
+from sqlmodel import Field, SQLModel
+
+from models.base import enum_column, timestamp_field
+from models.enums import ETHNICITY_CODES, Sex
+from models.identifiers import canonical_pnc_id
+
+
+def _check_ethnicity(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if code not in ETHNICITY_CODES:
+        raise ValueError(f"ethnicity must be an ONS 2021 code ({', '.join(ETHNICITY_CODES)})")
+    return code
+
+
+def _check_birth_and_death(born: date | None, died: date | None) -> None:
+    today = date.today()
+    if born is not None and born > today:
+        raise ValueError("date_of_birth cannot be in the future")
+    if died is not None and died > today:
+        raise ValueError("deceased_on cannot be in the future")
+    if born is not None and died is not None and died < born:
+        raise ValueError("deceased_on cannot be before date_of_birth")
+
+
+class PersonFields(SQLModel):
+    given_name: str | None = Field(default=None, max_length=100)
+    family_name: str | None = Field(default=None, max_length=100)
+    date_of_birth: date
+    sex: Sex = Field(default=Sex.unknown, sa_column=enum_column(Sex))
+    # Protected characteristic: kept for fairness monitoring and panel breakdowns only.
+    ethnicity: str | None = Field(default=None, max_length=2)
+    home_area: str = Field(foreign_key="areas.code", max_length=32)
+    deceased_on: date | None = None
+
+
+class Person(PersonFields, table=True):
+    __tablename__ = "persons"
+
+    id: int | None = Field(default=None, primary_key=True)
+    pnc_id: str = Field(sa_column=Column(String(13), unique=True, nullable=False))
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+
+
+class PersonCreate(PersonFields):
+    pnc_id: str = Field(description="PNC ID, YYYY/NNNNNNNC or short YY/NNNNNNC, with check letter")
+
+    @field_validator("pnc_id")
+    @classmethod
+    def _pnc(cls, value: str) -> str:
+        return canonical_pnc_id(value)
+
+    @field_validator("ethnicity")
+    @classmethod
+    def _ethnicity(cls, value: str | None) -> str | None:
+        return _check_ethnicity(value)
+
+    @model_validator(mode="after")
+    def _dates(self) -> "PersonCreate":
+        _check_birth_and_death(self.date_of_birth, self.deceased_on)
+        return self
+
+
+class PersonUpdate(SQLModel):
+    """Fields a PATCH may change; absent fields are left alone."""
+
+    given_name: str | None = Field(default=None, max_length=100)
+    family_name: str | None = Field(default=None, max_length=100)
+    date_of_birth: date | None = None
+    sex: Sex | None = None
+    ethnicity: str | None = Field(default=None, max_length=2)
+    home_area: str | None = Field(default=None, max_length=32)
+    deceased_on: date | None = None
+
+    @field_validator("ethnicity")
+    @classmethod
+    def _ethnicity(cls, value: str | None) -> str | None:
+        return _check_ethnicity(value)
+
+    @model_validator(mode="after")
+    def _dates(self) -> "PersonUpdate":
+        _check_birth_and_death(self.date_of_birth, self.deceased_on)
+        return self
+
+
+class PersonRead(PersonFields):
+    id: int
+    pnc_id: str
+    version: int
+    created_at: datetime
+    updated_at: datetime

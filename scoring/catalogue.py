@@ -1,0 +1,134 @@
+"""The offence catalogue: gravity, harm weight and unit cost per offence type, as data.
+
+The catalogue is a versioned YAML file (``scoring/data/offence_catalogue.yaml`` by default);
+a force can supply its own. Everything downstream (RFG gravity, THR harm, IDIOM costs)
+looks figures up here, never in code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "offence_catalogue.yaml"
+
+COLUMNS = (
+    "label",
+    "offence_group",
+    "neighbourhood_crime",
+    "gravity",
+    "harm_weight",
+    "unit_cost_gbp",
+    "cost_confirmed",
+    "cost_source",
+    "ho_codes",
+)
+
+
+class CatalogueError(ValueError):
+    """The catalogue file is malformed (raised on load, with the offending entry)."""
+
+
+@dataclass(frozen=True)
+class OffenceCatalogue:
+    """A loaded catalogue.
+
+    Attributes
+    ----------
+    version : str
+        Recorded next to every number computed from this catalogue.
+    cost_table : str
+        Name of the cost table the unit costs come from.
+    table : pandas.DataFrame
+        One row per ``offence_type`` (the index), columns as in ``COLUMNS``.
+    """
+
+    version: str
+    cost_table: str
+    table: pd.DataFrame
+    _by_ho_code: dict[str, str] = field(repr=False)
+
+    @property
+    def offence_types(self) -> list[str]:
+        return list(self.table.index)
+
+    def __contains__(self, offence_type: object) -> bool:
+        return offence_type in self.table.index
+
+    def type_for_ho_code(self, ho_code: str) -> str | None:
+        """The offence type a Home Office code maps to, or None if the code is unknown."""
+        return self._by_ho_code.get(normalise_ho_code(ho_code))
+
+
+def normalise_ho_code(code: str) -> str:
+    """Upper-case and strip a Home Office code, dropping the class's leading zeros (008N -> 8N)."""
+    text = code.strip().upper()
+    head, sep, tail = text.partition("/")
+    head = head.lstrip("0") or "0"
+    return head + sep + tail
+
+
+def _entry_errors(key: str, entry: object) -> list[str]:
+    if not isinstance(entry, dict):
+        return [f"{key}: must be a mapping"]
+    errors = [f"{key}: missing {col}" for col in COLUMNS if col not in entry]
+    if errors:
+        return errors
+    if entry["gravity"] not in (1, 2, 3, 4):
+        errors.append(f"{key}: gravity must be 1-4")
+    for col in ("harm_weight", "unit_cost_gbp"):
+        if not isinstance(entry[col], int | float) or entry[col] < 0:
+            errors.append(f"{key}: {col} must be a number >= 0")
+    if not isinstance(entry["ho_codes"], list):
+        errors.append(f"{key}: ho_codes must be a list")
+    return errors
+
+
+def load_catalogue(path: str | Path = DEFAULT_PATH) -> OffenceCatalogue:
+    """Load and validate a catalogue file.
+
+    Raises
+    ------
+    CatalogueError
+        If the file lacks a version, has no offence types, an entry misses a column or has an
+        out-of-range figure, or two types claim the same Home Office code.
+
+    Examples
+    --------
+    >>> cat = load_catalogue()
+    >>> int(cat.table.loc["robbery_personal", "unit_cost_gbp"])
+    11320
+    >>> cat.type_for_ho_code("034B")
+    'robbery_personal'
+    """
+    raw = yaml.safe_load(Path(path).read_text())
+    if not isinstance(raw, dict) or not raw.get("version"):
+        raise CatalogueError("catalogue needs a version")
+    entries = raw.get("offence_types") or {}
+    if not entries:
+        raise CatalogueError("catalogue lists no offence types")
+    errors = [err for key, entry in entries.items() for err in _entry_errors(key, entry)]
+    if errors:
+        raise CatalogueError("; ".join(errors))
+    by_code: dict[str, str] = {}
+    for key, entry in entries.items():
+        for code in entry["ho_codes"]:
+            norm = normalise_ho_code(str(code))
+            if norm in by_code:
+                raise CatalogueError(f"HO code {code} mapped to both {by_code[norm]} and {key}")
+            by_code[norm] = key
+    table = pd.DataFrame.from_dict(entries, orient="index")[list(COLUMNS)]
+    table.index.name = "offence_type"
+    table = table.astype(
+        {"neighbourhood_crime": bool, "gravity": "int64", "harm_weight": "float64",
+         "unit_cost_gbp": "float64", "cost_confirmed": bool}
+    )
+    return OffenceCatalogue(
+        version=str(raw["version"]),
+        cost_table=str(raw.get("cost_table", "")),
+        table=table,
+        _by_ho_code=by_code,
+    )

@@ -1,0 +1,1 @@
+"""FastAPI service for Integrated Offender Management: register, scores, shortlists, reports."""

@@ -1,0 +1,36 @@
+"""Settings for the service: one class, read from the environment (and a `.env` file)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scoring.catalogue import DEFAULT_PATH as DEFAULT_CATALOGUE
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./iomscore.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    offence_catalogue_path: Path = Field(
+        default=DEFAULT_CATALOGUE,
+        description="A force can point this at its own catalogue (costs, gravity, harm, HO codes).",
+    )
+    # Pages bigger than this cost the database more than any screen can show.
+    max_page_size: int = 500
+    default_page_size: int = 50
+    # An import is one transaction; the cap keeps one request from holding locks for minutes.
+    max_import_rows: int = 200_000
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache after changing the env)."""
+    return Settings()

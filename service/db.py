@@ -1,0 +1,48 @@
+"""Engine and session: one engine per database URL, sessions handed out per request."""
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from service.config import get_settings
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite starts transactions lazily and breaks SAVEPOINT semantics; let SQLAlchemy
+    # emit BEGIN itself (SQLAlchemy's documented recipe) and enforce foreign keys.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the per-dialect settings this service relies on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+@lru_cache
+def get_engine() -> Engine:
+    """The engine for the configured DATABASE_URL."""
+    return make_engine(get_settings().database_url)
+
+
+def get_session() -> Iterator[Session]:
+    """A session per request; the caller commits, anything uncommitted is rolled back."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session

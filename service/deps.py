@@ -1,0 +1,80 @@
+"""FastAPI dependencies: database session, settings, catalogue, paging, If-Match."""
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Header, Query
+from sqlmodel import Session
+
+from scoring.catalogue import OffenceCatalogue, load_catalogue
+from service.config import Settings, get_settings
+from service.db import get_session
+from service.errors import InvalidInput, PreconditionRequired
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+@lru_cache(maxsize=4)
+def _catalogue_at(path: Path) -> OffenceCatalogue:
+    return load_catalogue(path)
+
+
+def get_catalogue(settings: SettingsDep) -> OffenceCatalogue:
+    """The offence catalogue named by the settings (loaded once per path)."""
+    return _catalogue_at(settings.offence_catalogue_path)
+
+
+CatalogueDep = Annotated[OffenceCatalogue, Depends(get_catalogue)]
+
+
+@dataclass(frozen=True)
+class Paging:
+    limit: int
+    offset: int
+
+
+def get_paging(
+    settings: SettingsDep,
+    limit: Annotated[int | None, Query(ge=1, description="Page size (server caps it)")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Paging:
+    """Page parameters; a limit above the server's cap is a 422 rather than silently cut."""
+    size = settings.default_page_size if limit is None else limit
+    if size > settings.max_page_size:
+        raise InvalidInput(
+            f"limit may be at most {settings.max_page_size}",
+            errors=[{"loc": ["query", "limit"], "msg": f"at most {settings.max_page_size}",
+                     "type": "less_than_equal"}],
+        )
+    return Paging(limit=size, offset=offset)
+
+
+PagingDep = Annotated[Paging, Depends(get_paging)]
+
+
+def etag(version: int) -> str:
+    """The ETag for a stored version of a record."""
+    return f'"{version}"'
+
+
+def get_if_match(if_match: Annotated[str | None, Header()] = None) -> int:
+    """The version an update was based on, from If-Match; required so no write is blind."""
+    if if_match is None:
+        raise PreconditionRequired("send If-Match with the ETag you read, so no update is lost")
+    text = if_match.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit():
+        raise InvalidInput(
+            "If-Match must be an ETag this service issued",
+            errors=[{"loc": ["header", "if-match"], "msg": "not an ETag issued here",
+                     "type": "value_error"}],
+        )
+    return int(text)
+
+
+IfMatchDep = Annotated[int, Depends(get_if_match)]

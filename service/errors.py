@@ -1,0 +1,144 @@
+"""Domain exceptions and their one mapping to RFC 9457 problem+json responses."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_TYPE_BASE = "https://iomscore.example/problems/"
+
+
+class FieldError(BaseModel):
+    """One field's problem: where it is, what is wrong."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with field-level errors where the input was at fault."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class DomainError(Exception):
+    """Base for errors service code raises; `status` and `title` decide the response."""
+
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+
+
+class NotFound(DomainError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Conflict(DomainError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class StaleVersion(DomainError):
+    status, title, slug = 412, "Precondition failed", "stale-version"
+
+
+class PreconditionRequired(DomainError):
+    status, title, slug = 428, "Precondition required", "if-match-required"
+
+
+class InvalidInput(DomainError):
+    status, title, slug = 422, "Invalid input", "invalid-input"
+
+
+class PayloadTooLarge(DomainError):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class UnsupportedMediaType(DomainError):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem_response(request: Request, *, status: int, title: str, slug: str,
+                     detail: str | None = None, errors: list[dict[str, Any]] | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    """Build a problem+json response for this request."""
+    body = Problem(type=PROBLEM_TYPE_BASE + slug, title=title, status=status, detail=detail,
+                   instance=request.url.path,
+                   errors=[FieldError(**e) for e in errors] if errors else None)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
+                        media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        msg = str(err.get("msg", "invalid"))
+        # Pydantic prefixes errors raised in our validators; the reason alone reads better.
+        msg = msg.removeprefix("Value error, ")
+        out.append({"loc": [p if isinstance(p, int) else str(p) for p in err.get("loc", ())],
+                    "msg": msg, "type": str(err.get("type", "value_error"))})
+    return out
+
+
+_STATUS_SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+                 405: "method-not-allowed", 406: "not-acceptable", 409: "conflict",
+                 413: "payload-too-large", 415: "unsupported-media-type", 422: "invalid-input"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error the app can raise to problem+json, in one place."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(request, status=exc.status, title=exc.title, slug=exc.slug,
+                                detail=exc.detail, errors=exc.errors, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem_response(request, status=422, title="Invalid input", slug="invalid-input",
+                                detail="The request has invalid fields: see errors.",
+                                errors=_validation_errors(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = _STATUS_SLUGS.get(exc.status_code, "error")
+        title = slug.replace("-", " ").capitalize()
+        return problem_response(request, status=exc.status_code, title=title, slug=slug,
+                                detail=str(exc.detail), headers=getattr(exc, "headers", None))
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": desc, "content": {PROBLEM_MEDIA_TYPE: {}}}
+    for code, desc in {
+        404: "Not found",
+        409: "Conflict with the stored data",
+        412: "Stale If-Match version",
+        413: "Request body too large",
+        415: "Unsupported Content-Type",
+        422: "Invalid input, with field-level errors",
+        428: "If-Match header required",
+    }.items()
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The documented problem responses for a route (used in `responses=`)."""
+    return {code: PROBLEM_RESPONSES[code] for code in codes}

@@ -1,0 +1,1 @@
+"""Service functions over the database, one module per resource (keyword-only arguments)."""

@@ -1,0 +1,74 @@
+"""Helpers the resource modules share: lookups that raise domain errors, counting, paging."""
+
+from typing import Any, TypeVar
+
+from sqlalchemy import func
+from sqlalchemy import update as sa_update
+from sqlmodel import Session, SQLModel, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from models import Area, Person, Stream
+from models.base import utcnow
+from service.deps import Paging
+from service.errors import InvalidInput, NotFound, StaleVersion
+
+T = TypeVar("T", bound=SQLModel)
+
+
+def get_or_404(session: Session, model: type[T], key: Any, *, what: str,
+               for_update: bool = False) -> T:
+    """The row with this primary key, or NotFound."""
+    row = session.get(model, key, with_for_update=for_update)
+    if row is None:
+        raise NotFound(f"{what} {key} not found")
+    return row
+
+
+def person_or_404(session: Session, person_id: int, *, for_update: bool = False) -> Person:
+    """A person by id, or NotFound (`for_update` serialises writes about that person)."""
+    return get_or_404(session, Person, person_id, what="person", for_update=for_update)
+
+
+def require_reference(session: Session, model: type[Area] | type[Stream], code: str, *,
+                      field: str) -> None:
+    """Refuse (422 on `field`) a code that is not in the reference table."""
+    if session.get(model, code) is None:
+        kind = "area" if model is Area else "stream"
+        raise InvalidInput(f"unknown {kind} {code!r}",
+                           errors=[{"loc": ["body", field], "msg": f"unknown {kind} {code!r}",
+                                    "type": "unknown_reference"}])
+
+
+def page(session: Session, query: SelectOfScalar[T], paging: Paging,
+         *order_by: Any) -> tuple[list[T], int]:
+    """One page of `query` in a stable order, with the total count of matching rows."""
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(*order_by).limit(paging.limit).offset(paging.offset)).all()
+    return list(rows), int(total)
+
+
+def versioned_update(session: Session, model: type[T], key: int, *, expected_version: int,
+                     values: dict[str, Any], what: str) -> T:
+    """UPDATE ... WHERE version = expected, then commit; StaleVersion if someone got there first.
+
+    The version check is in the UPDATE itself, so two writers racing on any database cannot
+    both succeed (a read-then-write check would let the second overwrite the first).
+    """
+    table: Any = model
+    stmt = (
+        sa_update(table)
+        .where(table.id == key, table.version == expected_version)
+        .values(**values, version=table.version + 1, updated_at=utcnow())
+    )
+    result = session.execute(stmt)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        current = session.get(model, key)
+        if current is None:
+            raise NotFound(f"{what} {key} not found")
+        raise StaleVersion(f"{what} {key} is at version {current.version}, "  # type: ignore[attr-defined]
+                           f"not {expected_version}: read it again")
+    session.commit()
+    row = session.get(model, key, populate_existing=True)
+    assert row is not None
+    return row

@@ -1,0 +1,65 @@
+"""People: create, read, find by PNC ID, update with optimistic concurrency."""
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from models import Area, Person, PersonCreate, PersonUpdate
+from models.identifiers import canonical_pnc_id
+from service.deps import Paging
+from service.errors import Conflict, InvalidInput
+from service.store.common import page, person_or_404, require_reference, versioned_update
+
+
+def create_person(*, session: Session, person_in: PersonCreate) -> Person:
+    """Store a new person; a PNC ID already on file is a conflict."""
+    require_reference(session, Area, person_in.home_area, field="home_area")
+    existing = session.exec(select(Person.id).where(Person.pnc_id == person_in.pnc_id)).first()
+    if existing is not None:
+        raise Conflict(f"a person with this PNC ID already exists (id {existing})")
+    person = Person.model_validate(person_in)
+    session.add(person)
+    try:
+        session.commit()
+    except IntegrityError as exc:  # a concurrent insert of the same PNC ID
+        session.rollback()
+        raise Conflict("a person with this PNC ID already exists") from exc
+    session.refresh(person)
+    return person
+
+
+def find_persons(*, session: Session, paging: Paging, pnc_id: str | None = None,
+                 home_area: str | None = None) -> tuple[list[Person], int]:
+    """People, optionally by PNC ID (any accepted form) or home area, ordered by id."""
+    query = select(Person)
+    if pnc_id is not None:
+        try:
+            canonical = canonical_pnc_id(pnc_id)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), errors=[{"loc": ["query", "pnc_id"], "msg": str(exc),
+                                                  "type": "value_error"}]) from exc
+        query = query.where(Person.pnc_id == canonical)
+    if home_area is not None:
+        query = query.where(Person.home_area == home_area)
+    return page(session, query, paging, Person.id)
+
+
+def update_person(*, session: Session, person_id: int, changes: PersonUpdate,
+                  expected_version: int) -> Person:
+    """Apply a PATCH if the caller read the current version; otherwise StaleVersion."""
+    person = person_or_404(session, person_id)
+    data = changes.model_dump(exclude_unset=True)
+    for field in ("date_of_birth", "sex", "home_area"):
+        if field in data and data[field] is None:
+            raise InvalidInput(f"{field} cannot be removed",
+                               errors=[{"loc": ["body", field], "msg": "cannot be null",
+                                        "type": "value_error"}])
+    if "home_area" in data:
+        require_reference(session, Area, data["home_area"], field="home_area")
+    born = data.get("date_of_birth", person.date_of_birth)
+    died = data.get("deceased_on", person.deceased_on)
+    if died is not None and died < born:
+        raise InvalidInput("deceased_on cannot be before date_of_birth",
+                           errors=[{"loc": ["body", "deceased_on"],
+                                    "msg": "before date_of_birth", "type": "value_error"}])
+    return versioned_update(session, Person, person_id, expected_version=expected_version,
+                            values=data, what="person")
