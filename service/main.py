@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from service.errors import install_error_handlers
-from service.routes import health, persons, reference
+from service.routes import health, memberships, offences, persons, reference
 
 DESCRIPTION = """Integrated Offender Management (IOM) service: the cohort register, RFG/THR
 scores with explanations, migration-meeting shortlists and IDIOM-style reports.
@@ -23,7 +23,13 @@ def create_app() -> FastAPI:
     app = FastAPI(title="iomscore", version="0.1.0", description=DESCRIPTION,
                   generate_unique_id_function=_operation_id)
     install_error_handlers(app)
-    for router in (health.router, reference.router, persons.router):
+    for router in (
+        health.router,
+        reference.router,
+        persons.router,
+        offences.router,
+        memberships.router,
+    ):
         app.include_router(router)
     return app
 
