@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     default_page_size: int = 50
     # An import is one transaction; the cap keeps one request from holding locks for minutes.
     max_import_rows: int = 200_000
+    # 1 MiB is far above any legitimate JSON body here; imports carry 100,000-row extracts.
+    max_json_body_bytes: int = 1024 * 1024
+    max_import_body_bytes: int = 64 * 1024 * 1024
     log_level: str = "INFO"
 
 

@@ -1,12 +1,16 @@
 """Domain exceptions and their one mapping to RFC 9457 problem+json responses."""
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "https://iomscore.example/problems/"
 
@@ -116,6 +120,29 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(request, status=422, title="Invalid input", slug="invalid-input",
                                 detail="The request has invalid fields: see errors.",
                                 errors=_validation_errors(exc))
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        # Connection-level failures: tell clients to come back rather than fail hard.
+        log.warning("database unavailable on %s: %s", request.url.path, type(exc.orig).__name__)
+        return problem_response(request, status=503, title="Service unavailable",
+                                slug="database-unavailable",
+                                detail="the database is unreachable; try again shortly",
+                                headers={"Retry-After": "5"})
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A constraint caught what a service check missed (usually a concurrent write).
+        log.info("constraint violation on %s", request.url.path)
+        return problem_response(request, status=409, title="Conflict", slug="conflict",
+                                detail="the change conflicts with stored data; read and retry")
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Never echo the statement or parameters: they can hold personal data.
+        log.error("database error on %s: %s", request.url.path, type(exc.orig).__name__)
+        return problem_response(request, status=500, title="Internal error",
+                                slug="internal-error", detail="the request could not be completed")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

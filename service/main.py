@@ -3,7 +3,9 @@
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from service.config import get_settings
 from service.errors import install_error_handlers
+from service.limits import BodySizeLimit
 from service.routes import health, memberships, offences, persons, reference
 
 DESCRIPTION = """Integrated Offender Management (IOM) service: the cohort register, RFG/THR
@@ -23,6 +25,9 @@ def create_app() -> FastAPI:
     app = FastAPI(title="iomscore", version="0.1.0", description=DESCRIPTION,
                   generate_unique_id_function=_operation_id)
     install_error_handlers(app)
+    settings = get_settings()
+    app.add_middleware(BodySizeLimit, default_limit=settings.max_json_body_bytes,
+                       import_limit=settings.max_import_body_bytes)
     for router in (
         health.router,
         reference.router,

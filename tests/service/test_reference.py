@@ -1,0 +1,53 @@
+"""Reference data, health, body limits and the generic error model."""
+
+from fastapi.testclient import TestClient
+
+from service.config import get_settings
+
+
+def test_areas_and_streams(client: TestClient) -> None:
+    areas = client.get("/areas").json()
+    assert [a["code"] for a in areas] == ["BANES", "BRISTOL", "NORTH_SOMERSET", "SOMERSET_EAST",
+                                          "SOMERSET_WEST", "SOUTH_GLOS"]
+    assert {s["code"] for s in client.get("/streams").json()} == {
+        "nsac", "high_harm", "domestic_abuse"}
+
+
+def test_catalogue_lists_versioned_types_with_sources(client: TestClient) -> None:
+    body = client.get("/catalogue/offence-types").json()
+    assert body["version"]
+    types = {t["offence_type"]: t for t in body["offence_types"]}
+    assert types["robbery_personal"]["unit_cost_gbp"] == 11320
+    assert types["robbery_personal"]["cost_confirmed"] is True
+    assert types["burglary_residential"]["cost_confirmed"] is False
+    assert "34B" in types["robbery_personal"]["ho_codes"]
+    assert all(1 <= t["gravity"] <= 4 for t in types.values())
+
+
+def test_health_checks_the_database(client: TestClient) -> None:
+    resp = client.get("/health")
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "ok", "database": "ok"}
+
+
+def test_oversized_json_body_is_413_problem(client: TestClient) -> None:
+    limit = get_settings().max_json_body_bytes
+    resp = client.post("/persons", content=b"{" + b" " * limit + b"}",
+                       headers={"content-type": "application/json"})
+    assert resp.status_code == 413
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert resp.json()["status"] == 413
+
+
+def test_malformed_json_is_422_problem(client: TestClient) -> None:
+    resp = client.post("/persons", content=b"{not json",
+                       headers={"content-type": "application/json"})
+    assert resp.status_code == 422
+    assert resp.json()["errors"]
+
+
+def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
+    assert client.get("/no-such-thing").headers["content-type"].startswith("application/problem")
+    resp = client.delete("/areas")
+    assert resp.status_code == 405
+    assert resp.headers["content-type"].startswith("application/problem+json")
