@@ -11,8 +11,26 @@ from models.membership import (
 )
 from models.offence import Offence, OffenceCreate, OffenceRead
 from models.person import Person, PersonCreate, PersonRead, PersonUpdate
+from models.security import (
+    ApiKey,
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyRead,
+    AuditAction,
+    AuditEvent,
+    AuditEventRead,
+    Role,
+)
 
 __all__ = [
+    "ApiKey",
+    "ApiKeyCreate",
+    "ApiKeyIssued",
+    "ApiKeyRead",
+    "AuditAction",
+    "AuditEvent",
+    "AuditEventRead",
+    "Role",
     "Area",
     "AreaRead",
     "CohortMembership",

@@ -40,6 +40,69 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _session():  # type: ignore[no-untyped-def]
+    from sqlmodel import Session
+
+    from service.db import get_engine
+
+    return Session(get_engine(), expire_on_commit=False)
+
+
+def _parse_areas(text: str) -> list[str] | None:
+    return None if text.strip().upper() == "ALL" else [a.strip() for a in text.split(",")
+                                                        if a.strip()]
+
+
+def issue_key(*, role: str, areas: list[str] | None, name: str) -> str:
+    """Create an API key in the configured database and return the full key."""
+    from models import ApiKeyCreate, Role
+    from service.store.keys import create_key
+
+    with _session() as session:
+        _, full_key = create_key(session=session, key_in=ApiKeyCreate(
+            name=name, role=Role(role), areas=areas))
+    return full_key
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    from service.errors import DomainError
+
+    try:
+        full_key = issue_key(role=args.role, areas=_parse_areas(args.areas), name=args.name)
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    print(full_key)  # stdout carries only the key, so scripts can capture it
+    return 0
+
+
+def _keys_list(_args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
+    from models import ApiKey
+
+    with _session() as session:
+        for key in session.exec(select(ApiKey).order_by(ApiKey.id)):  # type: ignore[arg-type]
+            state = "revoked" if key.revoked_at else "active"
+            areas = "ALL" if key.areas is None else ",".join(key.areas)
+            print(f"{key.id}\t{key.prefix}\t{key.role.value}\t{areas}\t{state}\t{key.name}")
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    from service.errors import NotFound
+    from service.store.keys import revoke_key
+
+    with _session() as session:
+        try:
+            revoke_key(session=session, key_id=args.key_id)
+        except NotFound as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 2
+    print(f"key {args.key_id} revoked", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per job."""
     parser = argparse.ArgumentParser(prog="iomscore", description=__doc__)
@@ -53,6 +116,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(handler=_serve)
+
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="keys_command",
+                                                                          required=True)
+    create = keys.add_parser("create", help="issue a key and print it on stdout")
+    create.add_argument("--role", required=True,
+                        choices=["admin", "offender_manager", "analyst", "integration"])
+    create.add_argument("--areas", default="ALL", help="ALL or comma-separated area codes")
+    create.add_argument("--name", default="cli")
+    create.set_defaults(handler=_keys_create)
+    keys.add_parser("list", help="list keys (never the secrets)").set_defaults(handler=_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("key_id", type=int)
+    revoke.set_defaults(handler=_keys_revoke)
 
     openapi = sub.add_parser("openapi", help="write the app's OpenAPI document as YAML")
     openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")

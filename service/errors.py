@@ -155,6 +155,8 @@ def install_error_handlers(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": desc, "content": {PROBLEM_MEDIA_TYPE: {}}}
     for code, desc in {
+        401: "Missing, unknown, revoked or expired API key",
+        403: "The key's role or areas do not allow this",
         404: "Not found",
         409: "Conflict with the stored data",
         412: "Stale If-Match version",

@@ -1,12 +1,13 @@
 """The FastAPI application: routers, error handling, stable operation ids."""
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from service.config import get_settings
-from service.errors import install_error_handlers
+from service.errors import install_error_handlers, responses
 from service.limits import BodySizeLimit
-from service.routes import health, memberships, offences, persons, reference
+from service.routes import admin, health, imports, memberships, offences, persons, reference
+from service.security import authenticate
 
 DESCRIPTION = """Integrated Offender Management (IOM) service: the cohort register, RFG/THR
 scores with explanations, migration-meeting shortlists and IDIOM-style reports.
@@ -28,14 +29,19 @@ def create_app() -> FastAPI:
     settings = get_settings()
     app.add_middleware(BodySizeLimit, default_limit=settings.max_json_body_bytes,
                        import_limit=settings.max_import_body_bytes)
+    app.include_router(health.router)
+    # Every other router requires an API key: a new route is protected unless it is
+    # deliberately mounted beside /health.
     for router in (
-        health.router,
         reference.router,
         persons.router,
         offences.router,
         memberships.router,
+        imports.router,
+        admin.router,
     ):
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(authenticate)],
+                           responses=responses(401))
     return app
 
 

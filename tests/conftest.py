@@ -7,7 +7,8 @@ each module gets its own scratch database on that server, dropped afterwards.
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,9 +16,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
+from models import ApiKeyCreate, Role
 from service.db import get_session, make_engine
 from service.main import app
 from service.migrate import upgrade
+from service.store.keys import create_key
 
 TEST_DATABASE = os.environ.get("IOM_TEST_DATABASE", "sqlite")
 
@@ -82,10 +85,40 @@ def session(engine: Engine) -> Iterator[Session]:
         trans.rollback()
 
 
+KeyMaker = Callable[..., str]
+
+
 @pytest.fixture
-def client(session: Session) -> Iterator[TestClient]:
-    """An HTTP client on the app, using the test's session."""
+def make_key(session: Session) -> KeyMaker:
+    """Issue an API key in the test's database: make_key("analyst", areas=["BANES"])."""
+
+    def issue(role: str = "admin", *, areas: list[str] | None = None,
+              name: str = "test key", expires_at: datetime | None = None) -> str:
+        _, full_key = create_key(session=session, key_in=ApiKeyCreate(
+            name=name, role=Role(role), areas=areas, expires_at=expires_at))
+        return full_key
+
+    return issue
+
+
+@pytest.fixture
+def app_on_test_session(session: Session) -> Iterator[None]:
+    """Route the app's database session to the test's session."""
     app.dependency_overrides[get_session] = lambda: session
+    yield
+    app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def anon_client(app_on_test_session: None) -> Iterator[TestClient]:
+    """An HTTP client on the app with no credentials."""
     with TestClient(app) as c:
         yield c
-    app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def client(app_on_test_session: None, make_key: KeyMaker) -> Iterator[TestClient]:
+    """An HTTP client with an all-areas admin key and a justification on every request."""
+    with TestClient(app, headers={"Authorization": f"Bearer {make_key('admin')}",
+                                  "X-Justification": "automated test"}) as c:
+        yield c

@@ -1,10 +1,13 @@
-"""A person's offences and custody periods."""
+"""A person's offences and custody periods (person-level: audited, area-scoped)."""
 
 from fastapi import APIRouter, Response, status
 
-from models import CustodyCreate, CustodyRead, OffenceCreate, OffenceRead, Page
+from models import AuditAction, CustodyCreate, CustodyRead, OffenceCreate, OffenceRead, Page
+from service.access import visible_person
+from service.audit import AuditDep
 from service.deps import CatalogueDep, PagingDep, SessionDep
 from service.errors import responses
+from service.security import Justification, PersonLevel
 from service.store import custody as custody_store
 from service.store import offences as offence_store
 
@@ -14,37 +17,54 @@ router = APIRouter(prefix="/persons/{person_id}", tags=["offences"])
 @router.post("/offences", status_code=status.HTTP_201_CREATED, response_model=OffenceRead,
              responses={200: {"model": OffenceRead,
                               "description": "Already recorded (same source and source_ref)"},
-                        **responses(404, 409, 422)})
+                        **responses(403, 404, 409, 422)})
 def add_offence(person_id: int, offence_in: OffenceCreate, session: SessionDep,
-                catalogue: CatalogueDep, response: Response) -> OffenceRead:
+                catalogue: CatalogueDep, _: PersonLevel, audit: AuditDep,
+                response: Response) -> OffenceRead:
     """Record an offence (by offence_type or Home Office code); re-sending never duplicates."""
+    visible_person(session, audit, person_id)
     offence, created = offence_store.add_offence(session=session, person_id=person_id,
                                                  offence_in=offence_in, catalogue=catalogue)
     if not created:
         response.status_code = status.HTTP_200_OK
+    audit.record(AuditAction.collection if created else AuditAction.alteration,
+                 person_ids=[person_id], status=response.status_code or 201,
+                 detail=f"offence {offence.id}")
     return OffenceRead.model_validate(offence)
 
 
-@router.get("/offences", response_model=Page[OffenceRead], responses=responses(404, 422))
-def list_offences(person_id: int, session: SessionDep, paging: PagingDep) -> Page[OffenceRead]:
+@router.get("/offences", response_model=Page[OffenceRead], responses=responses(403, 404, 422))
+def list_offences(person_id: int, session: SessionDep, paging: PagingDep, _: PersonLevel,
+                  justification: Justification, audit: AuditDep) -> Page[OffenceRead]:
     """A person's offences, oldest first."""
+    visible_person(session, audit, person_id)
     rows, total = offence_store.list_offences(session=session, person_id=person_id, paging=paging)
+    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
+                 detail="offences")
     return Page(items=[OffenceRead.model_validate(r) for r in rows], total=total,
                 limit=paging.limit, offset=paging.offset)
 
 
 @router.post("/custody", status_code=status.HTTP_201_CREATED, response_model=CustodyRead,
-             responses=responses(404, 409, 422))
-def add_custody(person_id: int, custody_in: CustodyCreate, session: SessionDep) -> CustodyRead:
+             responses=responses(403, 404, 409, 422))
+def add_custody(person_id: int, custody_in: CustodyCreate, session: SessionDep,
+                _: PersonLevel, audit: AuditDep) -> CustodyRead:
     """Record a custody spell (end_on null while still in custody); no overlaps."""
+    visible_person(session, audit, person_id)
     spell = custody_store.add_custody(session=session, person_id=person_id,
                                       custody_in=custody_in)
+    audit.record(AuditAction.collection, person_ids=[person_id], status=201,
+                 detail=f"custody {spell.id}")
     return CustodyRead.model_validate(spell)
 
 
-@router.get("/custody", response_model=Page[CustodyRead], responses=responses(404, 422))
-def list_custody(person_id: int, session: SessionDep, paging: PagingDep) -> Page[CustodyRead]:
+@router.get("/custody", response_model=Page[CustodyRead], responses=responses(403, 404, 422))
+def list_custody(person_id: int, session: SessionDep, paging: PagingDep, _: PersonLevel,
+                 justification: Justification, audit: AuditDep) -> Page[CustodyRead]:
     """A person's custody spells, oldest first."""
+    visible_person(session, audit, person_id)
     rows, total = custody_store.list_custody(session=session, person_id=person_id, paging=paging)
+    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
+                 detail="custody")
     return Page(items=[CustodyRead.model_validate(r) for r in rows], total=total,
                 limit=paging.limit, offset=paging.offset)

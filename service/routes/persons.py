@@ -1,56 +1,78 @@
-"""People: create, read, search by PNC ID, update."""
+"""People: create, read, search by PNC ID, update (person-level: audited, area-scoped)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
-from models import Page, PersonCreate, PersonRead, PersonUpdate
+from models import AuditAction, Page, PersonCreate, PersonRead, PersonUpdate
+from service.access import require_area, visible_person
+from service.audit import AuditDep
 from service.deps import IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
+from service.security import Justification, PersonLevel
 from service.store import persons as store
-from service.store.common import person_or_404
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 
+OptionalJustification = Annotated[str | None, Header(alias="X-Justification", max_length=1000)]
+
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead,
-             responses=responses(409, 422))
-def create_person(person_in: PersonCreate, session: SessionDep, response: Response) -> PersonRead:
+             responses=responses(403, 409, 422))
+def create_person(person_in: PersonCreate, session: SessionDep, _: PersonLevel,
+                  audit: AuditDep, response: Response,
+                  justification: OptionalJustification = None) -> PersonRead:
     """Add a person to the register (PNC ID validated and stored in canonical form)."""
+    require_area(audit, person_in.home_area, field="home_area")
     person = store.create_person(session=session, person_in=person_in)
+    audit.record(AuditAction.collection, person_ids=[person.id], status=201,
+                 justification=justification)
     response.headers["ETag"] = etag(person.version)
     response.headers["Location"] = f"/persons/{person.id}"
     return PersonRead.model_validate(person)
 
 
-@router.get("", response_model=Page[PersonRead], responses=responses(422))
+@router.get("", response_model=Page[PersonRead], responses=responses(403, 422))
 def list_persons(
     session: SessionDep,
     paging: PagingDep,
+    principal: PersonLevel,
+    justification: Justification,
+    audit: AuditDep,
     pnc_id: Annotated[str | None, Query(description="Full or short form PNC ID")] = None,
     home_area: Annotated[str | None, Query()] = None,
 ) -> Page[PersonRead]:
-    """List people, optionally by PNC ID or home area."""
+    """List people in the caller's areas, optionally by PNC ID or home area."""
     rows, total = store.find_persons(session=session, paging=paging, pnc_id=pnc_id,
-                                     home_area=home_area)
+                                     home_area=home_area, areas=principal.areas)
+    audit.record(AuditAction.consultation, person_ids=[r.id for r in rows],
+                 justification=justification)
     return Page(items=[PersonRead.model_validate(r) for r in rows], total=total,
                 limit=paging.limit, offset=paging.offset)
 
 
-@router.get("/{person_id}", response_model=PersonRead, responses=responses(404))
-def get_person(person_id: int, session: SessionDep, response: Response) -> PersonRead:
+@router.get("/{person_id}", response_model=PersonRead, responses=responses(403, 404, 422))
+def get_person(person_id: int, session: SessionDep, _: PersonLevel,
+               justification: Justification, audit: AuditDep,
+               response: Response) -> PersonRead:
     """One person, with an ETag for later updates."""
-    person = person_or_404(session, person_id)
+    person = visible_person(session, audit, person_id)
+    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification)
     response.headers["ETag"] = etag(person.version)
     return PersonRead.model_validate(person)
 
 
 @router.patch("/{person_id}", response_model=PersonRead,
-              responses=responses(404, 412, 422, 428))
-def update_person(person_id: int, changes: PersonUpdate, session: SessionDep,
-                  expected_version: IfMatchDep, response: Response) -> PersonRead:
+              responses=responses(403, 404, 412, 422, 428))
+def update_person(person_id: int, changes: PersonUpdate, session: SessionDep, _: PersonLevel,
+                  audit: AuditDep, expected_version: IfMatchDep, response: Response,
+                  justification: OptionalJustification = None) -> PersonRead:
     """Change a person's details; needs If-Match with the ETag last read (412 if stale)."""
+    visible_person(session, audit, person_id)
+    require_area(audit, changes.home_area, field="home_area")
     person = store.update_person(session=session, person_id=person_id, changes=changes,
                                  expected_version=expected_version)
+    audit.record(AuditAction.alteration, person_ids=[person_id], justification=justification,
+                 detail="fields: " + ",".join(sorted(changes.model_dump(exclude_unset=True))))
     response.headers["ETag"] = etag(person.version)
     return PersonRead.model_validate(person)

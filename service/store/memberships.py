@@ -71,9 +71,15 @@ def create_membership(*, session: Session, membership_in: MembershipCreate) -> C
 def find_memberships(*, session: Session, paging: Paging, active: bool | None = None,
                      area: str | None = None, cohort: str | None = None,
                      stream: str | None = None, person_id: int | None = None,
+                     areas: frozenset[str] | None = None,
                      ) -> tuple[list[CohortMembership], int]:
-    """Memberships by filter, in id order. Active means not yet exited."""
+    """Memberships by filter, in id order. Active means not yet exited.
+
+    `areas` limits the result to memberships in those areas (None: all areas).
+    """
     query = select(CohortMembership)
+    if areas is not None:
+        query = query.where(CohortMembership.area.in_(sorted(areas)))  # type: ignore[attr-defined]
     if active is not None:
         exited: Any = CohortMembership.exited_on
         query = query.where(exited.is_(None) if active else exited.is_not(None))

@@ -28,9 +28,15 @@ def create_person(*, session: Session, person_in: PersonCreate) -> Person:
 
 
 def find_persons(*, session: Session, paging: Paging, pnc_id: str | None = None,
-                 home_area: str | None = None) -> tuple[list[Person], int]:
-    """People, optionally by PNC ID (any accepted form) or home area, ordered by id."""
+                 home_area: str | None = None, areas: frozenset[str] | None = None,
+                 ) -> tuple[list[Person], int]:
+    """People, optionally by PNC ID (any accepted form) or home area, ordered by id.
+
+    `areas` limits the result to people whose home area is one of them (None: all areas).
+    """
     query = select(Person)
+    if areas is not None:
+        query = query.where(Person.home_area.in_(sorted(areas)))  # type: ignore[attr-defined]
     if pnc_id is not None:
         try:
             canonical = canonical_pnc_id(pnc_id)

@@ -37,3 +37,21 @@ def test_openapi_command_writes_the_app_schema(tmp_path: Path) -> None:
     out = tmp_path / "openapi.yaml"
     assert main(["openapi", "--output", str(out)]) == 0
     assert yaml.safe_load(out.read_text()) == app.openapi()
+
+
+def test_keys_create_list_revoke(sqlite_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate"]) == 0
+    assert main(["keys", "create", "--role", "analyst", "--areas", "BANES,BRISTOL",
+                 "--name", "panel analyst"]) == 0
+    key = capsys.readouterr().out.strip()
+    assert key.startswith("iom_") and "\n" not in key
+    assert main(["keys", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "analyst\tBANES,BRISTOL\tactive\tpanel analyst" in listed
+    assert key.split("_")[2] not in listed  # the secret is never shown again
+    key_id = listed.split("\t")[0]
+    assert main(["keys", "revoke", key_id]) == 0
+    main(["keys", "list"])
+    assert "revoked" in capsys.readouterr().out
+    assert main(["keys", "create", "--role", "admin", "--areas", "NOWHERE"]) == 2
+    assert main(["keys", "revoke", "9999"]) == 2

@@ -1,0 +1,49 @@
+"""The audit trail of person-level processing (DPA 2018 Part 3 s.62).
+
+Routes record what they did through the `AuditDep` dependency: the action, the people
+touched, the justification given, and any export's id. Rows are append-only (database
+triggers refuse UPDATE and DELETE).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from models import AuditAction, AuditEvent
+from service.deps import SessionDep
+from service.security import CurrentPrincipal, Principal
+
+
+@dataclass
+class Auditor:
+    session: Session
+    principal: Principal
+    request: Request
+
+    def record(self, action: AuditAction, *, person_ids: Iterable[int | None] = (),
+               justification: str | None = None, export_id: str | None = None,
+               status: int = 200, detail: str | None = None) -> AuditEvent:
+        """Write one audit event now (committed), so it survives whatever follows."""
+        route = self.request.scope.get("route")
+        event = AuditEvent(
+            key_id=self.principal.key_id, key_name=self.principal.name,
+            role=self.principal.role.value, action=action, method=self.request.method,
+            route=getattr(route, "path", self.request.url.path), status=status,
+            person_ids=sorted({p for p in person_ids if p is not None}),
+            export_id=export_id, justification=justification,
+            request_id=getattr(self.request.state, "request_id", None), detail=detail,
+        )
+        self.session.add(event)
+        self.session.commit()
+        return event
+
+
+def get_auditor(request: Request, session: SessionDep, principal: CurrentPrincipal) -> Auditor:
+    """An auditor bound to this request and caller."""
+    return Auditor(session=session, principal=principal, request=request)
+
+
+AuditDep = Annotated[Auditor, Depends(get_auditor)]

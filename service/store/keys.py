@@ -1,0 +1,50 @@
+"""API keys: issue (the full key is returned once), list, revoke."""
+
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+
+from models import ApiKey, ApiKeyCreate, Area
+from service.deps import Paging
+from service.errors import InvalidInput
+from service.security import new_key_material
+from service.store.common import get_or_404, page
+
+
+def create_key(*, session: Session, key_in: ApiKeyCreate) -> tuple[ApiKey, str]:
+    """Store a new key's hash; returns the row and the full key (never stored)."""
+    if key_in.areas is not None:
+        known = set(session.exec(select(Area.code)).all())
+        unknown = sorted(set(key_in.areas) - known)
+        if unknown or not key_in.areas:
+            msg = f"unknown areas: {', '.join(unknown)}" if unknown else "give at least one area"
+            raise InvalidInput(msg, errors=[{"loc": ["body", "areas"], "msg": msg,
+                                             "type": "value_error"}])
+    if key_in.expires_at is not None and key_in.expires_at.tzinfo is None:
+        raise InvalidInput("expires_at needs a time zone",
+                           errors=[{"loc": ["body", "expires_at"], "msg": "needs a time zone",
+                                    "type": "value_error"}])
+    full_key, prefix, secret_hash = new_key_material()
+    key = ApiKey(name=key_in.name, role=key_in.role,
+                 areas=None if key_in.areas is None else sorted(set(key_in.areas)),
+                 prefix=prefix, secret_hash=secret_hash, expires_at=key_in.expires_at)
+    session.add(key)
+    session.commit()
+    session.refresh(key)
+    return key, full_key
+
+
+def list_keys(*, session: Session, paging: Paging) -> tuple[list[ApiKey], int]:
+    """Every key (hashes are never returned), oldest first."""
+    return page(session, select(ApiKey), paging, ApiKey.id)
+
+
+def revoke_key(*, session: Session, key_id: int) -> ApiKey:
+    """Revoke a key from now on (idempotent: a revoked key keeps its first revocation time)."""
+    key = get_or_404(session, ApiKey, key_id, what="API key")
+    if key.revoked_at is None:
+        key.revoked_at = datetime.now(UTC)
+        session.add(key)
+        session.commit()
+        session.refresh(key)
+    return key
