@@ -24,8 +24,11 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     _migrate(args)
+    # uvicorn's own access log prints raw paths and query strings (which can hold a PNC
+    # ID); the app logs requests itself, by route template.
     uvicorn.run("service.main:app", host=args.host, port=args.port, workers=args.workers,
-                log_level=get_settings().log_level.lower())
+                log_level=get_settings().log_level.lower(), access_log=False,
+                log_config=None)
     return 0
 
 

@@ -6,6 +6,7 @@ from fastapi.routing import APIRoute
 from service.config import get_settings
 from service.errors import install_error_handlers, responses
 from service.limits import BodySizeLimit
+from service.observability import RequestContext, configure_logging
 from service.routes import admin, health, imports, memberships, offences, persons, reference
 from service.security import authenticate
 
@@ -27,8 +28,11 @@ def create_app() -> FastAPI:
                   generate_unique_id_function=_operation_id)
     install_error_handlers(app)
     settings = get_settings()
+    configure_logging(settings.log_level)
     app.add_middleware(BodySizeLimit, default_limit=settings.max_json_body_bytes,
                        import_limit=settings.max_import_body_bytes)
+    # Added last, so it wraps everything: even a 413 gets a request id and a log line.
+    app.add_middleware(RequestContext)
     app.include_router(health.router)
     # Every other router requires an API key: a new route is protected unless it is
     # deliberately mounted beside /health.
