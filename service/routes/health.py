@@ -1,13 +1,12 @@
 """Liveness and database health."""
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.deps import SessionDep
-from service.observability import metrics_text
 
 router = APIRouter(tags=["health"])
 
@@ -27,11 +26,3 @@ def health(session: SessionDep) -> JSONResponse:
                             status_code=503, headers={"Retry-After": "5"})
     return JSONResponse(Health(status="ok", database="ok").model_dump())
 
-
-@router.get("/metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {}},
-                             "description": "Prometheus text exposition"}})
-def metrics() -> Response:
-    """Request counts and latencies by route, score-run durations, import row counts."""
-    body, media_type = metrics_text()
-    return Response(body, media_type=media_type)
