@@ -1,0 +1,140 @@
+"""Reading the register into the scoring frames (pandas), fast on both databases.
+
+On PostgreSQL the rows are streamed with ``COPY ... TO STDOUT`` into ``pandas.read_csv``,
+which is several times faster than row-by-row fetching for millions of offences; on
+SQLite ``pandas.read_sql`` is used. Either way the frames have the columns and dtypes the
+``scoring`` package documents.
+"""
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, Table, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import SQLModel
+
+from models import CohortMembership, CustodyPeriod, Offence, Person
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a table model (typed, for Core queries)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+DATE_COLUMNS = {
+    "persons": ("date_of_birth", "deceased_on"),
+    "offences": ("offence_date", "outcome_date"),
+    "custody": ("start_on", "end_on"),
+    "memberships": ("adopted_on", "exited_on"),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What to read: people in some areas, or some people; offences known by a time."""
+
+    areas: Sequence[str] | None = None
+    person_ids: Sequence[int] | None = None
+    # knowledge=as_recorded: only rows recorded by this moment (design.md, "as-of").
+    recorded_by: datetime | None = None
+    # Offences dated after this day are never needed for an as-of computation.
+    offences_until: date | None = None
+
+
+def _read(conn: Connection, query: Select[Any], dates: Sequence[str]) -> pd.DataFrame:
+    if conn.dialect.name == "postgresql":
+        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+        buffer = io.BytesIO()
+        raw: Any = conn.connection.dbapi_connection
+        copy_sql = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)"
+        with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+        buffer.seek(0)
+        frame = pd.read_csv(buffer, keep_default_na=False, na_values=[""])
+    else:
+        frame = pd.read_sql(query, conn)
+    for column in dates:
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+    return frame
+
+
+PERSONS = table_of(Person)
+OFFENCES = table_of(Offence)
+CUSTODY = table_of(CustodyPeriod)
+MEMBERSHIPS = table_of(CohortMembership)
+
+
+def _person_scope(filters: Filters) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if filters.areas is not None:
+        clauses.append(PERSONS.c.home_area.in_(list(filters.areas)))
+    if filters.person_ids is not None:
+        clauses.append(PERSONS.c.id.in_(list(filters.person_ids)))
+    return clauses
+
+
+def persons_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFrame:
+    """person_id, date_of_birth, deceased_on, sex, ethnicity, home_area (monitoring columns
+    are for fairness reporting; scoring never reads them)."""
+    p = PERSONS.c
+    query = (select(p.id.label("person_id"), p.date_of_birth, p.deceased_on, p.sex,
+                    p.ethnicity, p.home_area)
+             .where(*_person_scope(filters)).order_by(p.id))
+    frame = _read(conn, query, DATE_COLUMNS["persons"])
+    return frame.astype({"person_id": "int64"})
+
+
+def offences_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFrame:
+    """One row per offence: person_id, offence_date, offence_type, domestic_abuse,
+    victim_ref, outcome, outcome_date."""
+    o = OFFENCES.c
+    query = select(o.person_id, o.offence_date, o.offence_type, o.domestic_abuse,
+                   o.victim_ref, o.outcome, o.outcome_date)
+    scope = _person_scope(filters)
+    if scope:
+        query = query.join(PERSONS, PERSONS.c.id == o.person_id).where(*scope)
+    if filters.recorded_by is not None:
+        query = query.where(o.recorded_at <= filters.recorded_by)
+    if filters.offences_until is not None:
+        query = query.where(o.offence_date <= filters.offences_until)
+    frame = _read(conn, query.order_by(o.person_id, o.offence_date, o.id),
+                  DATE_COLUMNS["offences"])
+    frame["domestic_abuse"] = frame["domestic_abuse"].astype(str).str.lower().isin(
+        ["true", "t", "1"])
+    frame["victim_ref"] = frame["victim_ref"].astype(object).where(frame["victim_ref"].notna(),
+                                                                   None)
+    return frame.astype({"person_id": "int64", "offence_type": "string"})
+
+
+def custody_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFrame:
+    """person_id, start_on, end_on (NaT while in custody)."""
+    c = CUSTODY.c
+    query = select(c.person_id, c.start_on, c.end_on)
+    scope = _person_scope(filters)
+    if scope:
+        query = query.join(PERSONS, PERSONS.c.id == c.person_id).where(*scope)
+    if filters.recorded_by is not None:
+        query = query.where(c.recorded_at <= filters.recorded_by)
+    frame = _read(conn, query.order_by(c.person_id, c.start_on), DATE_COLUMNS["custody"])
+    return frame.astype({"person_id": "int64"})
+
+
+def memberships_frame(conn: Connection, *, areas: Sequence[str] | None = None) -> pd.DataFrame:
+    """membership_id, person_id, cohort, stream, area, adopted_on, exited_on, exit_reason,
+    sex (for the panel's breakdown by sex)."""
+    m = MEMBERSHIPS.c
+    query = (select(m.id.label("membership_id"), m.person_id, m.cohort, m.stream, m.area,
+                    m.adopted_on, m.exited_on, m.exit_reason, PERSONS.c.sex)
+             .join(PERSONS, PERSONS.c.id == m.person_id))
+    if areas is not None:
+        query = query.where(m.area.in_(list(areas)))
+    frame = _read(conn, query.order_by(m.id), DATE_COLUMNS["memberships"])
+    return frame.astype({"membership_id": "int64", "person_id": "int64"})
