@@ -2,10 +2,11 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Enum
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 # Deterministic constraint names, so Alembic migrations can name what they drop.
@@ -25,9 +26,30 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp on every database.
+
+    PostgreSQL keeps the zone; SQLite hands back naive values, which are UTC here because
+    only UTC is ever written. Either way the application sees an aware datetime.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 def timestamp_field() -> datetime:
     """A timezone-aware UTC timestamp column defaulting to now."""
-    field: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True),
+    field: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime,
                             nullable=False)
     return field
 

@@ -66,3 +66,7 @@ ETHNICITY_CODES: dict[str, str] = {
     "O9": "Other ethnic group: any other ethnic group",
     "NS": "Not stated",
 }
+
+
+# The same codes as an enum, so the API schema lists the allowed values.
+Ethnicity = StrEnum("Ethnicity", {code: code for code in ETHNICITY_CODES})  # type: ignore[misc]

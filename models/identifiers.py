@@ -6,6 +6,10 @@ from datetime import date
 # 23 letters, Z at index 0; I, O and S are never used (domain.md, "Identifiers").
 CHECK_LETTERS = "ZABCDEFGHJKLMNPQRTUVWXY"
 
+# Shape only (the check letter is verified in code); surrounding spaces and lower case are
+# tolerated because IDs are often pasted from other systems.
+PNC_PATTERN = r"^\s*(\d{2}|\d{4})/\d{1,7}[A-Za-z]\s*$"
+
 _PNC = re.compile(r"^(?P<year>\d{2}|\d{4})/(?P<serial>\d{1,7})(?P<check>[A-Z])$")
 
 

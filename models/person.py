@@ -7,17 +7,8 @@ from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, timestamp_field
-from models.enums import ETHNICITY_CODES, Sex
-from models.identifiers import canonical_pnc_id
-
-
-def _check_ethnicity(value: str | None) -> str | None:
-    if value is None:
-        return None
-    code = value.strip().upper()
-    if code not in ETHNICITY_CODES:
-        raise ValueError(f"ethnicity must be an ONS 2021 code ({', '.join(ETHNICITY_CODES)})")
-    return code
+from models.enums import Ethnicity, Sex
+from models.identifiers import PNC_PATTERN, canonical_pnc_id
 
 
 def _check_birth_and_death(born: date | None, died: date | None) -> None:
@@ -36,7 +27,7 @@ class PersonFields(SQLModel):
     date_of_birth: date
     sex: Sex = Field(default=Sex.unknown, sa_column=enum_column(Sex))
     # Protected characteristic: kept for fairness monitoring and panel breakdowns only.
-    ethnicity: str | None = Field(default=None, max_length=2)
+    ethnicity: Ethnicity | None = Field(default=None, sa_type=String(2))
     home_area: str = Field(foreign_key="areas.code", max_length=32)
     deceased_on: date | None = None
 
@@ -52,17 +43,13 @@ class Person(PersonFields, table=True):
 
 
 class PersonCreate(PersonFields):
-    pnc_id: str = Field(description="PNC ID, YYYY/NNNNNNNC or short YY/NNNNNNC, with check letter")
+    pnc_id: str = Field(description="PNC ID, YYYY/NNNNNNNC or short YY/NNNNNNC, with check letter",
+                        regex=PNC_PATTERN)
 
     @field_validator("pnc_id")
     @classmethod
     def _pnc(cls, value: str) -> str:
         return canonical_pnc_id(value)
-
-    @field_validator("ethnicity")
-    @classmethod
-    def _ethnicity(cls, value: str | None) -> str | None:
-        return _check_ethnicity(value)
 
     @model_validator(mode="after")
     def _dates(self) -> "PersonCreate":
@@ -77,14 +64,9 @@ class PersonUpdate(SQLModel):
     family_name: str | None = Field(default=None, max_length=100)
     date_of_birth: date | None = None
     sex: Sex | None = None
-    ethnicity: str | None = Field(default=None, max_length=2)
+    ethnicity: Ethnicity | None = None
     home_area: str | None = Field(default=None, max_length=32)
     deceased_on: date | None = None
-
-    @field_validator("ethnicity")
-    @classmethod
-    def _ethnicity(cls, value: str | None) -> str | None:
-        return _check_ethnicity(value)
 
     @model_validator(mode="after")
     def _dates(self) -> "PersonUpdate":

@@ -3,10 +3,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, DateTime, Index, String
+from sqlalchemy import JSON, Column, Index, String
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, timestamp_field
+from models.base import UTCDateTime, enum_column, timestamp_field
 
 
 class Role(StrEnum):
@@ -38,8 +38,8 @@ class ApiKey(SQLModel, table=True):
     prefix: str = Field(sa_column=Column(String(16), unique=True, nullable=False))
     secret_hash: str = Field(max_length=128)
     created_at: datetime = timestamp_field()
-    expires_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ApiKeyCreate(SQLModel):

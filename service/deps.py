@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Header, Query
+from fastapi import Path as PathParam
 from sqlmodel import Session
 
 from scoring.catalogue import OffenceCatalogue, load_catalogue
@@ -14,6 +15,14 @@ from service.db import get_session
 from service.errors import InvalidInput, PreconditionRequired
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+# Surrogate keys are 32-bit integers on PostgreSQL; anything outside cannot exist, and
+# saying so in the schema turns an overflow into a clean 422 rather than a database error.
+MAX_ID = 2_147_483_647
+IdPath = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# No list here holds a billion rows; a larger offset is a mistake, not a page.
+MAX_OFFSET = 1_000_000_000
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
@@ -39,7 +48,7 @@ class Paging:
 def get_paging(
     settings: SettingsDep,
     limit: Annotated[int | None, Query(ge=1, description="Page size (server caps it)")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Paging:
     """Page parameters; a limit above the server's cap is a 422 rather than silently cut."""
     size = settings.default_page_size if limit is None else limit

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,16 @@ _STATUS_SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404:
                  413: "payload-too-large", 415: "unsupported-media-type", 422: "invalid-input"}
 
 
+def _allowed_methods(request: Request) -> str:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    methods.discard("HEAD")
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error the app can raise to problem+json, in one place."""
 
@@ -148,13 +159,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = _STATUS_SLUGS.get(exc.status_code, "error")
         title = slug.replace("-", " ").capitalize()
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path served by
+            # several routes (GET and POST /persons) must list them all.
+            headers["Allow"] = _allowed_methods(request)
         return problem_response(request, status=exc.status_code, title=title, slug=slug,
-                                detail=str(exc.detail), headers=getattr(exc, "headers", None))
+                                detail=str(exc.detail), headers=headers or None)
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": desc, "content": {PROBLEM_MEDIA_TYPE: {}}}
     for code, desc in {
+        400: "The body could not be parsed (e.g. not valid UTF-8)",
         401: "Missing, unknown, revoked or expired API key",
         403: "The key's role or areas do not allow this",
         404: "Not found",

@@ -7,7 +7,15 @@ from service.config import get_settings
 from service.errors import install_error_handlers, responses
 from service.limits import BodySizeLimit
 from service.observability import RequestContext, configure_logging
-from service.routes import admin, health, imports, memberships, offences, persons, reference
+from service.routes import (
+    admin,
+    health,
+    memberships,
+    metrics,
+    offences,
+    persons,
+    reference,
+)
 from service.security import authenticate
 
 DESCRIPTION = """Integrated Offender Management (IOM) service: the cohort register, RFG/THR
@@ -41,11 +49,11 @@ def create_app() -> FastAPI:
         persons.router,
         offences.router,
         memberships.router,
-        imports.router,
         admin.router,
+        metrics.router,
     ):
         app.include_router(router, dependencies=[Depends(authenticate)],
-                           responses=responses(401))
+                           responses=responses(400, 401))
     return app
 
 

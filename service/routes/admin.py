@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from models import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, AuditEventRead, Page
-from service.deps import PagingDep, SessionDep
+from service.deps import IdPath, IdQuery, PagingDep, SessionDep
 from service.errors import responses
 from service.security import Admin
 from service.store import audit as audit_store
@@ -33,7 +33,7 @@ def list_keys(session: SessionDep, paging: PagingDep, _: Admin) -> Page[ApiKeyRe
 
 @router.post("/keys/{key_id}/revoke", response_model=ApiKeyRead,
              responses=responses(403, 404, 422))
-def revoke_key(key_id: int, session: SessionDep, _: Admin) -> ApiKeyRead:
+def revoke_key(key_id: IdPath, session: SessionDep, _: Admin) -> ApiKeyRead:
     """Revoke a key; it stops working at once."""
     return ApiKeyRead.model_validate(key_store.revoke_key(session=session, key_id=key_id))
 
@@ -43,8 +43,8 @@ def list_audit_events(
     session: SessionDep,
     paging: PagingDep,
     _: Admin,
-    person_id: Annotated[int | None, Query()] = None,
-    key: Annotated[int | None, Query(description="API key id")] = None,
+    person_id: IdQuery = None,
+    key: IdQuery = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: Annotated[datetime | None, Query()] = None,
 ) -> Page[AuditEventRead]:

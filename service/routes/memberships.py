@@ -8,7 +8,7 @@ from models import AuditAction, MembershipCreate, MembershipRead, MembershipUpda
 from models.enums import Cohort
 from service.access import require_area, visible_membership
 from service.audit import AuditDep
-from service.deps import IfMatchDep, PagingDep, SessionDep, etag
+from service.deps import IdPath, IdQuery, IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
 from service.security import Justification, PersonLevel
 from service.store import memberships as store
@@ -41,7 +41,7 @@ def list_memberships(
     area: Annotated[str | None, Query()] = None,
     cohort: Annotated[Cohort | None, Query()] = None,
     stream: Annotated[str | None, Query()] = None,
-    person_id: Annotated[int | None, Query()] = None,
+    person_id: IdQuery = None,
 ) -> Page[MembershipRead]:
     """Memberships in the caller's areas, filtered by activity, area, cohort, stream, person."""
     rows, total = store.find_memberships(session=session, paging=paging, active=active,
@@ -55,7 +55,7 @@ def list_memberships(
 
 @router.get("/{membership_id}", response_model=MembershipRead,
             responses=responses(403, 404, 422))
-def get_membership(membership_id: int, session: SessionDep, _: PersonLevel,
+def get_membership(membership_id: IdPath, session: SessionDep, _: PersonLevel,
                    justification: Justification, audit: AuditDep,
                    response: Response) -> MembershipRead:
     """One membership, with its ETag."""
@@ -68,7 +68,7 @@ def get_membership(membership_id: int, session: SessionDep, _: PersonLevel,
 
 @router.patch("/{membership_id}", response_model=MembershipRead,
               responses=responses(403, 404, 409, 412, 422, 428))
-def update_membership(membership_id: int, changes: MembershipUpdate, session: SessionDep,
+def update_membership(membership_id: IdPath, changes: MembershipUpdate, session: SessionDep,
                       _: PersonLevel, audit: AuditDep, expected_version: IfMatchDep,
                       response: Response) -> MembershipRead:
     """Update a membership, e.g. record its exit; needs If-Match (412 if stale)."""

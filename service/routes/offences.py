@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response, status
 from models import AuditAction, CustodyCreate, CustodyRead, OffenceCreate, OffenceRead, Page
 from service.access import visible_person
 from service.audit import AuditDep
-from service.deps import CatalogueDep, PagingDep, SessionDep
+from service.deps import CatalogueDep, IdPath, PagingDep, SessionDep
 from service.errors import responses
 from service.security import Justification, PersonLevel
 from service.store import custody as custody_store
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/persons/{person_id}", tags=["offences"])
              responses={200: {"model": OffenceRead,
                               "description": "Already recorded (same source and source_ref)"},
                         **responses(403, 404, 409, 422)})
-def add_offence(person_id: int, offence_in: OffenceCreate, session: SessionDep,
+def add_offence(person_id: IdPath, offence_in: OffenceCreate, session: SessionDep,
                 catalogue: CatalogueDep, _: PersonLevel, audit: AuditDep,
                 response: Response) -> OffenceRead:
     """Record an offence (by offence_type or Home Office code); re-sending never duplicates."""
@@ -34,7 +34,7 @@ def add_offence(person_id: int, offence_in: OffenceCreate, session: SessionDep,
 
 
 @router.get("/offences", response_model=Page[OffenceRead], responses=responses(403, 404, 422))
-def list_offences(person_id: int, session: SessionDep, paging: PagingDep, _: PersonLevel,
+def list_offences(person_id: IdPath, session: SessionDep, paging: PagingDep, _: PersonLevel,
                   justification: Justification, audit: AuditDep) -> Page[OffenceRead]:
     """A person's offences, oldest first."""
     visible_person(session, audit, person_id)
@@ -47,7 +47,7 @@ def list_offences(person_id: int, session: SessionDep, paging: PagingDep, _: Per
 
 @router.post("/custody", status_code=status.HTTP_201_CREATED, response_model=CustodyRead,
              responses=responses(403, 404, 409, 422))
-def add_custody(person_id: int, custody_in: CustodyCreate, session: SessionDep,
+def add_custody(person_id: IdPath, custody_in: CustodyCreate, session: SessionDep,
                 _: PersonLevel, audit: AuditDep) -> CustodyRead:
     """Record a custody spell (end_on null while still in custody); no overlaps."""
     visible_person(session, audit, person_id)
@@ -59,7 +59,7 @@ def add_custody(person_id: int, custody_in: CustodyCreate, session: SessionDep,
 
 
 @router.get("/custody", response_model=Page[CustodyRead], responses=responses(403, 404, 422))
-def list_custody(person_id: int, session: SessionDep, paging: PagingDep, _: PersonLevel,
+def list_custody(person_id: IdPath, session: SessionDep, paging: PagingDep, _: PersonLevel,
                  justification: Justification, audit: AuditDep) -> Page[CustodyRead]:
     """A person's custody spells, oldest first."""
     visible_person(session, audit, person_id)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from models import AuditAction, Page, PersonCreate, PersonRead, PersonUpdate
 from service.access import require_area, visible_person
 from service.audit import AuditDep
-from service.deps import IfMatchDep, PagingDep, SessionDep, etag
+from service.deps import IdPath, IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
 from service.security import Justification, PersonLevel
 from service.store import persons as store
@@ -52,7 +52,7 @@ def list_persons(
 
 
 @router.get("/{person_id}", response_model=PersonRead, responses=responses(403, 404, 422))
-def get_person(person_id: int, session: SessionDep, _: PersonLevel,
+def get_person(person_id: IdPath, session: SessionDep, _: PersonLevel,
                justification: Justification, audit: AuditDep,
                response: Response) -> PersonRead:
     """One person, with an ETag for later updates."""
@@ -64,7 +64,7 @@ def get_person(person_id: int, session: SessionDep, _: PersonLevel,
 
 @router.patch("/{person_id}", response_model=PersonRead,
               responses=responses(403, 404, 412, 422, 428))
-def update_person(person_id: int, changes: PersonUpdate, session: SessionDep, _: PersonLevel,
+def update_person(person_id: IdPath, changes: PersonUpdate, session: SessionDep, _: PersonLevel,
                   audit: AuditDep, expected_version: IfMatchDep, response: Response,
                   justification: OptionalJustification = None) -> PersonRead:
     """Change a person's details; needs If-Match with the ETag last read (412 if stale)."""

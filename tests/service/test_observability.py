@@ -59,6 +59,7 @@ def test_log_lines_are_json_with_request_id(client: TestClient,
 
 def test_metrics_count_requests_by_route(client: TestClient, anon_client: TestClient) -> None:
     client.get("/areas")
-    body = anon_client.get("/metrics").text
+    assert anon_client.get("/metrics").status_code == 401
+    body = client.get("/metrics").text
     assert 'iom_http_requests_total{method="GET",route="/areas",status="200"}' in body
     assert "iom_http_request_duration_seconds_bucket" in body
