@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from service.config import get_settings
+from service.demo.generate import DEFAULT_SEED
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -29,6 +30,30 @@ def _serve(args: argparse.Namespace) -> int:
     uvicorn.run("service.main:app", host=args.host, port=args.port, workers=args.workers,
                 log_level=get_settings().log_level.lower(), access_log=False,
                 log_config=None)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from service.db import get_engine
+    from service.demo import DemoDataExists, count_persons, generate_demo, load_demo
+    from service.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    engine = get_engine()
+    if args.if_empty and count_persons(engine):
+        print("demo data not loaded: the register already holds people", file=sys.stderr)
+    else:
+        try:
+            counts = load_demo(engine, generate_demo(seed=args.seed, people=args.people))
+        except (DemoDataExists, ValueError) as exc:
+            print(f"iomscore demo: {exc}", file=sys.stderr)
+            return 1
+        summary = ", ".join(f"{n} {what}" for what, n in counts.items())
+        print(f"demo data loaded (seed {args.seed}): {summary}", file=sys.stderr)
+    # Every route but /health needs a key: hand the person trying the demo one that works.
+    print("admin API key for the demo (send as 'Authorization: Bearer <key>'):",
+          file=sys.stderr)
+    print(issue_key(role="admin", areas=None, name="demo admin"))
     return 0
 
 
@@ -132,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id", type=int)
     revoke.set_defaults(handler=_keys_revoke)
+
+    demo = sub.add_parser("demo", help="migrate, then load a synthetic force area")
+    demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    demo.add_argument("--people", type=int, default=30_000)
+    demo.add_argument("--if-empty", action="store_true",
+                      help="do nothing (and succeed) if the register already holds people")
+    demo.set_defaults(handler=_demo)
 
     openapi = sub.add_parser("openapi", help="write the app's OpenAPI document as YAML")
     openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")
