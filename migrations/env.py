@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from models.base import UTCDateTime
 from service.config import get_settings
 from service.db import make_engine
 
@@ -13,6 +14,13 @@ target_metadata = SQLModel.metadata
 
 def _url() -> str:
     return config.attributes.get("database_url") or get_settings().database_url
+
+
+def _render_item(type_, obj, autogen_context):  # type: ignore[no-untyped-def]
+    # Revisions must not import application code: render our column types as plain SQLAlchemy.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _skip_empty(context_, revision, directives):  # type: ignore[no-untyped-def]
@@ -45,6 +53,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
         process_revision_directives=_skip_empty,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,9 +7,6 @@ Both skip the ORM, so values are turned into the exact text SQLAlchemy itself wo
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, inspect, select, text
@@ -17,11 +14,11 @@ from sqlmodel import SQLModel
 
 # Importing models registers every table, so replace= finds all that hold people.
 from models import Area, Stream
+from service.bulk import write_frame
 from service.demo.generate import DemoData
 from service.demo.tables import AREA_NAMES, STREAM_NAMES
 
 # Rows per COPY write: bounds memory when a benchmark loads millions of offences.
-_CHUNK = 200_000
 
 
 class DemoDataExists(RuntimeError):
@@ -52,11 +49,10 @@ def load_demo(engine: Engine, data: DemoData, *, replace: bool = False) -> dict[
         _ensure_reference_data(conn)
         offset = int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM persons")).scalar_one())
         postgres = conn.dialect.name == "postgresql"
-        write = _copy if postgres else _executemany
         # PostgreSQL reads the zone from the text; SQLAlchemy's SQLite text has none.
         zone = "+00:00" if postgres else ""
         for table, frame in table_frames(data, person_offset=offset, zone=zone).items():
-            write(conn, table, frame)
+            write_frame(conn, table, frame)
         if postgres:
             # Ids were given explicitly: move the sequence past them for the API's inserts.
             conn.execute(text("SELECT setval(pg_get_serial_sequence('persons', 'id'), "
@@ -160,44 +156,6 @@ def _utc_text(values: pd.Series, zone: str) -> np.ndarray:
 
 
 # --- writing ------------------------------------------------------------------------------
-
-def _executemany(conn: Connection, table: str, frame: pd.DataFrame) -> None:
-    """SQLite: one prepared INSERT run over every row, inside the open transaction."""
-    columns = ", ".join(frame.columns)
-    marks = ", ".join("?" * len(frame.columns))
-    rows = list(zip(*(_python(frame[c]) for c in frame.columns), strict=True))
-    cursor = conn.connection.cursor()
-    try:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
-    finally:
-        cursor.close()
-
-
-def _python(column: pd.Series) -> list[object]:
-    """A column as plain Python values, None for missing (sqlite3 takes no numpy scalars)."""
-    if column.dtype.kind in "biu":
-        return column.to_numpy().tolist()  # type: ignore[no-any-return]
-    return column.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[no-any-return]
-
-
-def _copy(conn: Connection, table: str, frame: pd.DataFrame) -> None:
-    """PostgreSQL: COPY FROM STDIN in CSV, chunk by chunk, inside the open transaction."""
-    columns = ", ".join(frame.columns)
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor, \
-            cursor.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-        for chunk in _csv_chunks(frame):
-            copy.write(chunk)
-
-
-def _csv_chunks(frame: pd.DataFrame) -> Iterator[str]:
-    for start in range(0, len(frame), _CHUNK):
-        buffer = io.StringIO()
-        # None is written as an empty unquoted field, which CSV COPY reads as NULL.
-        frame.iloc[start:start + _CHUNK].to_csv(buffer, header=False, index=False)
-        yield buffer.getvalue()
-
 
 # --- replace and reference data -----------------------------------------------------------
 
