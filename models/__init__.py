@@ -11,6 +11,15 @@ from models.membership import (
 )
 from models.offence import Offence, OffenceCreate, OffenceRead
 from models.person import Person, PersonCreate, PersonRead, PersonUpdate
+from models.score import (
+    PersonScoreRead,
+    RunStatus,
+    ScoreRun,
+    ScoreRunCreate,
+    ScoreRunRead,
+    ScoreSnapshot,
+    ScoreSnapshotRead,
+)
 from models.security import (
     ApiKey,
     ApiKeyCreate,
@@ -30,7 +39,14 @@ __all__ = [
     "AuditAction",
     "AuditEvent",
     "AuditEventRead",
+    "PersonScoreRead",
     "Role",
+    "RunStatus",
+    "ScoreRun",
+    "ScoreRunCreate",
+    "ScoreRunRead",
+    "ScoreSnapshot",
+    "ScoreSnapshotRead",
     "Area",
     "AreaRead",
     "CohortMembership",

@@ -57,6 +57,116 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(description: str):  # type: ignore[no-untyped-def]
+    """A (done, total, message) callback drawing a tqdm bar on stderr."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=description, unit="step", file=sys.stderr, leave=True)
+
+    def update(done: int, total: int, message: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(message[:60], refresh=False)
+        bar.refresh()
+
+    return bar, update
+
+
+def _scorer():  # type: ignore[no-untyped-def]
+    from scoring import load_catalogue
+    from service.scorer import get_scorer_for
+
+    settings = get_settings()
+    return get_scorer_for(load_catalogue(settings.offence_catalogue_path),
+                          settings.scoring_config_path, settings.model_dir)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    scorer = _scorer()
+    files = (args.persons, args.offences, args.output)
+    if any(files) and not all(files):
+        print("iomscore score: give --persons, --offences and --output together",
+              file=sys.stderr)
+        return 2
+    if all(files):
+        return _score_files(args, as_of, scorer)
+    if args.engine == "dask":
+        print("iomscore score: the dask engine reads Parquet files (--persons, --offences, "
+              "--output)", file=sys.stderr)
+        return 2
+    from contextlib import nullcontext
+
+    from models import ScoreRun
+    from service.scorer import execute_run
+    from service.store.scores import create_run
+
+    with _session() as session:
+        run = create_run(session=session, as_of=as_of, area=args.area)
+        assert run.id is not None
+        bar, update = _progress_bar(f"scoring as of {as_of}")
+        update(0, 1, "reading the register and scoring")
+        execute_run(lambda: nullcontext(session), run.id, scorer)
+        finished = session.get(ScoreRun, run.id, populate_existing=True)
+        update(1, 1, finished.status.value if finished else "?")
+        bar.close()
+        assert finished is not None
+        print(f"score run {finished.id}: {finished.status.value}, {finished.persons_scored} "
+              f"persons in {finished.duration_seconds} s", file=sys.stderr)
+        return 0 if finished.status.value == "done" else 1
+
+
+def _score_files(args: argparse.Namespace, as_of, scorer) -> int:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from scoring import score_people
+    from scoring.dask_engine import score_parquet
+
+    bar, update = _progress_bar(f"scoring files as of {as_of}")
+    if args.engine == "dask":
+        summary = score_parquet(args.persons, args.offences, args.output, as_of=as_of,
+                                catalogue=scorer.catalogue, config=scorer.config,
+                                model=scorer.model, custody_path=args.custody,
+                                scheduler=args.scheduler, progress=update)
+        bar.close()
+        print(f"scored with dask: {summary}", file=sys.stderr)
+        return 0
+    update(0, 1, "reading Parquet")
+    custody = pd.read_parquet(args.custody) if args.custody else None
+    scores = score_people(pd.read_parquet(args.offences), pd.read_parquet(args.persons),
+                          custody, as_of=as_of, catalogue=scorer.catalogue,
+                          config=scorer.config, model=scorer.model)
+    columns = ["person_id", "as_of", "recency", "frequency", "gravity", "rfg", "threat",
+               "harm", "risk", "escalating"]
+    scores[columns].to_parquet(args.output, index=False)
+    update(1, 1, f"{len(scores)} persons")
+    bar.close()
+    return 0
+
+
+def _train(_args: argparse.Namespace) -> int:
+    from scoring import TrainingDataError
+    from service.scorer import train_and_save
+
+    bar, update = _progress_bar("training the threat model")
+    try:
+        with _session() as session:
+            model = train_and_save(conn=session.connection(), scorer=_scorer(),
+                                   model_dir=get_settings().model_dir, progress=update)
+    except TrainingDataError as exc:
+        print(f"iomscore train: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        bar.close()
+    held_out = model.card["evaluation"]
+    print(f"model {model.version} is now current; held-out later dates: AUC "
+          f"{held_out['model']['auc']:.3f} (rule-based {held_out['rule_based']['auc']:.3f}), "
+          f"Brier {held_out['model']['brier']:.3f}", file=sys.stderr)
+    return 0
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from service.main import app
 
@@ -164,6 +274,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--if-empty", action="store_true",
                       help="do nothing (and succeed) if the register already holds people")
     demo.set_defaults(handler=_demo)
+
+    score = sub.add_parser("score", help="score everyone as of a date (database or Parquet)")
+    score.add_argument("--as-of", help="YYYY-MM-DD (default today)")
+    score.add_argument("--area", help="one home area (database mode)")
+    score.add_argument("--engine", choices=["pandas", "dask"], default="pandas")
+    score.add_argument("--scheduler", help="dask distributed scheduler address")
+    score.add_argument("--persons", help="persons.parquet (person_id, date_of_birth)")
+    score.add_argument("--offences", help="offences.parquet (see README for the columns)")
+    score.add_argument("--custody", help="optional custody.parquet")
+    score.add_argument("--output", help="scores.parquet (a directory with --engine dask)")
+    score.set_defaults(handler=_score)
+
+    sub.add_parser("train", help="train the threat model on the register by back-testing"
+                   ).set_defaults(handler=_train)
 
     openapi = sub.add_parser("openapi", help="write the app's OpenAPI document as YAML")
     openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")

@@ -7,6 +7,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring.catalogue import DEFAULT_PATH as DEFAULT_CATALOGUE
+from scoring.config import DEFAULT_CONFIG_PATH as DEFAULT_SCORING_CONFIG
 
 
 class Settings(BaseSettings):
@@ -21,6 +22,14 @@ class Settings(BaseSettings):
     offence_catalogue_path: Path = Field(
         default=DEFAULT_CATALOGUE,
         description="A force can point this at its own catalogue (costs, gravity, harm, HO codes).",
+    )
+    scoring_config_path: Path = Field(
+        default=DEFAULT_SCORING_CONFIG,
+        description="RFG/THR rules and weights; a force can supply its own file.",
+    )
+    model_dir: Path = Field(
+        default=Path("var/models"),
+        description="Where trained threat models are kept, one folder per version.",
     )
     # Pages bigger than this cost the database more than any screen can show.
     max_page_size: int = 500

@@ -10,11 +10,14 @@ from service.observability import RequestContext, configure_logging
 from service.routes import (
     admin,
     health,
+    imports,
     memberships,
     metrics,
     offences,
     persons,
     reference,
+    reports,
+    scores,
 )
 from service.security import authenticate
 
@@ -49,8 +52,11 @@ def create_app() -> FastAPI:
         persons.router,
         offences.router,
         memberships.router,
+        imports.router,
+        scores.router,
         admin.router,
         metrics.router,
+        reports.router,
     ):
         app.include_router(router, dependencies=[Depends(authenticate)],
                            responses=responses(400, 401))

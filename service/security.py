@@ -127,6 +127,7 @@ PersonLevel = Annotated[Principal, Depends(require_roles(PERSON_LEVEL_ROLES,
                                                           "person-level data"))]
 Importer = Annotated[Principal, Depends(require_roles(IMPORT_ROLES, "imports"))]
 Admin = Annotated[Principal, Depends(require_roles(frozenset({Role.admin}), "administration"))]
+BatchRunner = Annotated[Principal, Depends(require_roles(IMPORT_ROLES, "batch score runs"))]
 
 
 def get_justification(

@@ -1,0 +1,228 @@
+"""Benchmark: the IDIOM report over a demo-sized force (target: <= 1 s p95 end to end).
+
+Builds a scratch database (SQLite file, or a scratch database on a PostgreSQL server),
+loads demo data (``service.demo`` when present, else a small numpy generator here), then
+times, each over ``--repeats`` runs:
+
+* ``http``: ``GET /reports/idiom`` through the app (SQL reads + scoring + JSON)
+* ``store``: the service function alone (SQL reads + scoring)
+* ``pure``: ``scoring.idiom.idiom_report`` on frames already in memory
+* ``reference``: ``member_windows_reference`` (the slow twin) on the same frames, once
+
+Usage::
+
+    .venv/bin/python bench/bench_idiom.py                       # SQLite, 30,000 people
+    .venv/bin/python bench/bench_idiom.py --database postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine, make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from models import (  # noqa: E402
+    CohortMembership,
+    CustodyPeriod,
+    Offence,
+    Person,
+    Role,  # noqa: E402
+)
+from scoring.catalogue import load_catalogue  # noqa: E402
+from scoring.idiom import idiom_report, member_windows, member_windows_reference  # noqa: E402
+from service.db import make_engine  # noqa: E402
+from service.migrate import upgrade  # noqa: E402
+from service.store import reports as store  # noqa: E402
+
+END = date(2025, 12, 31)
+
+
+@contextmanager
+def scratch_database(url: str | None) -> Iterator[str]:
+    """A new, empty database: a temporary SQLite file, or a scratch PostgreSQL database."""
+    if url is None or url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    server = make_url(url)
+    name = f"iombench_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(server.render_as_string(hide_password=False))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def load_data(engine: Engine, people: int) -> str:
+    """Fill the register; returns which generator was used."""
+    try:
+        from service.demo.generate import generate_demo
+        from service.demo.load import load_demo
+    except ImportError:
+        _load_numpy(engine, people)
+        return "bench/bench_idiom.py numpy generator"
+    load_demo(engine, generate_demo(people=people, end=END))
+    return "service.demo.generate_demo"
+
+
+def _load_numpy(engine: Engine, people: int, seed: int = 0) -> None:
+    """Fallback: people with gamma-distributed offending rates, ~1.5% of them adopted."""
+    rng = np.random.default_rng(seed)
+    types = list(load_catalogue().table.index)
+    areas = ["BANES", "BRISTOL", "NORTH_SOMERSET", "SOMERSET_EAST", "SOMERSET_WEST",
+             "SOUTH_GLOS"]
+    start = np.datetime64(END, "D") - 6 * 365
+    now = pd.Timestamp.now(tz="UTC").to_pydatetime()
+    person_rows = [{"id": i + 1, "pnc_id": f"2000/{i + 1:07d}X", "date_of_birth":
+                    date(1970, 1, 1) + timedelta(days=int(rng.integers(0, 12000))),
+                    "sex": "male" if rng.random() < 0.85 else "female",
+                    "home_area": areas[i % 6], "version": 1, "created_at": now,
+                    "updated_at": now} for i in range(people)]
+    rate = rng.gamma(0.5, 1.0, people)
+    counts = rng.poisson(rate * 6)
+    pid = np.repeat(np.arange(1, people + 1), counts)
+    days = start + rng.integers(0, 6 * 365, len(pid))
+    offence_rows = [{"person_id": int(p), "offence_date": pd.Timestamp(d).date(),
+                     "offence_type": types[int(t)], "outcome": "charge", "source": "bench",
+                     "domestic_abuse": False, "recorded_at": now}
+                    for p, d, t in zip(pid, days, rng.integers(0, len(types), len(pid)),
+                                       strict=True)]
+    chosen = rng.choice(np.argsort(-rate)[: people // 20], size=people // 60, replace=False)
+    member_rows = []
+    for i, p in enumerate(chosen):
+        adopted = pd.Timestamp(start + 400 + int(rng.integers(0, 1000))).date()
+        exited = adopted + timedelta(days=int(rng.integers(90, 500)))
+        member_rows.append({"person_id": int(p) + 1, "cohort": "fixed", "stream": "nsac",
+                            "area": areas[i % 6], "adopted_on": adopted,
+                            "exited_on": exited if exited < END else None,
+                            "exit_reason": "rehabilitated" if exited < END else None,
+                            "version": 1, "created_at": now, "updated_at": now})
+    with engine.begin() as conn:
+        conn.execute(insert(Person.__table__), person_rows)  # type: ignore[attr-defined]
+        conn.execute(insert(Offence.__table__), offence_rows)  # type: ignore[attr-defined]
+        conn.execute(insert(CohortMembership.__table__), member_rows)  # type: ignore[attr-defined]
+        conn.execute(insert(CustodyPeriod.__table__), [  # type: ignore[attr-defined]
+            {"person_id": int(p) + 1, "start_on": date(2022, 1, 1), "end_on": date(2022, 9, 1),
+             "recorded_at": now} for p in chosen[::5]])
+
+
+def timings(fn: Callable[[], Any], repeats: int) -> dict[str, float]:
+    fn()  # warm up (imports, caches, query plans)
+    runs = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t0)
+    runs.sort()
+    p95 = runs[min(len(runs) - 1, int(np.ceil(0.95 * len(runs))) - 1)]
+    return {"p50": statistics.median(runs), "p95": p95, "max": runs[-1]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=30_000)
+    parser.add_argument("--database", default=os.environ.get("IOM_BENCH_DATABASE"),
+                        help="PostgreSQL server URL (default: a temporary SQLite file)")
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args(argv)
+
+    from fastapi.testclient import TestClient
+    from sqlmodel import Session
+
+    from service.db import get_session
+    from service.main import app
+    from service.security import Principal, authenticate
+
+    catalogue = load_catalogue()
+    with scratch_database(args.database) as url:
+        upgrade(url)
+        engine = make_engine(url)
+        t0 = time.perf_counter()
+        source = load_data(engine, args.people)
+        load_seconds = time.perf_counter() - t0
+        with engine.connect() as conn:
+            counts = {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                      for t in ("persons", "offences", "custody_periods", "cohort_memberships")}
+        print(f"database: {make_url(url).get_backend_name()}; data: {source}; "
+              f"loaded in {load_seconds:.1f} s; rows: {counts}")
+
+        def session_factory() -> Iterator[Session]:
+            with Session(engine) as session:
+                yield session
+
+        app.dependency_overrides[get_session] = session_factory
+        app.dependency_overrides[authenticate] = lambda: Principal(
+            key_id=0, name="bench", role=Role.admin, areas=None)
+        as_of = END.isoformat()
+        results: dict[str, dict[str, float]] = {}
+        with TestClient(app) as client:
+            for label, params in {
+                "http group_by=area": {"as_of": as_of},
+                "http group_by=area,sex,offence_group": {"as_of": as_of,
+                                                         "group_by": "area,sex,offence_group"},
+                "http counting=proven": {"as_of": as_of, "counting": "proven"},
+                "http format=csv": {"as_of": as_of, "format": "csv"},
+                "http comparison=true": {"as_of": as_of, "comparison": "true"},
+            }.items():
+                def call(p: dict[str, str] = params) -> None:
+                    resp = client.get("/reports/idiom", params=p)
+                    assert resp.status_code == 200, resp.text
+                results[label] = timings(call, args.repeats)
+        app.dependency_overrides.clear()
+
+        params = store.IdiomParams(as_of=END)
+        with Session(engine) as session:
+            results["store (SQL + scoring)"] = timings(
+                lambda: store.idiom_report_for(session=session, catalogue=catalogue,
+                                               params=params), args.repeats)
+            memberships = store._read_memberships(session, params)
+            offences = store._read_offences(session, params, date(2010, 1, 1), everyone=False)
+            custody = store._read_custody(session, params, date(2010, 1, 1), everyone=False)
+        results["pure idiom_report"] = timings(
+            lambda: idiom_report(memberships, offences, custody, catalogue.table, as_of=END),
+            args.repeats)
+        results["pure member_windows"] = timings(
+            lambda: member_windows(memberships, offences, custody, catalogue.table, as_of=END),
+            args.repeats)
+        results["reference member_windows (baseline)"] = timings(
+            lambda: member_windows_reference(memberships, offences, custody,
+                                             catalogue.table["unit_cost_gbp"], as_of=END), 3)
+        engine.dispose()
+
+    width = max(len(k) for k in results)
+    print(f"{'':{width}}  {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    for label, r in results.items():
+        print(f"{label:{width}}  {1000 * r['p50']:8.1f} {1000 * r['p95']:8.1f} "
+              f"{1000 * r['max']:8.1f}")
+    # The issue's target is the report itself; the comparison group is an optional extra
+    # (it reads every person's offences) and is reported, not gated.
+    gated = {k: r for k, r in results.items() if k.startswith("http") and "comparison" not in k}
+    worst = max(r["p95"] for r in gated.values())
+    print(f"worst HTTP p95 without comparison: {1000 * worst:.0f} ms (target <= 1000 ms); "
+          f"with comparison: {1000 * results['http comparison=true']['p95']:.0f} ms; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    return 0 if worst <= 1.0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

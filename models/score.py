@@ -1,0 +1,129 @@
+"""Score runs and their snapshots: what the scores said, for everyone, on a given day.
+
+Snapshots are kept (never overwritten) so "what did the score say on the day of the
+meeting" can always be answered, with the versions that made the numbers.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from models.base import UTCDateTime, enum_column, timestamp_field
+
+
+class RunStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class ScoreRun(SQLModel, table=True):
+    __tablename__ = "score_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    as_of: date
+    area: str | None = Field(default=None, foreign_key="areas.code", max_length=32)
+    status: RunStatus = Field(default=RunStatus.queued, sa_column=enum_column(RunStatus))
+    requested_at: datetime = timestamp_field()
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    persons_scored: int | None = None
+    duration_seconds: float | None = None
+    config_version: str | None = Field(default=None, max_length=64)
+    catalogue_version: str | None = Field(default=None, max_length=64)
+    model_version: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, max_length=500)
+
+
+class ScoreRunCreate(SQLModel):
+    as_of: date | None = Field(default=None, description="Default: today")
+    area: str | None = Field(default=None, max_length=32, description="Default: every area")
+
+
+class ScoreRunRead(SQLModel):
+    id: int
+    as_of: date
+    area: str | None
+    status: RunStatus
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    persons_scored: int | None
+    duration_seconds: float | None
+    config_version: str | None
+    catalogue_version: str | None
+    model_version: str | None
+    error: str | None
+
+
+class ScoreValues(SQLModel):
+    recency: float
+    frequency: float
+    gravity: float
+    victims: float
+    rfg: float
+    rfg_acquisitive: float
+    rfg_domestic_abuse: float
+    threat: float
+    harm: float
+    risk: float
+    escalating: bool
+    threat_source: str = Field(max_length=16)
+    band: str = Field(max_length=16)
+    offences_to_date: int
+
+
+class ScoreSnapshot(ScoreValues, table=True):
+    __tablename__ = "score_snapshots"
+    __table_args__ = (Index("ix_score_snapshots_run_id_risk", "run_id", "risk"),)
+
+    run_id: int = Field(foreign_key="score_runs.id", primary_key=True, ondelete="CASCADE")
+    person_id: int = Field(foreign_key="persons.id", primary_key=True, ondelete="CASCADE")
+
+
+class ScoreSnapshotRead(ScoreValues):
+    run_id: int
+    person_id: int
+    as_of: date
+
+
+class RfgComponents(SQLModel):
+    recency: float
+    frequency: float
+    gravity: float
+    victims: float
+    score: float
+
+
+class ThrValues(SQLModel):
+    threat: float = Field(description="Probability of a new offence within 12 months")
+    harm: float = Field(description="Expected seriousness if they offend, 0-100")
+    risk: float = Field(description="threat x harm, 0-100")
+    threat_source: str = Field(description="model, or rule_based before any model is trained")
+
+
+class Factor(SQLModel):
+    part: str = Field(description="rfg (points of the 0-100 score) or threat (percentage points)")
+    factor: str
+    text: str
+    contribution: float
+    display: str
+
+
+class PersonScoreRead(SQLModel):
+    person_id: int
+    as_of: date
+    knowledge: str
+    rfg: RfgComponents
+    rfg_by_stream: dict[str, float]
+    thr: ThrValues
+    band: str
+    escalating: bool
+    offences_to_date: int
+    explanation: list[Factor]
+    config_version: str
+    catalogue_version: str
+    model_version: str

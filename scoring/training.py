@@ -1,0 +1,407 @@
+"""Training the threat model by back-testing on the stored histories themselves.
+
+At as_of dates every ``step_months`` through the history, each person with a record is a
+row: features as of that date (``scoring.features``, which sees only offences on or before
+it) and the label "any offence in the following ``horizon_months``", i.e. dated in
+``(as_of, as_of + horizon]``. People in custody for that whole follow-up (a period covering
+every day of it) are excluded, not counted as successes; so are people who died before its
+end and anyone under 10 on the as_of date.
+
+Validation is temporal: the last ``test_dates`` dates are held out and the model is fitted
+only on dates whose follow-up ends on or before the first test date, so no training label
+overlaps the test period. The card reports the held-out figures for the model and for the
+rule-based fallback on the same rows, and AUC / false positive rate / selection rate by sex
+and by ethnicity when monitoring labels are supplied (they are never features). The model
+that is returned is then refitted, with the same settings, on every back-test date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import GroupKFold
+
+from scoring.catalogue import OffenceCatalogue
+from scoring.config import ScoringConfig
+from scoring.features import basics, build_features, check_no_protected, feature_specs
+from scoring.history import (
+    Custody,
+    Offences,
+    People,
+    add_months,
+    as_date,
+    day_number,
+    prepare_custody,
+    prepare_offences,
+    prepare_people,
+    snapshot,
+)
+from scoring.rfg import rfg_arrays
+from scoring.thr import ThreatModel, rule_based_threat
+
+Progress = Callable[[int, int, str], None]
+
+
+class TrainingDataError(ValueError):
+    """Too little history (or only one outcome) to train and validate a model."""
+
+
+def backtest_dates(first: dt.date, data_end: dt.date, config: ScoringConfig) -> list[dt.date]:
+    """As-of dates from ``min_history_months`` after ``first`` while labels are complete.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> dates = backtest_dates(dt.date(2015, 1, 31), dt.date(2019, 12, 31), load_config())
+    >>> dates[0], dates[-1], len(dates)
+    (datetime.date(2017, 1, 31), datetime.date(2018, 10, 31), 8)
+    """
+    rules = config.thr.training
+    start = add_months(first, rules.min_history_months)
+    dates: list[dt.date] = []
+    k = 0
+    while True:
+        day = add_months(start, k * rules.step_months)
+        if add_months(day, config.thr.horizon_months) > data_end:
+            return dates
+        dates.append(day)
+        k += 1
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Back-test rows, shape (R, F) for ``matrix`` and (R,) for the rest.
+
+    ``date_index`` points into ``as_of_dates``; ``rule_based`` is the fallback's prediction
+    for the same row, kept to compare against on held-out dates.
+    """
+
+    as_of_dates: list[dt.date]
+    date_index: np.ndarray
+    person_ids: np.ndarray
+    matrix: np.ndarray
+    label: np.ndarray
+    rule_based: np.ndarray
+    feature_names: tuple[str, ...]
+    transforms: tuple[str, ...]
+
+
+def _labels(offences: Offences, custody: Custody, people: People, as_of: dt.date,
+            horizon_months: int) -> tuple[np.ndarray, np.ndarray]:
+    """(reoffended, excluded) per person for the follow-up ``(as_of, as_of + horizon]``."""
+    n = people.n
+    cut = day_number(as_of)
+    end = day_number(add_months(as_of, horizon_months))
+    ahead = (offences.day > cut) & (offences.day <= end)
+    reoffended = np.bincount(offences.pidx[ahead], minlength=n) > 0
+    covers = (custody.start_day <= cut + 1) & (custody.end_day > end)
+    excluded = np.bincount(custody.pidx[covers], minlength=n) > 0
+    excluded |= people.deceased_day <= end
+    return reoffended, excluded
+
+
+def build_training_set(offences: pd.DataFrame, persons: pd.DataFrame,
+                       custody: pd.DataFrame | None = None, *, catalogue: OffenceCatalogue,
+                       config: ScoringConfig, data_end: dt.date | str | None = None,
+                       progress: Progress | None = None) -> TrainingSet:
+    """Features and labels at every back-test date.
+
+    Parameters
+    ----------
+    offences, persons, custody : DataFrame
+        The scoring frames (``scoring.history``); ``custody`` may be None.
+    data_end : date, optional
+        The last day the data cover (default: the latest offence date).
+    progress : callable(done, total, message), optional
+
+    Raises
+    ------
+    TrainingDataError
+        If the history is too short for any back-test date.
+    """
+    people = prepare_people(persons)
+    arrays = prepare_offences(offences, people, catalogue)
+    spells = prepare_custody(custody, people)
+    if arrays.n == 0:
+        raise TrainingDataError("no offences to learn from")
+    first = dt.date(1970, 1, 1) + dt.timedelta(days=int(arrays.day.min()))
+    end = as_date(data_end) if data_end is not None else (
+        dt.date(1970, 1, 1) + dt.timedelta(days=int(arrays.day.max())))
+    dates = backtest_dates(first, end, config)
+    if not dates:
+        raise TrainingDataError(
+            f"history {first}..{end} is too short: it needs "
+            f"{config.thr.training.min_history_months} months before the first back-test date "
+            f"and {config.thr.horizon_months} months of follow-up after it")
+    rules = config.thr.training
+    rng = np.random.default_rng(rules.seed)
+    specs = feature_specs(catalogue, config)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("date", "pid", "x", "y", "rule")}
+    for i, as_of in enumerate(dates):
+        if progress is not None:
+            progress(i, len(dates), f"back-test features as of {as_of}")
+        snap = snapshot(arrays, people.n, as_of)
+        rfg_all = rfg_arrays(snap, catalogue=catalogue, config=config, stream="all")
+        b = basics(snap, people, catalogue, config, latest=rfg_all.latest_days)
+        reoffended, excluded = _labels(arrays, spells, people, as_of, config.thr.horizon_months)
+        rows = np.flatnonzero((b.n_offences > 0) & (b.age_whole >= 10) & ~excluded)
+        if len(rows) > rules.max_rows_per_date:
+            rows = np.sort(rng.choice(rows, rules.max_rows_per_date, replace=False))
+        if len(rows) == 0:
+            continue
+        feats = build_features(snap, people, spells, catalogue=catalogue, config=config,
+                               rfg_all=rfg_all, history=b)
+        parts["date"].append(np.full(len(rows), i))
+        parts["pid"].append(people.ids[rows])
+        parts["x"].append(feats.matrix[rows].astype(np.float32))
+        parts["y"].append(reoffended[rows].astype(np.int8))
+        parts["rule"].append(rule_based_threat(b, catalogue=catalogue, config=config)
+                             .threat[rows])
+    if progress is not None:
+        progress(len(dates), len(dates), "back-test features done")
+    if not parts["x"]:
+        raise TrainingDataError("no eligible people at any back-test date")
+    names = tuple(s.name for s in specs)
+    check_no_protected(names)
+    return TrainingSet(dates, np.concatenate(parts["date"]), np.concatenate(parts["pid"]),
+                       np.concatenate(parts["x"]), np.concatenate(parts["y"]),
+                       np.concatenate(parts["rule"]), names, tuple(s.transform for s in specs))
+
+
+def _transform(matrix: np.ndarray, transforms: tuple[str, ...]) -> np.ndarray:
+    x = np.array(matrix, dtype=float, copy=True)
+    logged = np.array([t == "log1p" for t in transforms])
+    x[:, logged] = np.log1p(np.maximum(x[:, logged], 0.0))
+    return x
+
+
+def fit_threat_model(ts: TrainingSet, rows: np.ndarray, config: ScoringConfig, *,
+                     version: str = "unversioned") -> ThreatModel:
+    """Fit the standardised L2 logistic regression and its out-of-fold Platt calibration.
+
+    Parameters
+    ----------
+    ts : TrainingSet
+    rows : ndarray of bool, shape (R,)
+        The rows to fit on.
+    """
+    rules = config.thr.training
+    y = ts.label[rows]
+    if len(np.unique(y)) < 2:
+        raise TrainingDataError("the training rows have only one outcome")
+    x = _transform(ts.matrix[rows], ts.transforms)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0  # a constant feature contributes nothing
+    z = (x - mean) / scale
+    groups = ts.date_index[rows]
+
+    def fit(zz: np.ndarray, yy: np.ndarray) -> LogisticRegression:
+        return LogisticRegression(C=rules.regularisation_c, max_iter=1000).fit(zz, yy)
+
+    n_folds = min(rules.calibration_folds, len(np.unique(groups)))
+    if n_folds >= 2:
+        out_of_fold = np.zeros(len(y))
+        for train, held in GroupKFold(n_splits=n_folds).split(z, y, groups):
+            if len(np.unique(y[train])) < 2:
+                raise TrainingDataError("a calibration fold has only one outcome")
+            out_of_fold[held] = fit(z[train], y[train]).decision_function(z[held])
+        platt = LogisticRegression(C=np.inf, max_iter=1000).fit(out_of_fold[:, None], y)
+        calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
+    else:
+        calibration = (1.0, 0.0)
+    model = fit(z, y)
+    return ThreatModel(version=version, feature_names=ts.feature_names,
+                       transforms=ts.transforms, mean=mean, scale=scale,
+                       coef=model.coef_[0].astype(float), intercept=float(model.intercept_[0]),
+                       calibration=calibration)
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
+    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else None
+
+
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
+    """Observed rate against mean predicted probability in equal-width probability bins.
+
+    Examples
+    --------
+    >>> calibration_table(np.array([0, 1, 1]), np.array([0.05, 0.95, 0.9]), bins=2)
+    [{'lower': 0.0, 'upper': 0.5, 'n': 1, 'mean_predicted': 0.05, 'observed_rate': 0.0}, \
+{'lower': 0.5, 'upper': 1.0, 'n': 2, 'mean_predicted': 0.925, 'observed_rate': 1.0}]
+    """
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    out = []
+    for k in range(bins):
+        inside = which == k
+        if inside.any():
+            out.append({"lower": k / bins, "upper": (k + 1) / bins, "n": int(inside.sum()),
+                        "mean_predicted": round(float(p[inside].mean()), 6),
+                        "observed_rate": round(float(y[inside].mean()), 6)})
+    return out
+
+
+def group_metrics(y: np.ndarray, p: np.ndarray, groups: np.ndarray, *, threshold: float,
+                  min_group_size: int) -> list[dict[str, Any]]:
+    """AUC, false positive rate and selection rate per group label (for monitoring only)."""
+    out = []
+    labels = pd.Series(groups).fillna("not recorded").astype(str).to_numpy()
+    for label in sorted(set(labels)):
+        inside = labels == label
+        yy, pp = y[inside], p[inside]
+        selected = pp >= threshold
+        negatives = yy == 0
+        out.append({
+            "group": label, "n": int(inside.sum()), "positives": int(yy.sum()),
+            "auc": _auc(yy, pp),
+            "false_positive_rate": float(selected[negatives].mean()) if negatives.any()
+            else None,
+            "selection_rate": float(selected.mean()),
+            "mean_predicted": float(pp.mean()), "observed_rate": float(yy.mean()),
+            "small_group": bool(inside.sum() < min_group_size),
+        })
+    return out
+
+
+def _window(ts: TrainingSet, rows: np.ndarray) -> dict[str, Any]:
+    used = np.unique(ts.date_index[rows])
+    return {"first_as_of": ts.as_of_dates[used[0]].isoformat(),
+            "last_as_of": ts.as_of_dates[used[-1]].isoformat(),
+            "dates": len(used), "rows": int(rows.sum()),
+            "people": int(len(np.unique(ts.person_ids[rows]))),
+            "positives": int(ts.label[rows].sum())}
+
+
+def temporal_split(ts: TrainingSet, config: ScoringConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) row masks: test = last ``test_dates`` dates; train labels end before it."""
+    n_test = config.thr.training.test_dates
+    if len(ts.as_of_dates) <= n_test:
+        raise TrainingDataError(
+            f"{len(ts.as_of_dates)} back-test dates: need more than test_dates={n_test}")
+    first_test = ts.as_of_dates[-n_test]
+    horizon = config.thr.horizon_months
+    train_dates = [i for i, d in enumerate(ts.as_of_dates)
+                   if add_months(d, horizon) <= first_test]
+    if not train_dates:
+        raise TrainingDataError("no back-test date ends its follow-up before the test period")
+    train = np.isin(ts.date_index, train_dates)
+    test = ts.date_index >= len(ts.as_of_dates) - n_test
+    return train, test
+
+
+def evaluate(ts: TrainingSet, model: ThreatModel, rows: np.ndarray, config: ScoringConfig,
+             monitoring: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Held-out figures for the model and the rule-based fallback on the same rows."""
+    y = ts.label[rows]
+    p = model.predict(ts.matrix[rows])
+    rule = ts.rule_based[rows]
+    rules = config.thr.training
+    result: dict[str, Any] = {
+        "model": {"auc": _auc(y, p), "brier": float(brier_score_loss(y, p))},
+        "rule_based": {"auc": _auc(y, rule), "brier": float(brier_score_loss(y, rule))},
+        "calibration": calibration_table(y, p),
+        "selection_threshold": rules.selection_threshold,
+    }
+    if monitoring is not None:
+        lookup = monitoring.drop_duplicates("person_id").set_index("person_id")
+        for column in ("sex", "ethnicity"):
+            if column in lookup.columns:
+                labels = lookup[column].reindex(ts.person_ids[rows]).to_numpy()
+                result[f"by_{column}"] = group_metrics(
+                    y, p, labels, threshold=rules.selection_threshold,
+                    min_group_size=rules.min_group_size)
+    return result
+
+
+def train_threat_model(offences: pd.DataFrame, persons: pd.DataFrame,
+                       custody: pd.DataFrame | None = None, *, catalogue: OffenceCatalogue,
+                       config: ScoringConfig, data_end: dt.date | str | None = None,
+                       monitoring: pd.DataFrame | None = None,
+                       progress: Progress | None = None,
+                       trained_at: dt.datetime | None = None) -> ThreatModel:
+    """Back-test, validate on later dates, refit on all dates, and write the model card.
+
+    Parameters
+    ----------
+    offences, persons, custody : DataFrame
+        The scoring frames; ``persons`` is read for ``date_of_birth`` (and ``deceased_on``).
+    data_end : date, optional
+        Last day the data cover (default: latest offence date).
+    monitoring : DataFrame, optional
+        ``person_id`` with ``sex`` and/or ``ethnicity``: used only for the card's group
+        figures, never as model input.
+    progress : callable(done, total, message), optional
+    trained_at : datetime, optional
+        UTC training time for the card (default now).
+
+    Returns
+    -------
+    ThreatModel
+        With ``card`` filled in and a content-derived ``version``.
+
+    Raises
+    ------
+    TrainingDataError
+        If there is too little history for a temporal split, or only one outcome.
+
+    Examples
+    --------
+    >>> from scoring.catalogue import load_catalogue
+    >>> from scoring.config import load_config
+    >>> from scoring.synthetic import synthetic_histories
+    >>> data = synthetic_histories(400, seed=0, start="2016-01-01")
+    >>> model = train_threat_model(data.offences, data.persons, data.custody,
+    ...                            catalogue=load_catalogue(), config=load_config())
+    >>> model.card["threat_source"], model.version.startswith("threat-")
+    ('model', True)
+    """
+    ts = build_training_set(offences, persons, custody, catalogue=catalogue, config=config,
+                            data_end=data_end, progress=progress)
+    train, test = temporal_split(ts, config)
+    if progress is not None:
+        progress(0, 2, "fitting on earlier dates, testing on later ones")
+    held_out = fit_threat_model(ts, train, config)
+    evaluation = evaluate(ts, held_out, test, config, monitoring)
+    evaluation["train_window"] = _window(ts, train)
+    evaluation["test_window"] = _window(ts, test)
+    if progress is not None:
+        progress(1, 2, "refitting on every back-test date")
+    everything = np.ones(len(ts.label), dtype=bool)
+    final = fit_threat_model(ts, everything, config)
+    digest = hashlib.sha256(json.dumps(final.to_dict(), sort_keys=True).encode()).hexdigest()
+    stamp = (trained_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    version = f"threat-{stamp:%Y%m%dT%H%M%SZ}-{digest[:8]}"
+    rules = config.thr.training
+    card = {
+        "threat_source": "model",
+        "model_version": version,
+        "trained_at": stamp.isoformat(),
+        "config_version": config.version,
+        "catalogue_version": catalogue.version,
+        "horizon_months": config.thr.horizon_months,
+        "algorithm": (f"L2 logistic regression (C={rules.regularisation_c}) on standardised "
+                      "features (log1p for counts), Platt-calibrated on out-of-fold logits "
+                      f"({rules.calibration_folds} folds grouped by as_of date)"),
+        "label": ("any recorded offence dated in (as_of, as_of + horizon]; people in custody "
+                  "for the whole follow-up, deceased before its end or under 10 excluded"),
+        "features": list(ts.feature_names),
+        "protected_characteristics_used": False,
+        "evaluation": evaluation,
+        "training_window": _window(ts, everything),
+        "back_test_step_months": rules.step_months,
+    }
+    if progress is not None:
+        progress(2, 2, "done")
+    return ThreatModel(version=version, feature_names=final.feature_names,
+                       transforms=final.transforms, mean=final.mean, scale=final.scale,
+                       coef=final.coef, intercept=final.intercept,
+                       calibration=final.calibration, card=card)

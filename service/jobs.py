@@ -1,0 +1,33 @@
+"""Running work after the response: score runs in the background, outside the request."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import BackgroundTasks, Depends
+from sqlmodel import Session
+
+from service.db import get_engine
+from service.scorer import Scorer, execute_run
+
+
+@contextmanager
+def engine_session() -> Iterator[Session]:
+    """A fresh session on the configured database (jobs outlive their request's session)."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+RunScheduler = Callable[[int, Scorer], None]
+
+
+def get_run_scheduler(background: BackgroundTasks) -> RunScheduler:
+    """Schedule a score run to execute once the response has been sent."""
+
+    def schedule(run_id: int, scorer: Scorer) -> None:
+        background.add_task(execute_run, engine_session, run_id, scorer)
+
+    return schedule
+
+
+RunSchedulerDep = Annotated[RunScheduler, Depends(get_run_scheduler)]

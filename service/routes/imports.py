@@ -1,0 +1,107 @@
+"""Bulk imports of nightly PNC/Niche extracts (CSV or NDJSON), all rows or none."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from models import AuditAction
+from service.audit import AuditDep, Auditor
+from service.deps import CatalogueDep, SessionDep, SettingsDep
+from service.errors import UnsupportedMediaType, responses
+from service.security import Importer
+from service.store import imports as store
+from service.store.imports import ImportFile, ImportFormat, ImportSummary
+
+router = APIRouter(prefix="/imports", tags=["imports"])
+
+MEDIA_TYPES: dict[str, ImportFormat] = {
+    "text/csv": "csv",
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+}
+
+
+async def read_import_file(request: Request) -> ImportFile:
+    """The request body as an import file, its format from Content-Type (415 otherwise)."""
+    media_type, _, params = request.headers.get("content-type", "").partition(";")
+    fmt = MEDIA_TYPES.get(media_type.strip().lower())
+    charset = "utf-8"
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    if fmt is None or charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            "send the file as text/csv or application/x-ndjson (UTF-8)",
+            headers={"Accept-Post": ", ".join(MEDIA_TYPES)})
+    # The size cap (settings.max_import_body_bytes) is enforced by the BodySizeLimit
+    # middleware as the body streams in, before it is all in memory.
+    return ImportFile(format=fmt, data=await request.body())
+
+
+ImportFileDep = Annotated[ImportFile, Depends(read_import_file)]
+
+
+def _audit(audit: Auditor, kind: str, summary: ImportSummary) -> None:
+    # One event per import, naming every person the file touched (collection/alteration).
+    action = AuditAction.alteration if summary.updated and not summary.inserted \
+        else AuditAction.collection
+    audit.record(action, person_ids=summary.person_ids,
+                 detail=f"{kind} import: {summary.rows} rows, {summary.inserted} inserted, "
+                        f"{summary.updated} updated, {summary.unchanged} unchanged")
+
+
+def _request_body(kind: str, columns: dict[str, str], example_csv: str,
+                  example_ndjson: str) -> dict[str, Any]:
+    """OpenAPI for a raw-file body (the route reads the stream itself, so FastAPI cannot)."""
+    table = "\n".join(f"- `{name}`: {text}" for name, text in columns.items())
+    description = (
+        f"The {kind} extract as a file. CSV: a header line naming the columns (any order), "
+        "then one row per record; empty cells mean not given; line numbers in errors count "
+        "the header as line 1. NDJSON: one JSON object per line with the same field names. "
+        f"UTF-8. Columns:\n\n{table}"
+    )
+    return {"requestBody": {"required": True, "description": description, "content": {
+        "text/csv": {"schema": {"type": "string"}, "example": example_csv},
+        "application/x-ndjson": {"schema": {"type": "string"}, "example": example_ndjson},
+        "application/ndjson": {"schema": {"type": "string"}, "example": example_ndjson},
+    }}}
+
+
+PERSONS_BODY = _request_body(
+    "people", store.PERSON_COLUMNS,
+    "pnc_id,given_name,family_name,date_of_birth,sex,ethnicity,home_area,deceased_on\n"
+    "79/123456T,Alex,Example,1979-04-01,male,W1,BRISTOL,\n",
+    '{"pnc_id": "79/123456T", "date_of_birth": "1979-04-01", "sex": "male", '
+    '"home_area": "BRISTOL"}\n',
+)
+OFFENCES_BODY = _request_body(
+    "offences", store.OFFENCE_COLUMNS,
+    "pnc_id,offence_date,ho_code,domestic_abuse,outcome,outcome_date,source,source_ref\n"
+    "79/123456T,2024-03-10,28A,no,charge,2024-03-12,niche,OCC-2024-000123\n",
+    '{"pnc_id": "79/123456T", "offence_date": "2024-03-10", '
+    '"offence_type": "burglary_residential", "outcome": "charge", "source": "niche", '
+    '"source_ref": "OCC-2024-000123"}\n',
+)
+
+
+@router.post("/persons", response_model=ImportSummary, openapi_extra=PERSONS_BODY,
+             responses=responses(403, 409, 413, 415, 422))
+def import_persons(file: ImportFileDep, session: SessionDep, settings: SettingsDep,
+                   _: Importer, audit: AuditDep) -> ImportSummary:
+    """Import people (CSV or NDJSON), keyed on PNC ID; one bad row means nothing is written."""
+    summary = store.import_persons(session=session, file=file,
+                                   max_rows=settings.max_import_rows)
+    _audit(audit, "persons", summary)
+    return summary
+
+
+@router.post("/offences", response_model=ImportSummary, openapi_extra=OFFENCES_BODY,
+             responses=responses(403, 409, 413, 415, 422))
+def import_offences(file: ImportFileDep, session: SessionDep, settings: SettingsDep,
+                    catalogue: CatalogueDep, _: Importer, audit: AuditDep) -> ImportSummary:
+    """Import offences (CSV or NDJSON), keyed on (source, source_ref); all rows or none."""
+    summary = store.import_offences(session=session, file=file, catalogue=catalogue,
+                                    max_rows=settings.max_import_rows)
+    _audit(audit, "offences", summary)
+    return summary

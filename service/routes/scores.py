@@ -1,0 +1,128 @@
+"""Scores: one person's as of any date, batch snapshots, and the threat model's card."""
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import BaseModel
+
+from models import (
+    AuditAction,
+    Page,
+    PersonScoreRead,
+    ScoreRun,
+    ScoreRunCreate,
+    ScoreRunRead,
+    ScoreSnapshotRead,
+)
+from scoring import TrainingDataError, model_card
+from service.access import visible_person
+from service.audit import AuditDep
+from service.deps import CatalogueDep, IdPath, PagingDep, SessionDep, SettingsDep
+from service.errors import InvalidInput, responses
+from service.jobs import RunSchedulerDep
+from service.scorer import Scorer, get_scorer_for, person_score, train_and_save
+from service.security import Admin, BatchRunner, Justification, PersonLevel
+from service.store import scores as store
+from service.store.common import get_or_404
+
+router = APIRouter(tags=["scores"])
+
+
+def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
+    """The loaded rules and current model."""
+    return get_scorer_for(catalogue, settings.scoring_config_path, settings.model_dir)
+
+
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+Knowledge = Literal["current", "as_recorded"]
+
+
+@router.get("/persons/{person_id}/score", response_model=PersonScoreRead,
+            responses=responses(403, 404, 422))
+def get_person_score(
+    person_id: IdPath, session: SessionDep, scorer: ScorerDep, _: PersonLevel,
+    justification: Justification, audit: AuditDep,
+    as_of: Annotated[date | None, Query(description="Default: today")] = None,
+    knowledge: Annotated[Knowledge, Query(
+        description="current: all known now about that date; as_recorded: only what had "
+                    "been recorded by the end of as_of")] = "current",
+) -> dict[str, Any]:
+    """RFG, THR and band as of a date, with the factors that made them (decision support)."""
+    visible_person(session, audit, person_id)
+    result = person_score(session=session, person_id=person_id, as_of=as_of or date.today(),
+                          scorer=scorer, as_recorded=knowledge == "as_recorded")
+    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
+                 detail=f"score as of {result['as_of']}")
+    return result
+
+
+@router.post("/scores/runs", status_code=status.HTTP_202_ACCEPTED, response_model=ScoreRunRead,
+             responses=responses(403, 422))
+def start_score_run(run_in: ScoreRunCreate, session: SessionDep, scorer: ScorerDep,
+                    schedule: RunSchedulerDep, _: BatchRunner,
+                    response: Response) -> ScoreRunRead:
+    """Score everyone (or one area) as of a date in the background; poll the run's status."""
+    run = store.create_run(session=session, as_of=run_in.as_of or date.today(),
+                           area=run_in.area)
+    assert run.id is not None
+    schedule(run.id, scorer)
+    response.headers["Location"] = f"/scores/runs/{run.id}"
+    return ScoreRunRead.model_validate(run)
+
+
+@router.get("/scores/runs/{run_id}", response_model=ScoreRunRead, responses=responses(404, 422))
+def get_score_run(run_id: IdPath, session: SessionDep) -> ScoreRunRead:
+    """A score run's status, size, duration and the versions it used."""
+    return ScoreRunRead.model_validate(get_or_404(session, ScoreRun, run_id, what="score run"))
+
+
+class ScoreSnapshotPage(Page[ScoreSnapshotRead]):
+    run: ScoreRunRead
+
+
+@router.get("/scores", response_model=ScoreSnapshotPage, responses=responses(403, 404, 422))
+def list_scores(
+    session: SessionDep, paging: PagingDep, principal: PersonLevel,
+    justification: Justification, audit: AuditDep,
+    area: Annotated[str | None, Query()] = None,
+    order_by: Annotated[Literal["risk", "rfg", "threat", "harm", "rfg_acquisitive",
+                                "rfg_domestic_abuse"], Query()] = "risk",
+) -> ScoreSnapshotPage:
+    """The latest snapshot, highest first: what the scores said on the day of that run."""
+    run = store.latest_run(session=session, area=area)
+    rows, total = store.snapshot_page(session=session, run=run, paging=paging,
+                                      order_by=order_by, area=area, areas=principal.areas)
+    audit.record(AuditAction.consultation, person_ids=[r.person_id for r in rows],
+                 justification=justification, detail=f"scores run {run.id}")
+    items = [ScoreSnapshotRead(**r.model_dump(), as_of=run.as_of) for r in rows]
+    return ScoreSnapshotPage(items=items, total=total, limit=paging.limit,
+                             offset=paging.offset, run=ScoreRunRead.model_validate(run))
+
+
+class ModelCard(BaseModel):
+    model_config = {"extra": "allow"}
+
+    threat_source: str
+    model_version: str
+
+
+@router.get("/model", response_model=ModelCard)
+def get_model_card(scorer: ScorerDep) -> dict[str, Any]:
+    """The threat model's card (metrics, calibration, fairness by group) or the fallback's."""
+    return scorer.card()
+
+
+@router.post("/model/train", status_code=status.HTTP_201_CREATED, response_model=ModelCard,
+             responses=responses(403, 422))
+def train_model(session: SessionDep, scorer: ScorerDep, settings: SettingsDep,
+                _: Admin) -> dict[str, Any]:
+    """Train the threat model on the register by back-testing and make it current (slow:
+    seconds to minutes; the card reports held-out AUC and Brier against the fallback)."""
+    try:
+        model = train_and_save(conn=session.connection(), scorer=scorer,
+                               model_dir=settings.model_dir)
+    except TrainingDataError as exc:
+        raise InvalidInput(str(exc), errors=[{"loc": ["body"], "msg": str(exc),
+                                              "type": "training_data"}]) from exc
+    return model_card(model, config=scorer.config, catalogue=scorer.catalogue)

@@ -1,0 +1,210 @@
+"""Scores for the service: the loaded rules and model, one person's score, batch runs.
+
+The numbers come from the ``scoring`` library; this module reads the register into its
+frames, keeps the configuration and the current model loaded, and stores snapshots.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from datetime import time as clock
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection
+from sqlmodel import Session
+
+from models import RunStatus, ScoreRun
+from scoring import (
+    OffenceCatalogue,
+    ScoringConfig,
+    ThreatModel,
+    explain_person,
+    load_config,
+    load_current_model,
+    model_card,
+    save_model,
+    score_people,
+    train_threat_model,
+)
+from service.bulk import write_frame
+from service.frames import Filters, custody_frame, offences_frame, persons_frame
+from service.observability import SCORE_RUN_SECONDS
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_COLUMNS = ("recency", "frequency", "gravity", "victims", "rfg", "rfg_acquisitive",
+                    "rfg_domestic_abuse", "threat", "harm", "risk", "escalating",
+                    "threat_source", "band", "offences_to_date")
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """What every score needs: catalogue, rules and (if trained) the threat model."""
+
+    catalogue: OffenceCatalogue
+    config: ScoringConfig
+    model: ThreatModel | None
+
+    @property
+    def model_version(self) -> str:
+        card = model_card(self.model, config=self.config, catalogue=self.catalogue)
+        return str(card["model_version"])
+
+    def card(self) -> dict[str, Any]:
+        """The model card (or the rule-based fallback's)."""
+        return model_card(self.model, config=self.config, catalogue=self.catalogue)
+
+
+_lock = threading.Lock()
+_loaded: dict[tuple[Path, Path, str], Scorer] = {}
+
+
+def get_scorer_for(catalogue: OffenceCatalogue, config_path: Path, model_dir: Path) -> Scorer:
+    """The scorer for these settings, loaded once (the current model is read from disk)."""
+    key = (config_path, model_dir, catalogue.version)
+    with _lock:
+        if key not in _loaded:
+            _loaded[key] = Scorer(catalogue=catalogue, config=load_config(config_path),
+                                  model=load_current_model(model_dir))
+        return _loaded[key]
+
+
+def forget_loaded_scorers() -> None:
+    """Drop the cached scorers (after training a new model, so the next request loads it)."""
+    with _lock:
+        _loaded.clear()
+
+
+def end_of_day_utc(day: date) -> datetime:
+    """The last moment of a calendar day in UTC: `as_of` means the end of that day."""
+    return datetime.combine(day, clock.max, tzinfo=UTC)
+
+
+def _frames(conn: Connection, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                         pd.DataFrame]:
+    return (offences_frame(conn, filters), persons_frame(conn, filters),
+            custody_frame(conn, filters))
+
+
+def person_score(*, session: Session, person_id: int, as_of: date, scorer: Scorer,
+                 as_recorded: bool = False, top: int = 5) -> dict[str, Any]:
+    """One person's RFG, THR, band and explanation as of a date.
+
+    `as_recorded` uses only offences and custody recorded by the end of `as_of` (what was
+    known that day); otherwise everything known now about that date.
+    """
+    filters = Filters(person_ids=[person_id], offences_until=as_of,
+                      recorded_by=end_of_day_utc(as_of) if as_recorded else None)
+    offences, persons, custody = _frames(session.connection(), filters)
+    kwargs: dict[str, Any] = {"as_of": as_of, "catalogue": scorer.catalogue,
+                              "config": scorer.config, "model": scorer.model}
+    row = score_people(offences, persons, custody, **kwargs).iloc[0]
+    why = explain_person(offences, persons, custody, person_id=person_id, top=top, **kwargs)
+    explanation = [{"part": part, **factor}
+                   for part in ("rfg", "threat") for factor in why[part]["factors"]]
+    return {
+        "person_id": person_id,
+        "as_of": as_of,
+        "knowledge": "as_recorded" if as_recorded else "current",
+        "rfg": {"recency": row["recency"], "frequency": row["frequency"],
+                "gravity": row["gravity"], "victims": row["victims"], "score": row["rfg"]},
+        "rfg_by_stream": {"all": row["rfg"], "acquisitive": row["rfg_acquisitive"],
+                          "domestic_abuse": row["rfg_domestic_abuse"]},
+        "thr": {"threat": row["threat"], "harm": row["harm"], "risk": row["risk"],
+                "threat_source": str(row["threat_source"])},
+        "band": str(row["band"]),
+        "escalating": bool(row["escalating"]),
+        "offences_to_date": int(row["offences_to_date"]),
+        "explanation": explanation,
+        "config_version": scorer.config.version,
+        "catalogue_version": scorer.catalogue.version,
+        "model_version": str(row["model_version"]),
+    }
+
+
+def score_frame(conn: Connection, *, as_of: date, area: str | None,
+                scorer: Scorer) -> pd.DataFrame:
+    """Everyone's scores as of a date (optionally one home area), from the register."""
+    filters = Filters(areas=[area] if area else None, offences_until=as_of)
+    offences, persons, custody = _frames(conn, filters)
+    return score_people(offences, persons, custody, as_of=as_of, catalogue=scorer.catalogue,
+                        config=scorer.config, model=scorer.model)
+
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+
+
+def execute_run(sessions: SessionFactory, run_id: int, scorer: Scorer) -> None:
+    """Compute and store a snapshot for every person in the run's scope.
+
+    Runs outside any request (a background task or the CLI), with sessions from
+    `sessions`. The snapshot is written in one transaction with the run's `done` status; a
+    failure records `failed` and the error's type (never its message, which could quote
+    data).
+    """
+    started = time.perf_counter()
+    with sessions() as session:
+        run = session.get(ScoreRun, run_id)
+        if run is None:
+            return
+        run.status, run.started_at = RunStatus.running, datetime.now(UTC)
+        session.add(run)
+        session.commit()
+        as_of, area = run.as_of, run.area
+    try:
+        with sessions() as session:
+            conn = session.connection()
+            scores = score_frame(conn, as_of=as_of, area=area, scorer=scorer)
+            rows = scores[["person_id", *SNAPSHOT_COLUMNS]].copy()
+            rows.insert(0, "run_id", run_id)
+            for column in ("threat_source", "band"):
+                rows[column] = rows[column].astype(str)
+            rows["escalating"] = rows["escalating"].astype(bool)
+            write_frame(conn, "score_snapshots", rows)
+            elapsed = time.perf_counter() - started
+            run = session.get(ScoreRun, run_id, populate_existing=True)
+            assert run is not None
+            run.status, run.finished_at = RunStatus.done, datetime.now(UTC)
+            run.persons_scored, run.duration_seconds = len(rows), round(elapsed, 3)
+            run.config_version = scorer.config.version
+            run.catalogue_version = scorer.catalogue.version
+            run.model_version = scorer.model_version
+            session.add(run)
+            session.commit()
+        SCORE_RUN_SECONDS.observe(elapsed)
+        log.info("score run %s done: %s persons in %.1f s", run_id, len(rows), elapsed)
+    except Exception as exc:  # a failed run must say so rather than stay "running"
+        log.exception("score run %s failed", run_id)
+        with sessions() as session:
+            failed = session.get(ScoreRun, run_id)
+            if failed is not None:
+                failed.status, failed.finished_at = RunStatus.failed, datetime.now(UTC)
+                failed.error = type(exc).__name__
+                session.add(failed)
+                session.commit()
+
+
+def train_and_save(*, conn: Connection, scorer: Scorer, model_dir: Path,
+                   progress: Callable[[int, int, str], None] | None = None) -> ThreatModel:
+    """Train the threat model on the whole register by back-testing, save it as the current
+    version, and drop cached scorers so the next score uses it.
+
+    Sex and ethnicity go to the trainer only as monitoring labels for the card's by-group
+    figures; they are never features (the library refuses them).
+    """
+    offences, persons, custody = offences_frame(conn), persons_frame(conn), custody_frame(conn)
+    model = train_threat_model(
+        offences, persons[["person_id", "date_of_birth", "deceased_on"]], custody,
+        catalogue=scorer.catalogue, config=scorer.config,
+        monitoring=persons[["person_id", "sex", "ethnicity"]], progress=progress)
+    save_model(model, model_dir)
+    forget_loaded_scorers()
+    return model

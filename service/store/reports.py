@@ -1,0 +1,220 @@
+"""Reports: read the rows a report needs with SQL into DataFrames, hand them to `scoring`."""
+
+import io
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Select, String, and_, cast, exists, or_, select, type_coerce
+from sqlmodel import Session
+
+from models import Area, CohortMembership, CustodyPeriod, Offence, Person, Stream
+from models.enums import Cohort
+from scoring.catalogue import OffenceCatalogue
+from scoring.idiom import IdiomReport, add_months, idiom_report, report_table
+from service.errors import InvalidInput
+
+# Matching looks back 24 months before the adoption month (scoring.comparison).
+_COMPARISON_LOOKBACK_MONTHS = 25
+
+_memberships = CohortMembership.__table__  # type: ignore[attr-defined]
+_persons = Person.__table__  # type: ignore[attr-defined]
+_offences = Offence.__table__  # type: ignore[attr-defined]
+_custody = CustodyPeriod.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class IdiomParams:
+    """What an IDIOM report was asked for (validated by the route)."""
+
+    as_of: date
+    window_months: int = 12
+    counting: str = "recorded"
+    group_by: tuple[str, ...] = ("area",)
+    cohort: Cohort | None = None
+    stream: str | None = None
+    area: str | None = None
+    adopted_from: date | None = None
+    adopted_to: date | None = None
+    comparison: bool = False
+    # The caller's area scope (None: all areas); a key scoped to areas sees only those.
+    scope: tuple[str, ...] | None = None
+
+    def filters(self) -> dict[str, Any]:
+        """The membership filters, as echoed in the response."""
+        out = asdict(self)
+        return {k: out[k] for k in ("cohort", "stream", "area", "adopted_from", "adopted_to")}
+
+
+def _check_reference(session: Session, params: IdiomParams) -> None:
+    for name, model in (("area", Area), ("stream", Stream)):
+        code = getattr(params, name)
+        if code is not None and session.get(model, code) is None:
+            raise InvalidInput(f"unknown {name} {code!r}",
+                               errors=[{"loc": ["query", name], "msg": f"unknown {name} {code!r}",
+                                        "type": "unknown_reference"}])
+
+
+def _membership_filter(params: IdiomParams) -> list[Any]:
+    m = _memberships
+    conditions: list[Any] = []
+    if params.cohort is not None:
+        conditions.append(m.c.cohort == params.cohort)
+    if params.stream is not None:
+        conditions.append(m.c.stream == params.stream)
+    if params.area is not None:
+        conditions.append(m.c.area == params.area)
+    if params.scope is not None:
+        conditions.append(m.c.area.in_(params.scope))
+    if params.adopted_from is not None:
+        conditions.append(m.c.adopted_on >= params.adopted_from)
+    if params.adopted_to is not None:
+        conditions.append(m.c.adopted_on <= params.adopted_to)
+    return conditions
+
+
+def _frame(session: Session, stmt: Select[Any], columns: list[str]) -> pd.DataFrame:
+    """Rows as a frame of strings and numbers (dates as ISO text; scoring parses them).
+
+    The query runs on the session's own DBAPI connection (so it sees the session's
+    transaction), bypassing SQLAlchemy's per-row objects: PostgreSQL streams
+    ``COPY (query) TO STDOUT`` into ``read_csv`` (as ``service.frames`` does), SQLite's
+    plain tuples are gathered column by column. Parameters are rendered as literals by
+    SQLAlchemy's own quoting, after the route and ``_check_reference`` validated them.
+    """
+    conn = session.connection()
+    sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
+    raw: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        buffer = io.BytesIO()
+        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+        buffer.seek(0)
+        frame = pd.read_csv(buffer, header=None, names=columns, dtype=object,
+                            keep_default_na=False, na_values=[""])
+        frame = frame.astype(object).where(frame.notna(), None)
+        for name in ("person_id", "membership_id"):
+            if name in frame.columns:
+                frame[name] = frame[name].astype(np.int64)
+        return frame
+    cursor = raw.cursor()
+    try:
+        rows = cursor.execute(sql).fetchall()
+    finally:
+        cursor.close()
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    return pd.DataFrame({name: pd.Series(list(col), dtype=object)
+                         for name, col in zip(columns, values, strict=True)})
+
+
+def _raw(column: Any) -> Any:
+    """An enum column as its stored string (no per-value Enum conversion in Python)."""
+    return type_coerce(column, String).label(column.name)
+
+
+def _iso(column: Any) -> Any:
+    """A date column as ISO text: scoring parses a whole column at once, far faster than
+    building a Python date per value."""
+    return cast(column, String).label(column.name)
+
+
+def _read_memberships(session: Session, params: IdiomParams) -> pd.DataFrame:
+    m, p = _memberships, _persons
+    stmt = (select(m.c.id, m.c.person_id, m.c.area, _raw(m.c.cohort), m.c.stream,
+                   _raw(p.c.sex), _iso(m.c.adopted_on), _iso(m.c.exited_on),
+                   _raw(m.c.exit_reason))
+            .join(p, p.c.id == m.c.person_id)
+            .where(*_membership_filter(params))
+            .order_by(m.c.id))
+    frame = _frame(session, stmt, ["membership_id", "person_id", "area", "cohort", "stream",
+                                   "sex", "adopted_on", "exited_on", "exit_reason"])
+    return frame
+
+
+def _read_offences(session: Session, params: IdiomParams, since: date,
+                   everyone: bool) -> pd.DataFrame:
+    o, m = _offences, _memberships
+    stmt = select(o.c.person_id, _iso(o.c.offence_date), o.c.offence_type, _raw(o.c.outcome),
+                  _iso(o.c.outcome_date)).where(o.c.offence_date >= since,
+                                          o.c.offence_date <= params.as_of)
+    if not everyone:
+        members = select(m.c.person_id).where(*_membership_filter(params))
+        stmt = stmt.where(o.c.person_id.in_(members))
+    return _frame(session, stmt, ["person_id", "offence_date", "offence_type", "outcome",
+                                  "outcome_date"])
+
+
+def _read_custody(session: Session, params: IdiomParams, since: date,
+                  everyone: bool) -> pd.DataFrame:
+    c, m = _custody, _memberships
+    stmt = select(c.c.person_id, _iso(c.c.start_on), _iso(c.c.end_on)).where(
+        c.c.start_on <= params.as_of, or_(c.c.end_on.is_(None), c.c.end_on >= since))
+    if not everyone:
+        members = select(m.c.person_id).where(*_membership_filter(params))
+        stmt = stmt.where(c.c.person_id.in_(members))
+    return _frame(session, stmt, ["person_id", "start_on", "end_on"])
+
+
+def _read_population(session: Session, params: IdiomParams) -> pd.DataFrame:
+    """Everyone, flagged if ever adopted onto any cohort by the report date."""
+    p, m = _persons, _memberships
+    adopted = exists().where(and_(m.c.person_id == p.c.id, m.c.adopted_on <= params.as_of))
+    stmt = select(p.c.id, _iso(p.c.date_of_birth), _raw(p.c.sex), _iso(p.c.deceased_on),
+                  adopted.label("adopted"))
+    frame = _frame(session, stmt, ["person_id", "date_of_birth", "sex", "deceased_on",
+                                   "adopted"])
+    # COPY sends booleans as t/f text; SQLite sends 0/1.
+    frame["adopted"] = frame["adopted"].astype(str).str.lower().isin(["t", "true", "1"])
+    return frame
+
+
+def idiom_report_for(*, session: Session, catalogue: OffenceCatalogue,
+                     params: IdiomParams) -> IdiomReport:
+    """The IDIOM report: SQL reads memberships, offences and custody; scoring does the rest."""
+    _check_reference(session, params)
+    memberships = _read_memberships(session, params)
+    if memberships.empty:
+        earliest = params.as_of
+    else:
+        earliest = pd.Timestamp(min(memberships["adopted_on"])).date()
+    lookback = params.window_months
+    if params.comparison:
+        lookback = max(lookback, _COMPARISON_LOOKBACK_MONTHS)
+    since = pd.Timestamp(add_months(np.array([earliest], "datetime64[D]"), -lookback)[0]).date()
+    offences = _read_offences(session, params, since, everyone=params.comparison)
+    custody = _read_custody(session, params, since, everyone=False)
+    population = _read_population(session, params) if params.comparison else None
+    return idiom_report(memberships, offences, custody, catalogue.table, as_of=params.as_of,
+                        window_months=params.window_months, counting=params.counting,
+                        group_by=params.group_by, population=population)
+
+
+def idiom_payload(report: IdiomReport, *, params: IdiomParams,
+                  catalogue: OffenceCatalogue) -> dict[str, Any]:
+    """The JSON body: the report plus what it was computed with (catalogue version, filters)."""
+    comparison = None
+    if report.comparison is not None:
+        comparison = {**report.comparison, "overall": report.totals["comparison"]}
+    return {
+        "as_of": report.as_of,
+        "window_months": report.window_months,
+        "counting": report.counting,
+        "cost_table_version": catalogue.version,
+        "cost_table": catalogue.cost_table,
+        "group_by": list(report.group_by),
+        "filters": params.filters(),
+        "included": report.included,
+        "excluded": report.excluded,
+        "groups": report.groups,
+        "totals": report.totals,
+        "warnings": report.warnings,
+        "comparison": comparison,
+    }
+
+
+def idiom_csv(report: IdiomReport) -> str:
+    """The panel's table as CSV: one row per group and a totals row."""
+    return str(report_table(report).to_csv(index=False))
