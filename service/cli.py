@@ -27,9 +27,10 @@ def _serve(args: argparse.Namespace) -> int:
     _migrate(args)
     # uvicorn's own access log prints raw paths and query strings (which can hold a PNC
     # ID); the app logs requests itself, by route template.
+    settings = get_settings()
     uvicorn.run("service.main:app", host=args.host, port=args.port, workers=args.workers,
-                log_level=get_settings().log_level.lower(), access_log=False,
-                log_config=None)
+                log_level=settings.log_level.lower(), access_log=False, log_config=None,
+                limit_concurrency=settings.max_concurrent_requests, timeout_keep_alive=5)
     return 0
 
 

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     # 1 MiB is far above any legitimate JSON body here; imports carry 100,000-row extracts.
     max_json_body_bytes: int = 1024 * 1024
     max_import_body_bytes: int = 64 * 1024 * 1024
+    # A runaway query must not hold a connection (and its locks) for ever; batch jobs
+    # finish well inside this on a force-sized database.
+    db_statement_timeout_ms: int = 120_000
+    # Past this many requests in flight uvicorn answers 503 at once rather than queueing
+    # until memory runs out.
+    max_concurrent_requests: int = 200
     log_level: str = "INFO"
 
 

@@ -26,20 +26,26 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engine:
     """Create an engine with the per-dialect settings this service relies on."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    connect_args = {}
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         connect_args=connect_args)
 
 
 @lru_cache
 def get_engine() -> Engine:
     """The engine for the configured DATABASE_URL."""
-    return make_engine(get_settings().database_url)
+    settings = get_settings()
+    return make_engine(settings.database_url,
+                       statement_timeout_ms=settings.db_statement_timeout_ms)
 
 
 def get_session() -> Iterator[Session]:

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -48,3 +49,18 @@ def test_outage_then_recovery(engine: Engine, tmp_path: Path) -> None:
     finally:
         app.dependency_overrides.clear()
         down.dispose()
+
+
+@pytest.mark.postgres_only  # SQLite runs in-process: no server-side statement to cancel
+def test_statement_timeout_stops_runaway_queries() -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from tests.conftest import TEST_DATABASE
+
+    engine = make_engine(TEST_DATABASE, statement_timeout_ms=200)
+    try:
+        with engine.connect() as conn, pytest.raises(OperationalError, match="statement timeout"):
+            conn.execute(text("SELECT pg_sleep(2)"))
+    finally:
+        engine.dispose()
