@@ -1,10 +1,11 @@
 """Shared pieces of the table models: constraint naming, timestamps, pages."""
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from sqlalchemy import Column, DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -19,6 +20,21 @@ SQLModel.metadata.naming_convention = {
 }
 
 T = TypeVar("T")
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_only(value: Any) -> Any:
+    # Pydantic also reads numbers (and numeric strings) as Unix timestamps: "0" would be
+    # 1970-01-01. Dates here are calendar dates written YYYY-MM-DD, nothing else.
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        return value.strip()
+    raise ValueError("a date must be written YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
 
 
 def utcnow() -> datetime:

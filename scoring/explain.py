@@ -302,6 +302,17 @@ def explain_person(offences: pd.DataFrame, persons: pd.DataFrame,
         custody = custody[custody["person_id"] == person_id]
     parts = compute_scores(offences, persons, custody, as_of=as_of, catalogue=catalogue,
                            config=config, model=model)
+    return person_explanation(parts, catalogue=catalogue, config=config, top=top)
+
+
+def person_explanation(parts: ScoreParts, *, catalogue: OffenceCatalogue,
+                       config: ScoringConfig, top: int = 5) -> dict[str, Any]:
+    """``explain_person``'s answer from scores already computed for exactly one person
+    (so a caller that also needs the score row computes once)."""
+    if parts.people.n != 1:
+        raise ScoringInputError(f"person_explanation needs one person, got {parts.people.n}")
+    person_id = int(parts.people.ids[0])
+    model = parts.model
     frame = explanations_from_parts(parts, catalogue=catalogue, config=config, top=top)
     _, _, baseline = _threat_factors(parts, catalogue, config)
 

@@ -46,9 +46,20 @@ class Filters:
     # Offences dated after this day are never needed for an as-of computation.
     offences_until: date | None = None
 
+    @property
+    def few(self) -> bool:
+        """A read for a handful of people, where per-query overheads dominate."""
+        return self.person_ids is not None and len(self.person_ids) <= 50
 
-def _read(conn: Connection, query: Select[Any], dates: Sequence[str]) -> pd.DataFrame:
-    if conn.dialect.name == "postgresql":
+
+def _read(conn: Connection, query: Select[Any], dates: Sequence[str], *,
+          few: bool = False) -> pd.DataFrame:
+    if few:
+        # A handful of rows (one person's history): plain fetching beats COPY or read_sql,
+        # whose fixed costs dominate a request's time at this size.
+        result = conn.execute(query)
+        frame = pd.DataFrame.from_records(result.all(), columns=list(result.keys()))
+    elif conn.dialect.name == "postgresql":
         sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
         buffer = io.BytesIO()
         raw: Any = conn.connection.dbapi_connection
@@ -88,7 +99,7 @@ def persons_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFram
     query = (select(p.id.label("person_id"), p.date_of_birth, p.deceased_on, p.sex,
                     p.ethnicity, p.home_area)
              .where(*_person_scope(filters)).order_by(p.id))
-    frame = _read(conn, query, DATE_COLUMNS["persons"])
+    frame = _read(conn, query, DATE_COLUMNS["persons"], few=filters.few)
     return frame.astype({"person_id": "int64"})
 
 
@@ -106,7 +117,7 @@ def offences_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFra
     if filters.offences_until is not None:
         query = query.where(o.offence_date <= filters.offences_until)
     frame = _read(conn, query.order_by(o.person_id, o.offence_date, o.id),
-                  DATE_COLUMNS["offences"])
+                  DATE_COLUMNS["offences"], few=filters.few)
     frame["domestic_abuse"] = frame["domestic_abuse"].astype(str).str.lower().isin(
         ["true", "t", "1"])
     frame["victim_ref"] = frame["victim_ref"].astype(object).where(frame["victim_ref"].notna(),
@@ -123,7 +134,8 @@ def custody_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFram
         query = query.join(PERSONS, PERSONS.c.id == c.person_id).where(*scope)
     if filters.recorded_by is not None:
         query = query.where(c.recorded_at <= filters.recorded_by)
-    frame = _read(conn, query.order_by(c.person_id, c.start_on), DATE_COLUMNS["custody"])
+    frame = _read(conn, query.order_by(c.person_id, c.start_on), DATE_COLUMNS["custody"],
+                  few=filters.few)
     return frame.astype({"person_id": "int64"})
 
 

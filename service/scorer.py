@@ -26,7 +26,6 @@ from scoring import (
     OffenceCatalogue,
     ScoringConfig,
     ThreatModel,
-    explain_person,
     load_config,
     load_current_model,
     model_card,
@@ -34,6 +33,8 @@ from scoring import (
     score_people,
     train_threat_model,
 )
+from scoring.explain import person_explanation
+from scoring.score import compute_scores, frame_from_parts
 from service.bulk import write_frame
 from service.frames import Filters, custody_frame, offences_frame, persons_frame
 from service.observability import SCORE_RUN_SECONDS
@@ -104,10 +105,10 @@ def person_score(*, session: Session, person_id: int, as_of: date, scorer: Score
     filters = Filters(person_ids=[person_id], offences_until=as_of,
                       recorded_by=end_of_day_utc(as_of) if as_recorded else None)
     offences, persons, custody = _frames(session.connection(), filters)
-    kwargs: dict[str, Any] = {"as_of": as_of, "catalogue": scorer.catalogue,
-                              "config": scorer.config, "model": scorer.model}
-    row = score_people(offences, persons, custody, **kwargs).iloc[0]
-    why = explain_person(offences, persons, custody, person_id=person_id, top=top, **kwargs)
+    parts = compute_scores(offences, persons, custody, as_of=as_of, catalogue=scorer.catalogue,
+                           config=scorer.config, model=scorer.model)
+    row = frame_from_parts(parts, catalogue=scorer.catalogue, config=scorer.config).iloc[0]
+    why = person_explanation(parts, catalogue=scorer.catalogue, config=scorer.config, top=top)
     explanation = [{"part": part, **factor}
                    for part in ("rfg", "threat") for factor in why[part]["factors"]]
     return {
@@ -151,15 +152,15 @@ def execute_run(sessions: SessionFactory, run_id: int, scorer: Scorer) -> None:
     data).
     """
     started = time.perf_counter()
-    with sessions() as session:
-        run = session.get(ScoreRun, run_id)
-        if run is None:
-            return
-        run.status, run.started_at = RunStatus.running, datetime.now(UTC)
-        session.add(run)
-        session.commit()
-        as_of, area = run.as_of, run.area
     try:
+        with sessions() as session:
+            run = session.get(ScoreRun, run_id)
+            if run is None:
+                return
+            run.status, run.started_at = RunStatus.running, datetime.now(UTC)
+            session.add(run)
+            session.commit()
+            as_of, area = run.as_of, run.area
         with sessions() as session:
             conn = session.connection()
             scores = score_frame(conn, as_of=as_of, area=area, scorer=scorer)
@@ -183,6 +184,11 @@ def execute_run(sessions: SessionFactory, run_id: int, scorer: Scorer) -> None:
         log.info("score run %s done: %s persons in %.1f s", run_id, len(rows), elapsed)
     except Exception as exc:  # a failed run must say so rather than stay "running"
         log.exception("score run %s failed", run_id)
+        _mark_failed(sessions, run_id, exc)
+
+
+def _mark_failed(sessions: SessionFactory, run_id: int, exc: Exception) -> None:
+    try:
         with sessions() as session:
             failed = session.get(ScoreRun, run_id)
             if failed is not None:
@@ -190,6 +196,8 @@ def execute_run(sessions: SessionFactory, run_id: int, scorer: Scorer) -> None:
                 failed.error = type(exc).__name__
                 session.add(failed)
                 session.commit()
+    except Exception:  # the database itself is gone: the log line above is all we can do
+        log.exception("could not record the failure of score run %s", run_id)
 
 
 def train_and_save(*, conn: Connection, scorer: Scorer, model_dir: Path,

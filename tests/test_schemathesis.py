@@ -11,7 +11,9 @@ from sqlmodel import Session
 
 from models import ApiKeyCreate, PersonCreate, Role
 from service.db import get_session
+from service.jobs import get_run_scheduler
 from service.main import app
+from service.scorer import Scorer, execute_run
 from service.store.keys import create_key
 from service.store.persons import create_person
 from tests.factories import pnc_id
@@ -40,7 +42,13 @@ def admin_headers(engine: Engine) -> Iterator[dict[str, str]]:
         with Session(engine, expire_on_commit=False) as s:
             yield s
 
+    def run_inline(run_id: int, scorer: Scorer) -> None:
+        # Score runs normally start after the response on the configured database; here
+        # they run at once on this module's database.
+        execute_run(lambda: Session(engine, expire_on_commit=False), run_id, scorer)
+
     app.dependency_overrides[get_session] = session_dep
+    app.dependency_overrides[get_run_scheduler] = lambda: run_inline
     yield {"Authorization": f"Bearer {key}"}
     app.dependency_overrides.clear()
 

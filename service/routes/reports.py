@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
+from models.base import IsoDate
 from models.enums import Cohort
 from scoring.idiom import GROUP_KEYS
 from service.deps import CatalogueDep, SessionDep
@@ -125,12 +126,12 @@ def _invalid(field: str, msg: str) -> InvalidInput:
 
 def idiom_params(
     principal: CurrentPrincipal,
-    as_of: Annotated[date | None, Query(description="Report date (default today)")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Report date (default today)")] = None,
     cohort: Annotated[Cohort | None, Query()] = None,
     stream: Annotated[str | None, Query(max_length=32)] = None,
     area: Annotated[str | None, Query(max_length=32)] = None,
-    adopted_from: Annotated[date | None, Query(description="Adopted on or after")] = None,
-    adopted_to: Annotated[date | None, Query(description="Adopted on or before")] = None,
+    adopted_from: Annotated[IsoDate | None, Query(description="Adopted on or after")] = None,
+    adopted_to: Annotated[IsoDate | None, Query(description="Adopted on or before")] = None,
     group_by: Annotated[list[str] | None, Query(
         description=f"One or more of {', '.join(GROUP_KEYS)} (repeat or comma-separate)")
     ] = None,

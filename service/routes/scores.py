@@ -15,6 +15,7 @@ from models import (
     ScoreRunRead,
     ScoreSnapshotRead,
 )
+from models.base import IsoDate
 from scoring import TrainingDataError, model_card
 from service.access import visible_person
 from service.audit import AuditDep
@@ -43,7 +44,7 @@ Knowledge = Literal["current", "as_recorded"]
 def get_person_score(
     person_id: IdPath, session: SessionDep, scorer: ScorerDep, _: PersonLevel,
     justification: Justification, audit: AuditDep,
-    as_of: Annotated[date | None, Query(description="Default: today")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None,
     knowledge: Annotated[Knowledge, Query(
         description="current: all known now about that date; as_recorded: only what had "
                     "been recorded by the end of as_of")] = "current",
