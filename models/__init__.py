@@ -3,6 +3,25 @@
 from models.area import Area, AreaRead, Stream, StreamRead
 from models.base import Page
 from models.custody import CustodyCreate, CustodyPeriod, CustodyRead
+from models.meeting import (  # migration meetings: referrals, meetings, decisions
+    Decision,
+    DecisionCreate,
+    DecisionKind,
+    DecisionRead,
+    ExitCandidate,
+    ExitReviewRead,
+    Meeting,
+    MeetingCreate,
+    MeetingRead,
+    Referral,
+    ReferralCreate,
+    ReferralRead,
+    ReferralStatus,
+    ShortlistCandidate,
+    ShortlistExcluded,
+    ShortlistRead,
+    ShortlistVersions,
+)
 from models.membership import (
     CohortMembership,
     MembershipCreate,
@@ -32,6 +51,10 @@ from models.security import (
 )
 
 __all__ = [
+    "Decision", "DecisionCreate", "DecisionKind", "DecisionRead", "Meeting", "MeetingCreate",
+    "MeetingRead", "Referral", "ReferralCreate", "ReferralRead", "ReferralStatus",
+    "ExitCandidate", "ExitReviewRead", "ShortlistCandidate",
+    "ShortlistExcluded", "ShortlistRead", "ShortlistVersions",
     "ApiKey",
     "ApiKeyCreate",
     "ApiKeyIssued",

@@ -49,7 +49,7 @@ class CohortMembership(MembershipFields, table=True):
 
 
 class MembershipCreate(MembershipFields):
-    person_id: int
+    person_id: int = Field(ge=1, le=2_147_483_647)
 
     @model_validator(mode="after")
     def _checks(self) -> "MembershipCreate":

@@ -51,4 +51,8 @@ def get_engine() -> Engine:
 def get_session() -> Iterator[Session]:
     """A session per request; the caller commits, anything uncommitted is rolled back."""
     with Session(get_engine(), expire_on_commit=False) as session:
-        yield session
+        try:
+            yield session
+        except Exception:
+            session.rollback()
+            raise

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -147,6 +147,21 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("constraint violation on %s", request.url.path)
         return problem_response(request, status=409, title="Conflict", slug="conflict",
                                 detail="the change conflicts with stored data; read and retry")
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the schema allowed (a NUL character in text, a
+        # number beyond the column's range): the input is at fault, not the service.
+        log.info("unstorable value on %s: %s", request.url.path, type(exc.orig).__name__)
+        return problem_response(request, status=422, title="Invalid input",
+                                slug="invalid-input",
+                                detail="a value cannot be stored: text must not contain NUL "
+                                       "characters and numbers must fit their fields")
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        return problem_response(request, status=422, title="Invalid input",
+                                slug="invalid-input", detail="a number is too large")
 
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -4,6 +4,7 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from service.config import get_settings
+from service.console import router as console_router
 from service.errors import install_error_handlers, responses
 from service.limits import BodySizeLimit
 from service.observability import RequestContext, configure_logging
@@ -11,6 +12,7 @@ from service.routes import (
     admin,
     health,
     imports,
+    meetings,
     memberships,
     metrics,
     offences,
@@ -18,6 +20,7 @@ from service.routes import (
     reference,
     reports,
     scores,
+    shortlists,
 )
 from service.security import authenticate
 
@@ -45,6 +48,7 @@ def create_app() -> FastAPI:
     # Added last, so it wraps everything: even a 413 gets a request id and a log line.
     app.add_middleware(RequestContext)
     app.include_router(health.router)
+    app.include_router(console_router)  # the web console signs in by its own session cookie
     # Every other router requires an API key: a new route is protected unless it is
     # deliberately mounted beside /health.
     for router in (
@@ -57,6 +61,8 @@ def create_app() -> FastAPI:
         admin.router,
         metrics.router,
         reports.router,
+        shortlists.router,  # migration-meeting shortlists and exports
+        meetings.router,  # referrals, meetings, decisions
     ):
         app.include_router(router, dependencies=[Depends(authenticate)],
                            responses=responses(400, 401))

@@ -23,8 +23,9 @@ def _invalid(field: str, msg: str) -> InvalidInput:
     return InvalidInput(msg, errors=[{"loc": ["body", field], "msg": msg, "type": "value_error"}])
 
 
-def _check_no_overlap(session: Session, *, person_id: int, stream: str, adopted_on: date,
+def check_no_overlap(session: Session, *, person_id: int, stream: str, adopted_on: date,
                       exited_on: date | None, exclude_id: int | None = None) -> None:
+    """Conflict if [adopted_on, exited_on) overlaps another membership of the stream."""
     # Memberships are half-open [adopted_on, exited_on); an open one runs on. Two overlap
     # when each starts before the other ends.
     query = select(CohortMembership).where(
@@ -43,7 +44,8 @@ def _check_no_overlap(session: Session, *, person_id: int, stream: str, adopted_
                        f"{stream} from {clash.adopted_on} to {clash.exited_on or 'now'}")
 
 
-def _lock_person(session: Session, person_id: int) -> Person:
+def lock_person(session: Session, person_id: int) -> Person:
+    """The person, row-locked for the rest of the transaction (422 if unknown)."""
     # Locking the person row serialises concurrent membership writes for one person on
     # PostgreSQL, so the overlap check cannot race; SQLite serialises writers anyway.
     person = session.get(Person, person_id, with_for_update=True)
@@ -54,12 +56,12 @@ def _lock_person(session: Session, person_id: int) -> Person:
 
 def create_membership(*, session: Session, membership_in: MembershipCreate) -> CohortMembership:
     """Adopt a person into a cohort stream (409 if it overlaps a membership of that stream)."""
-    person = _lock_person(session, membership_in.person_id)
+    person = lock_person(session, membership_in.person_id)
     require_reference(session, Stream, membership_in.stream, field="stream")
     require_reference(session, Area, membership_in.area, field="area")
     if membership_in.adopted_on < person.date_of_birth:
         raise _invalid("adopted_on", "adopted_on is before the person's date_of_birth")
-    _check_no_overlap(session, person_id=person.id or 0, stream=membership_in.stream,
+    check_no_overlap(session, person_id=person.id or 0, stream=membership_in.stream,
                       adopted_on=membership_in.adopted_on, exited_on=membership_in.exited_on)
     membership = CohortMembership.model_validate(membership_in)
     session.add(membership)
@@ -107,8 +109,8 @@ def update_membership(*, session: Session, membership_id: int, changes: Membersh
         raise _invalid(field, str(exc)) from exc
     if "area" in data:
         require_reference(session, Area, data["area"], field="area")
-    _lock_person(session, current.person_id)
-    _check_no_overlap(session, person_id=current.person_id, stream=current.stream,
+    lock_person(session, current.person_id)
+    check_no_overlap(session, person_id=current.person_id, stream=current.stream,
                       adopted_on=merged["adopted_on"], exited_on=merged["exited_on"],
                       exclude_id=membership_id)
     return versioned_update(session, CohortMembership, membership_id,

@@ -1,5 +1,6 @@
 """Reference data, health, body limits and the generic error model."""
 
+import pytest
 from fastapi.testclient import TestClient
 
 from service.config import get_settings
@@ -51,3 +52,19 @@ def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
     resp = client.delete("/areas")
     assert resp.status_code == 405
     assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.postgres_only  # SQLite stores NUL characters; PostgreSQL text cannot
+def test_text_postgresql_cannot_store_is_422_not_500(client: TestClient) -> None:
+    from tests.factories import person_body
+
+    nul = client.post("/persons", json=person_body(given_name="A\u0000B"))
+    assert nul.status_code == 422
+    assert nul.headers["content-type"].startswith("application/problem+json")
+
+
+def test_ids_beyond_the_columns_range_are_422(client: TestClient) -> None:
+    huge = client.post("/cohort/memberships", json={
+        "person_id": 572983086899, "cohort": "fixed", "stream": "nsac", "area": "BRISTOL",
+        "adopted_on": "2024-01-01"})
+    assert huge.status_code == 422

@@ -1,0 +1,5 @@
+"""The web console: server-rendered pages for meeting chairs, offender managers, analysts."""
+
+from service.console.pages import router
+
+__all__ = ["router"]

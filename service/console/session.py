@@ -1,0 +1,119 @@
+"""The console's sign-in session: the API key in a signed, HttpOnly, SameSite=Strict cookie.
+
+The cookie carries the key (so every page re-checks it with `principal_for_key`, and a
+revoked or expired key stops working at once) plus the time it was issued, signed with
+HMAC-SHA256 under ``CONSOLE_SECRET``. Without that variable a random secret is drawn per
+process: sessions then end when the process restarts and do not cross workers, which is
+safe but inconvenient; set it in production.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from models import Role
+from service.audit import Auditor
+from service.deps import SessionDep
+from service.security import PERSON_LEVEL_ROLES, Forbidden, Principal, principal_for_key
+
+COOKIE_NAME = "iom_console"
+# A working day: long enough for a meeting, short enough that a forgotten tab expires.
+SESSION_SECONDS = 8 * 60 * 60
+
+
+class SignInRequired(Exception):
+    """No valid console session: the page redirects to the sign-in form."""
+
+
+@lru_cache
+def console_secret() -> bytes:
+    """The signing secret: CONSOLE_SECRET, or a random per-process one."""
+    configured = os.environ.get("CONSOLE_SECRET", "")
+    return configured.encode() if configured else secrets.token_bytes(32)
+
+
+def _sign(payload: bytes) -> str:
+    return hmac.new(console_secret(), payload, hashlib.sha256).hexdigest()
+
+
+def encode_session(api_key: str, *, now: float | None = None) -> str:
+    """The cookie value for a signed-in key."""
+    body = json.dumps({"k": api_key, "t": int(now if now is not None else time.time())},
+                      separators=(",", ":")).encode()
+    encoded = base64.urlsafe_b64encode(body).decode().rstrip("=")
+    return f"{encoded}.{_sign(encoded.encode())}"
+
+
+def decode_session(value: str, *, now: float | None = None) -> str | None:
+    """The API key in a cookie value, or None if it is forged, malformed or expired."""
+    encoded, _, signature = value.partition(".")
+    if not encoded or not hmac.compare_digest(signature, _sign(encoded.encode())):
+        return None
+    try:
+        body = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        key, issued = str(body["k"]), int(body["t"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    current = now if now is not None else time.time()
+    if not 0 <= current - issued < SESSION_SECONDS:
+        return None
+    return key
+
+
+def set_session_cookie(response: Response, api_key: str) -> None:
+    """Start a session: Secure, HttpOnly, SameSite=Strict, scoped to the console's paths."""
+    response.set_cookie(COOKIE_NAME, encode_session(api_key), max_age=SESSION_SECONDS,
+                        path="/console", secure=True, httponly=True, samesite="strict")
+
+
+def clear_session_cookie(response: Response) -> None:
+    """End the session."""
+    response.delete_cookie(COOKIE_NAME, path="/console", secure=True, httponly=True,
+                           samesite="strict")
+
+
+def console_principal(request: Request, session: SessionDep) -> Principal:
+    """The signed-in principal (the key is re-validated on every request)."""
+    raw = request.cookies.get(COOKIE_NAME)
+    key = decode_session(raw) if raw else None
+    principal = principal_for_key(session, key) if key else None
+    if principal is None:
+        raise SignInRequired
+    request.state.principal = principal
+    return principal
+
+
+ConsolePrincipal = Annotated[Principal, Depends(console_principal)]
+
+
+def person_level(principal: ConsolePrincipal) -> Principal:
+    """Only roles that may see person-level data (analysts may not: 403)."""
+    if principal.role not in PERSON_LEVEL_ROLES:
+        raise Forbidden(f"role {principal.role.value} may not see person-level data")
+    return principal
+
+
+ConsolePersonLevel = Annotated[Principal, Depends(person_level)]
+
+
+def console_auditor(request: Request, session: SessionDep,
+                    principal: ConsolePersonLevel) -> Auditor:
+    """An auditor for this page and its signed-in caller."""
+    return Auditor(session=session, principal=principal, request=request)
+
+
+ConsoleAuditor = Annotated[Auditor, Depends(console_auditor)]
+
+
+def may_see_people(principal: Principal) -> bool:
+    """Whether the navigation should offer person-level pages."""
+    return principal.role in PERSON_LEVEL_ROLES and principal.role != Role.analyst

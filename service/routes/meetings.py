@@ -1,0 +1,133 @@
+"""Referrals into IOM, migration meetings and the decisions they take."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from models import (
+    AuditAction,
+    DecisionCreate,
+    DecisionRead,
+    MeetingCreate,
+    MeetingRead,
+    Page,
+    ReferralCreate,
+    ReferralRead,
+    ReferralStatus,
+)
+from service.access import require_area, visible_person
+from service.audit import AuditDep, Auditor
+from service.deps import IdPath, IdQuery, PagingDep, SessionDep
+from service.errors import NotFound, responses
+from service.routes.scores import ScorerDep
+from service.security import Justification, PersonLevel
+from service.store import meetings as store
+from service.store.common import person_or_404
+
+router = APIRouter(tags=["meetings"])
+
+
+def _visible_meeting(session: SessionDep, audit: Auditor, meeting_id: int) -> store.Meeting:
+    meeting = store.meeting_or_404(session, meeting_id)
+    if not audit.principal.can_see(meeting.area):
+        raise NotFound(f"meeting {meeting_id} not found")
+    return meeting
+
+
+@router.post("/referrals", status_code=status.HTTP_201_CREATED, response_model=ReferralRead,
+             responses=responses(403, 404, 422))
+def create_referral(referral_in: ReferralCreate, session: SessionDep, principal: PersonLevel,
+                    audit: AuditDep, response: Response) -> ReferralRead:
+    """Record a partner agency's referral (professional judgement) into a stream."""
+    person = visible_person(session, audit, referral_in.person_id)
+    area = referral_in.area or person.home_area
+    require_area(audit, area, field="area")
+    referral = store.create_referral(session=session, referral_in=referral_in, area=area,
+                                     recorded_by=principal.name)
+    audit.record(AuditAction.collection, person_ids=[referral.person_id], status=201,
+                 detail=f"referral {referral.id}")
+    response.headers["Location"] = f"/referrals?person_id={referral.person_id}"
+    return store.referral_read(referral)
+
+
+@router.get("/referrals", response_model=Page[ReferralRead], responses=responses(403, 422))
+def list_referrals(
+    session: SessionDep, paging: PagingDep, principal: PersonLevel,
+    justification: Justification, audit: AuditDep,
+    area: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[ReferralStatus | None, Query(
+        description="open: not yet decided by a meeting")] = None,
+    stream: Annotated[str | None, Query(max_length=32)] = None,
+    person_id: IdQuery = None,
+) -> Page[ReferralRead]:
+    """Referrals in the caller's areas, by area, status, stream and person."""
+    rows, total = store.find_referrals(session=session, paging=paging, area=area, status=status,
+                                       stream=stream, person_id=person_id,
+                                       areas=principal.areas)
+    audit.record(AuditAction.consultation, person_ids=[r.person_id for r in rows],
+                 justification=justification, detail="referrals")
+    return Page(items=[store.referral_read(r) for r in rows], total=total, limit=paging.limit,
+                offset=paging.offset)
+
+
+@router.post("/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingRead,
+             responses=responses(403, 422))
+def create_meeting(meeting_in: MeetingCreate, session: SessionDep, principal: PersonLevel,
+                   audit: AuditDep, response: Response) -> MeetingRead:
+    """Record a migration meeting: area, date and the agencies present."""
+    require_area(audit, meeting_in.area, field="area")
+    meeting = store.create_meeting(session=session, meeting_in=meeting_in,
+                                   recorded_by=principal.name)
+    response.headers["Location"] = f"/meetings/{meeting.id}"
+    return MeetingRead.model_validate(meeting)
+
+
+@router.get("/meetings/{meeting_id}", response_model=MeetingRead,
+            responses=responses(403, 404, 422))
+def get_meeting(meeting_id: IdPath, session: SessionDep, _: PersonLevel,
+                audit: AuditDep) -> MeetingRead:
+    """One meeting (404 outside the key's areas)."""
+    return MeetingRead.model_validate(_visible_meeting(session, audit, meeting_id))
+
+
+@router.post("/meetings/{meeting_id}/decisions", status_code=status.HTTP_201_CREATED,
+             response_model=DecisionRead, responses=responses(403, 404, 409, 422))
+def create_decision(meeting_id: IdPath, decision_in: DecisionCreate, session: SessionDep,
+                    scorer: ScorerDep, principal: PersonLevel, audit: AuditDep,
+                    response: Response) -> DecisionRead:
+    """Record a decision (adopt, decline, defer, exit); adopt and exit update the register in
+    the same transaction, and the person's shortlist entry is stored with it."""
+    meeting = _visible_meeting(session, audit, meeting_id)
+    visible_person(session, audit, decision_in.person_id)
+    decision = store.record_decision(session=session, scorer=scorer, meeting=meeting,
+                                     decision_in=decision_in, recorded_by=principal.name)
+    audit.record(AuditAction.collection if decision_in.decision != "exit"
+                 else AuditAction.alteration, person_ids=[decision.person_id], status=201,
+                 detail=f"decision {decision.id} ({decision.decision}) at meeting {meeting_id}")
+    response.headers["Location"] = f"/meetings/{meeting_id}/decisions"
+    return store.decision_read(decision, meeting)
+
+
+@router.get("/meetings/{meeting_id}/decisions", response_model=list[DecisionRead],
+            responses=responses(403, 404, 422))
+def list_meeting_decisions(meeting_id: IdPath, session: SessionDep, _: PersonLevel,
+                           justification: Justification, audit: AuditDep) -> list[DecisionRead]:
+    """A meeting's decisions, with what the meeting saw for each person."""
+    meeting = _visible_meeting(session, audit, meeting_id)
+    rows = store.meeting_decisions(session=session, meeting_id=meeting_id)
+    audit.record(AuditAction.consultation, person_ids=[d.person_id for d in rows],
+                 justification=justification, detail=f"decisions of meeting {meeting_id}")
+    return [store.decision_read(d, meeting) for d in rows]
+
+
+@router.get("/persons/{person_id}/decisions", response_model=list[DecisionRead],
+            responses=responses(403, 404, 422))
+def list_person_decisions(person_id: IdPath, session: SessionDep, _: PersonLevel,
+                          justification: Justification, audit: AuditDep) -> list[DecisionRead]:
+    """Every meeting decision about a person, oldest first."""
+    person_or_404(session, person_id)
+    visible_person(session, audit, person_id)
+    rows = store.person_decisions(session=session, person_id=person_id)
+    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
+                 detail="decisions")
+    return [store.decision_read(d, m) for d, m in rows]

@@ -1,0 +1,263 @@
+"""Shortlists for migration meetings, computed from the register as it stood on `as_of`.
+
+The register is read into frames (offences dated on or before `as_of`, custody, memberships,
+referrals), the people the stream's rules could list are scored with the loaded scorer
+(the same `score_people` call as `service.scorer.score_frame`, restricted to those people,
+which gives the same numbers because scores are per person), and `scoring.shortlist` does
+eligibility, exclusions and ranking. Nothing is read from score snapshots, so the same
+`as_of` and configuration give the same list whenever it is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, select
+from sqlmodel import Session
+
+from models import Area, Person, Referral, Stream
+from scoring import explain_people, score_people
+from scoring.shortlist import (
+    DEFAULT_PATH,
+    ShortlistConfig,
+    ShortlistError,
+    exit_review,
+    load_shortlist_config,
+    migration_shortlist,
+    shortlist_pool,
+)
+from service.errors import InvalidInput
+from service.frames import (
+    Filters,
+    custody_frame,
+    memberships_frame,
+    offences_frame,
+    persons_frame,
+    table_of,
+)
+from service.scorer import Scorer
+
+REFERRALS = table_of(Referral)
+PERSONS = table_of(Person)
+
+
+@lru_cache(maxsize=4)
+def shortlist_config(path: Path = DEFAULT_PATH) -> ShortlistConfig:
+    """The shortlist rules (loaded once per path)."""
+    return load_shortlist_config(path)
+
+
+def _query_invalid(field: str, msg: str) -> InvalidInput:
+    return InvalidInput(msg, errors=[{"loc": ["query", field], "msg": msg,
+                                      "type": "value_error"}])
+
+
+def check_area_and_stream(session: Session, *, area: str, stream: str,
+                          config: ShortlistConfig) -> None:
+    """422 unless the area and stream exist and the stream has shortlist rules."""
+    if session.get(Area, area) is None:
+        raise _query_invalid("area", f"unknown area {area!r}")
+    if session.get(Stream, stream) is None or stream not in config.streams:
+        raise _query_invalid("stream", f"no shortlist rules for stream {stream!r}")
+
+
+def _referrals(conn: Connection, *, area: str, stream: str) -> pd.DataFrame:
+    r = REFERRALS.c
+    query = (select(r.person_id, r.id.label("referral_id"), r.referring_agency, r.reason,
+                    r.referred_on, r.closed_on, r.ogrs_score)
+             .where(r.area == area, r.requested_stream == stream).order_by(r.id))
+    rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["person_id", "referral_id", "referring_agency",
+                                        "reason", "referred_on", "closed_on", "ogrs_score"])
+    for column in ("referred_on", "closed_on"):
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+    frame["ogrs_score"] = frame["ogrs_score"].astype(float)
+    return frame.astype({"person_id": "int64", "referral_id": "int64"})
+
+
+def _register(conn: Connection, *, as_of: date, area: str | None,
+              extra_ids: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Offences (to as_of), persons and custody for an area plus some other people."""
+    parts = []
+    if area is not None:
+        scope = Filters(areas=[area], offences_until=as_of)
+        parts.append((offences_frame(conn, scope), persons_frame(conn, scope),
+                      custody_frame(conn, scope)))
+        seen = set(parts[0][1]["person_id"].tolist())
+        extra_ids = [p for p in extra_ids if p not in seen]
+    if extra_ids or not parts:
+        scope = Filters(person_ids=sorted(set(extra_ids)), offences_until=as_of)
+        parts.append((offences_frame(conn, scope), persons_frame(conn, scope),
+                      custody_frame(conn, scope)))
+    if len(parts) == 1:
+        return parts[0]
+    off = pd.concat([p[0] for p in parts], ignore_index=True).sort_values(
+        ["person_id", "offence_date"], kind="stable", ignore_index=True)
+    per = pd.concat([p[1] for p in parts], ignore_index=True).sort_values(
+        "person_id", ignore_index=True)
+    cus = pd.concat([p[2] for p in parts], ignore_index=True).sort_values(
+        ["person_id", "start_on"], kind="stable", ignore_index=True)
+    return off, per, cus
+
+
+def _only(frame: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    return frame.loc[frame["person_id"].isin(ids)].reset_index(drop=True)
+
+
+def _identities(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    if not len(ids):
+        return {}
+    p = PERSONS.c
+    rows = conn.execute(select(p.id, p.pnc_id, p.given_name, p.family_name)
+                        .where(p.id.in_([int(i) for i in ids]))).all()
+    return {int(r.id): (r.pnc_id, " ".join(n for n in (r.given_name, r.family_name) if n)
+                        or None) for r in rows}
+
+
+def _versions(scorer: Scorer, config: ShortlistConfig) -> dict[str, str]:
+    return {"shortlist": config.version, "scoring_config": scorer.config.version,
+            "catalogue": scorer.catalogue.version, "model": scorer.model_version}
+
+
+def _head(*, as_of: date, area: str, stream: str, scorer: Scorer,
+          config: ShortlistConfig) -> dict[str, Any]:
+    versions = _versions(scorer, config)
+    return {"as_of": as_of, "area": area, "stream": stream,
+            "generated_at": datetime.now(UTC).replace(microsecond=0),
+            "config_version": versions["scoring_config"], "model_version": versions["model"],
+            "versions": versions}
+
+
+def _score(off: pd.DataFrame, per: pd.DataFrame, cus: pd.DataFrame, *, as_of: date,
+           scorer: Scorer) -> pd.DataFrame:
+    return score_people(off, per, cus, as_of=as_of, catalogue=scorer.catalogue,
+                        config=scorer.config, model=scorer.model)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.to_dict(orient="records"):
+        clean = {}
+        for k, v in row.items():
+            v = v.item() if isinstance(v, np.generic) else v
+            # pandas' string columns hold missing values as NaN; the API says null.
+            clean[k] = None if isinstance(v, float) and np.isnan(v) else v
+        out.append(clean)
+    return out
+
+
+def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
+                   rank_by: str = "risk", limit: int | None = 25,
+                   include_other_areas: bool = False,
+                   config: ShortlistConfig | None = None) -> dict[str, Any]:
+    """The migration-meeting shortlist for a stream in an area as of a date (a dict shaped
+    like `ShortlistRead`)."""
+    config = config or shortlist_config()
+    check_area_and_stream(session, area=area, stream=stream, config=config)
+    conn = session.connection()
+    referrals = _referrals(conn, area=area, stream=stream)
+    off, per, cus = _register(conn, as_of=as_of, area=area,
+                              extra_ids=referrals["person_id"].unique().tolist())
+    table = scorer.catalogue.table
+    pool = shortlist_pool(off, referrals, as_of=as_of, stream=stream, config=config,
+                          catalogue_table=table)
+    off, per, cus = _only(off, pool), _only(per, pool), _only(cus, pool)
+    scores = _score(off, per, cus, as_of=as_of, scorer=scorer)
+    members = memberships_frame(conn)
+    members = members.loc[members["person_id"].isin(pool)]
+    try:
+        result = migration_shortlist(
+            scores, off, per, cus, members, referrals, as_of=as_of, area=area, stream=stream,
+            config=config, catalogue_table=table, rank_by=rank_by, limit=limit,
+            include_other_areas=include_other_areas)
+    except ShortlistError as exc:
+        raise _query_invalid("stream", str(exc)) from exc
+    candidates = result.candidates
+    ids = candidates["person_id"].to_numpy()
+    if len(ids) and config.explain_top:
+        why = explain_people(off, per, cus, as_of=as_of, catalogue=scorer.catalogue,
+                             config=scorer.config, model=scorer.model, person_ids=ids,
+                             top=config.explain_top)
+        rfg_why = why.loc[why["part"] == "rfg"].groupby("person_id")["text"].apply(list)
+        candidates = candidates.assign(reasons=[
+            [*r, *(f"score factor: {t}" for t in rfg_why.get(p, []))]
+            for p, r in zip(candidates["person_id"], candidates["reasons"], strict=True)])
+    names = _identities(conn, [*ids.tolist(), *result.excluded["person_id"].tolist()])
+    out = _head(as_of=as_of, area=area, stream=stream, scorer=scorer, config=config)
+    out["criteria"] = result.criteria
+    out["candidates"] = [{**row, "pnc_id": names[row["person_id"]][0],
+                          "name": names[row["person_id"]][1]}
+                         for row in _records(candidates)]
+    out["excluded"] = [{**row, "pnc_id": names[row["person_id"]][0],
+                        "name": names[row["person_id"]][1]}
+                       for row in _records(result.excluded)]
+    return out
+
+
+def exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
+               config: ShortlistConfig | None = None) -> dict[str, Any]:
+    """Current members of a stream in an area whose record suggests an exit review."""
+    config = config or shortlist_config()
+    check_area_and_stream(session, area=area, stream=stream, config=config)
+    conn = session.connection()
+    members = memberships_frame(conn, areas=[area])
+    members = members.loc[members["stream"] == stream]
+    ids = members["person_id"].unique().tolist()
+    off, per, cus = _register(conn, as_of=as_of, area=None, extra_ids=ids)
+    scores = _score(off, per, cus, as_of=as_of, scorer=scorer)
+    review = exit_review(scores, off, per, cus, members, as_of=as_of, area=area, stream=stream,
+                         config=config)
+    names = _identities(conn, review["person_id"].tolist())
+    out = _head(as_of=as_of, area=area, stream=stream, scorer=scorer, config=config)
+    out["criteria"] = {"stream": stream, "no_offences_months": config.no_offences_months,
+                       "custody_min_months": config.custody_min_months,
+                       "recent_months": config.recent_months,
+                       "members": "memberships of the stream in the area active on as_of"}
+    out["members"] = [{**row, "pnc_id": names[row["person_id"]][0],
+                       "name": names[row["person_id"]][1]} for row in _records(review)]
+    return out
+
+
+def entry_seen(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
+               person_id: int, exit_list: bool) -> dict[str, Any]:
+    """A person's entry on the shortlist (or exits list) of `as_of`, as a decision stores it.
+
+    The whole list is computed (no limit), so the stored rank is the person's rank among
+    everyone eligible. A person on neither list is recorded as such.
+    """
+    if exit_list:
+        result = exits_list(session=session, scorer=scorer, area=area, stream=stream,
+                            as_of=as_of)
+        listed = {r["person_id"]: r for r in result["members"]}
+        section = "exits"
+        excluded: dict[int, dict[str, Any]] = {}
+    else:
+        result = migration_list(session=session, scorer=scorer, area=area, stream=stream,
+                                as_of=as_of, limit=None)
+        listed = {r["person_id"]: r for r in result["candidates"]}
+        excluded = {r["person_id"]: r for r in result["excluded"]}
+        section = "candidates"
+    entry: dict[str, Any]
+    if person_id in listed:
+        entry = {"list": section, **listed[person_id]}
+    elif person_id in excluded:
+        entry = {"list": "excluded", **excluded[person_id]}
+    else:
+        entry = {"list": None, "person_id": person_id,
+                 "reasons": [f"not on the {section} list for {stream} in {area} as of {as_of}"]}
+    entry.update({"as_of": as_of.isoformat(), "area": area, "stream": stream,
+                  "versions": result["versions"], "criteria": result["criteria"]})
+    for key, value in list(entry.items()):
+        if isinstance(value, date | datetime):
+            entry[key] = value.isoformat()
+    return entry
+
+
+__all__ = ["check_area_and_stream", "entry_seen", "exits_list",
+           "migration_list", "shortlist_config"]

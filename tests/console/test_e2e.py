@@ -1,0 +1,227 @@
+"""End to end in headless Chromium: a real uvicorn server, a real browser, real cookies.
+
+Skipped where Debian's chromium is not installed (/usr/bin/chromium) or Playwright is
+missing. Screenshots go to test-artifacts/console/ (gitignored).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from models import ApiKeyCreate, CohortMembership, Role
+from service.db import make_engine
+from service.demo import generate_demo, load_demo
+from service.migrate import upgrade
+from service.store.keys import create_key
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-quic", "--no-first-run",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")]
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    admin_key: str
+    analyst_key: str
+    person_id: int
+
+    def api(self, path: str, **params: Any) -> httpx.Response:
+        response = httpx.get(self.url + path, params=params, timeout=30,
+                             headers={"Authorization": f"Bearer {self.admin_key}",
+                                      "X-Justification": "e2e check"})
+        response.raise_for_status()
+        return response
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """uvicorn on 127.0.0.1 with a temporary SQLite database of demo data."""
+    folder = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{folder / 'console.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    load_demo(engine, generate_demo(seed=7, people=3000))
+    with Session(engine) as session:
+        _, admin = create_key(session=session, key_in=ApiKeyCreate(name="e2e admin",
+                                                                   role=Role.admin))
+        _, analyst = create_key(session=session, key_in=ApiKeyCreate(name="e2e analyst",
+                                                                     role=Role.analyst))
+        member = session.exec(select(CohortMembership).order_by(CohortMembership.id)).first()
+        assert member is not None
+        person_id = member.person_id
+    engine.dispose()
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "MODEL_DIR": str(folder / "models"),
+           "CONSOLE_SECRET": "e2e-secret", "LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
+         "--port", str(port)], env=env, cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.2)
+        yield Server(url=base, admin_key=admin, analyst_key=analyst, person_id=person_id)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                     headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280,
+                                                                   "height": 900})
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, server: Server, key: str) -> None:
+    page.goto(server.url + "/console/report")
+    assert "/console/sign-in" in page.url
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/console/report")
+
+
+def number(text: str) -> float:
+    return float(text.replace("£", "").replace(",", "").replace("%", "").strip())
+
+
+def test_sign_in_and_report(page: Any, server: Server) -> None:
+    page.goto(server.url + "/console/report")
+    shot(page, "01-sign-in")
+    sign_in(page, server, server.analyst_key)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "iom_console")
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    report = server.api("/reports/idiom").json()
+    totals = report["totals"]
+    shown = page.locator('[data-field="totals.before.offences"]').inner_text()
+    assert number(shown) == totals["before"]["offences"]
+    saving = page.locator('[data-field="totals.cost_saving"]').inner_text()
+    assert number(saving) == round(totals["cost_saving"])
+    assert page.locator("svg.chart").count() == 3
+    shot(page, "02-report")
+
+    page.get_by_label("Cohort").select_option("fixed")
+    page.get_by_role("button", name="Update report").click()
+    page.wait_for_url("**cohort=fixed**")
+    fixed = server.api("/reports/idiom", cohort="fixed").json()["totals"]
+    shown = page.locator('[data-field="totals.after.offences"]').inner_text()
+    assert number(shown) == fixed["after"]["offences"]
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download CSV").click()
+    download = info.value
+    target = ARTIFACTS / "idiom.csv"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    download.save_as(str(target))
+    assert target.read_text() == server.api("/reports/idiom", cohort="fixed",
+                                            format="csv").text
+
+    page.emulate_media(media="print")
+    shot(page, "03-report-print")
+    page.emulate_media(media="screen")
+
+    # Analysts are not offered person-level pages, and are refused them.
+    assert page.get_by_role("link", name="Cohort").count() == 0
+    response = page.goto(server.url + "/console/cohort")
+    assert response is not None and response.status == 403
+
+
+def test_keyboard_reaches_the_controls(page: Any, server: Server) -> None:
+    sign_in(page, server, server.analyst_key)
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert "Skip to content" in focused
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "area":
+            break
+    assert page.evaluate("document.activeElement.id") == "area"
+
+
+def test_person_cohort_and_model(page: Any, server: Server) -> None:
+    sign_in(page, server, server.admin_key)
+    page.get_by_role("link", name="Cohort").click()
+    page.get_by_label("Justification (required, audited)").fill("e2e: meeting preparation")
+    page.get_by_role("button", name="Show members").click()
+    page.wait_for_selector("#cohort-table")
+    members = server.api("/cohort/memberships", active="true", limit=500).json()["total"]
+    assert int(page.locator('[data-field="members"]').inner_text()) == members
+    shot(page, "04-cohort")
+
+    page.goto(server.url + f"/console/persons/{server.person_id}")
+    page.get_by_label("Justification (required)").fill("e2e: review before meeting")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_selector("#score-table")
+    score = server.api(f"/persons/{server.person_id}/score").json()
+    assert number(page.locator('[data-field="rfg.score"]').inner_text()) == round(
+        score["rfg"]["score"], 2)
+    assert page.locator('[data-field="band"]').inner_text() == score["band"]
+    shot(page, "05-person")
+    audit = server.api("/admin/audit", person_id=server.person_id).json()
+    assert any(e["justification"] == "e2e: review before meeting" for e in audit["items"])
+
+    page.get_by_role("link", name="Model").click()
+    page.wait_for_selector('[data-field="model_version"]')
+    card = server.api("/model").json()
+    assert page.locator('[data-field="model_version"]').inner_text() == card["model_version"]
+    shot(page, "06-model")
+
+    # 200 % zoom: a half-width viewport lays out the same page without sideways scrolling.
+    page.set_viewport_size({"width": 640, "height": 900})
+    page.goto(server.url + "/console/report")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1
+    shot(page, "07-report-narrow")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/console/sign-in")
+    page.goto(server.url + "/console/model")
+    assert "/console/sign-in" in page.url

@@ -1,0 +1,367 @@
+"""The console's pages through TestClient: sign-in, every page, roles, area scope, audit,
+and the IDIOM page showing exactly the API's numbers."""
+
+import re
+from html.parser import HTMLParser
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from models import ApiKey, AuditEvent, CohortMembership, Person
+from service.console.session import COOKIE_NAME, decode_session, encode_session
+from service.main import app
+from service.routes.scores import get_scorer
+from service.store.keys import revoke_key
+from tests.console.conftest import SignIn
+
+
+class Fields(HTMLParser):
+    """Text of every element with a data-field attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self._open: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._open.append(dict(attrs).get("data-field"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for name in self._open:
+            if name:
+                self.fields[name] = self.fields.get(name, "") + data
+
+
+def fields(html: str) -> dict[str, str]:
+    parser = Fields()
+    parser.feed(html)
+    return {k: v.strip() for k, v in parser.fields.items()}
+
+
+def number(text: str) -> float:
+    return float(re.sub(r"[£,%\s]", "", text))
+
+
+def api(client: TestClient, path: str, **params: Any) -> Any:
+    headers = {"Authorization": f"Bearer {client.headers['X-Test-Key']}",
+               "X-Justification": "test"}
+    response = client.get(path, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def audit_count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(AuditEvent)).one()
+
+
+def a_member(session: Session, *, area: str | None = None,
+             not_area: str | None = None) -> CohortMembership:
+    query = select(CohortMembership).where(CohortMembership.exited_on.is_(None))  # type: ignore[union-attr]
+    if area:
+        query = query.join(Person).where(Person.home_area == area,
+                                         CohortMembership.area == area)
+    if not_area:
+        query = query.join(Person).where(Person.home_area != not_area)
+    member = session.exec(query.order_by(CohortMembership.id)).first()
+    assert member is not None
+    return member
+
+
+# --- sign-in ----------------------------------------------------------------------------------
+
+def test_sign_in_sets_a_secure_signed_cookie(console: SignIn, make_key: Any) -> None:
+    client = TestClient(app, base_url="https://testserver")
+    form = client.get("/console/sign-in")
+    assert form.status_code == 200
+    assert '<label for="api_key">' in form.text
+    key = make_key("analyst")
+    response = client.post("/console/sign-in", data={"api_key": key, "next": "/console/model"},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/model"
+    cookie = response.headers["set-cookie"]
+    for flag in ("HttpOnly", "Secure", "SameSite=strict", "Path=/console"):
+        assert flag.lower() in cookie.lower()
+    assert key not in cookie  # signed and encoded, not the bare key
+    assert client.get("/console/model").status_code == 200
+
+
+def test_bad_key_is_refused_without_saying_why(console: SignIn) -> None:
+    client = TestClient(app, base_url="https://testserver")
+    response = client.post("/console/sign-in", data={"api_key": "iom_nope_nope"})
+    assert response.status_code == 401
+    assert "unknown, revoked or expired" in response.text
+    assert "set-cookie" not in response.headers
+
+
+def test_pages_need_a_session(console: SignIn) -> None:
+    client = TestClient(app, base_url="https://testserver")
+    for path in ("/console/report", "/console/model", "/console/cohort",
+                 "/console/persons/1?justification=x"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/console/sign-in?next=%2Fconsole%2F")
+
+
+def test_open_redirects_are_refused(console: SignIn, make_key: Any) -> None:
+    client = TestClient(app, base_url="https://testserver")
+    response = client.post("/console/sign-in", data={"api_key": make_key("admin"),
+                                                     "next": "//evil.example/x"},
+                           follow_redirects=False)
+    assert response.headers["location"] == "/console/report"
+
+
+def test_forged_and_expired_cookies_are_ignored(console: SignIn, make_key: Any) -> None:
+    key = make_key("admin")
+    value = encode_session(key)
+    assert decode_session(value) == key
+    assert decode_session(value[:-1] + ("0" if value[-1] != "0" else "1")) is None
+    assert decode_session(encode_session(key, now=0)) is None
+    client = TestClient(app, base_url="https://testserver")
+    client.cookies.set(COOKIE_NAME, value[:-2] + "00", path="/console")
+    assert client.get("/console/model", follow_redirects=False).status_code == 303
+
+
+def test_a_revoked_key_ends_its_session(console: SignIn, session: Session) -> None:
+    client = console("admin")
+    assert client.get("/console/model").status_code == 200
+    key = session.exec(select(ApiKey).order_by(ApiKey.id.desc())).first()  # type: ignore[union-attr]
+    assert key is not None
+    revoke_key(session=session, key_id=key.id or 0)
+    assert client.get("/console/model", follow_redirects=False).status_code == 303
+
+
+def test_sign_out_clears_the_cookie(console: SignIn) -> None:
+    client = console("admin")
+    response = client.post("/console/sign-out", follow_redirects=False)
+    assert response.status_code == 303
+    assert 'iom_console=""' in response.headers["set-cookie"]
+    client.cookies.clear()
+    assert client.get("/console/model", follow_redirects=False).status_code == 303
+
+
+def test_pages_send_security_headers(console: SignIn) -> None:
+    response = console("admin").get("/console/report")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "http://" not in response.text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+# --- IDIOM report -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("params", [{}, {"cohort": "fixed"}, {"area": "BRISTOL"},
+                                    {"stream": "nsac", "window_months": "6"}])
+def test_report_numbers_equal_the_api(console: SignIn, params: dict[str, str]) -> None:
+    client = console("analyst")
+    page = client.get("/console/report", params=params)
+    assert page.status_code == 200, page.text
+    shown = fields(page.text)
+    report = api(client, "/reports/idiom", **params).json()
+    totals = report["totals"]
+    assert shown["as_of"] == report["as_of"]
+    assert number(shown["totals.members"]) == totals["members"]
+    assert number(shown["totals.people"]) == totals["people"]
+    assert number(shown["totals.before.offences"]) == totals["before"]["offences"]
+    assert number(shown["totals.after.offences"]) == totals["after"]["offences"]
+    assert number(shown["totals.before.cost"]) == round(totals["before"]["cost"])
+    assert number(shown["totals.cost_saving"]) == round(totals["cost_saving"])
+    if totals["offence_reduction_pct"] is not None:
+        assert number(shown["totals.offence_reduction_pct"]) == totals["offence_reduction_pct"]
+    for group in report["groups"]:
+        assert f'<th scope="row">{group["key"]["area"]}</th>' in page.text
+    assert page.text.count("<svg") == 3
+    assert '<th scope="col">Offences before</th>' in page.text
+
+
+def test_report_shows_warnings_and_suppression(console: SignIn) -> None:
+    page = console("analyst").get("/console/report", params={"area": "BANES"})
+    report = api(console("analyst"), "/reports/idiom", area="BANES").json()
+    assert report["totals"]["suppress"] == ("Suppress" in page.text)
+    for warning in report["warnings"]:
+        assert warning.replace("'", "&#39;") in page.text
+
+
+def test_report_csv_is_the_apis_csv(console: SignIn) -> None:
+    client = console("analyst")
+    page = client.get("/console/report", params={"cohort": "fixed"})
+    link = re.search(r'href="(/console/report\.csv[^"]*)"', page.text)
+    assert link is not None
+    download = client.get(link.group(1).replace("&amp;", "&"))
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    assert "attachment" in download.headers["content-disposition"]
+    assert download.text == api(client, "/reports/idiom", cohort="fixed",
+                                format="csv").text
+
+
+def test_report_form_errors_are_pages(console: SignIn) -> None:
+    client = console("analyst")
+    response = client.get("/console/report", params={"as_of": "not-a-date"})
+    assert response.status_code == 422
+    assert "text/html" in response.headers["content-type"]
+    assert "as_of" in response.text
+    assert client.get("/console/report", params={"area": "NOWHERE"}).status_code == 422
+
+
+def test_area_scoped_report(console: SignIn) -> None:
+    client = console("analyst", areas=["BRISTOL"])
+    page = client.get("/console/report")
+    assert page.status_code == 200
+    report = api(client, "/reports/idiom").json()
+    assert [g["key"]["area"] for g in report["groups"]] in ([], ["BRISTOL"])
+    assert number(fields(page.text)["totals.members"]) == report["totals"]["members"]
+    assert client.get("/console/report", params={"area": "BANES"}).status_code == 403
+
+
+# --- roles -----------------------------------------------------------------------------------
+
+def test_analysts_see_report_and_model_only(console: SignIn) -> None:
+    client = console("analyst")
+    assert client.get("/console/report").status_code == 200
+    assert client.get("/console/model").status_code == 200
+    for path in ("/console/cohort", "/console/persons",
+                 "/console/persons/1?justification=because"):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert "may not see person-level data" in response.text
+    assert 'href="/console/cohort"' not in client.get("/console/report").text
+
+
+# --- person --------------------------------------------------------------------------------
+
+def test_person_page_needs_a_justification_first(console: SignIn, session: Session) -> None:
+    client = console("offender_manager")
+    member = a_member(session)
+    before = audit_count(session)
+    page = client.get(f"/console/persons/{member.person_id}")
+    assert page.status_code == 200
+    assert '<label for="justification">' in page.text
+    assert "PNC ID" not in page.text
+    assert audit_count(session) == before
+
+
+def test_person_page_is_audited_and_matches_the_api(console: SignIn,
+                                                    session: Session) -> None:
+    client = console("offender_manager")
+    member = a_member(session)
+    page = client.get(f"/console/persons/{member.person_id}",
+                      params={"justification": "MAPPA review", "as_of": "2025-06-30"})
+    assert page.status_code == 200, page.text
+    assert page.headers["cache-control"] == "no-store"
+    score = api(client, f"/persons/{member.person_id}/score", as_of="2025-06-30").json()
+    shown = fields(page.text)
+    assert number(shown["rfg.score"]) == round(score["rfg"]["score"], 2)
+    assert number(shown["thr.risk"]) == round(score["thr"]["risk"], 1)
+    assert shown["band"] == score["band"]
+    assert int(shown["offences_to_date"]) == score["offences_to_date"]
+    assert page.text.count("<svg") >= 3
+    event = session.exec(select(AuditEvent).where(
+        AuditEvent.justification == "MAPPA review")).one()
+    assert event.person_ids == [member.person_id]
+    assert event.route == "/console/persons/{person_id}"
+    assert event.action == "consultation"
+
+
+def test_person_outside_the_areas_is_not_found_and_audited(console: SignIn,
+                                                           session: Session) -> None:
+    client = console("offender_manager", areas=["BANES"])
+    member = a_member(session, not_area="BANES")
+    page = client.get(f"/console/persons/{member.person_id}",
+                      params={"justification": "curious"})
+    assert page.status_code == 404
+    assert "text/html" in page.headers["content-type"]
+    refusal = session.exec(select(AuditEvent).where(AuditEvent.status == 404)
+                           .order_by(AuditEvent.id.desc())).first()  # type: ignore[union-attr]
+    assert refusal is not None and refusal.person_ids == [member.person_id]
+    assert client.get("/console/persons/999999999?justification=x").status_code == 404
+
+
+def test_person_lookup_by_pnc(console: SignIn, session: Session) -> None:
+    client = console("admin")
+    member = a_member(session)
+    person = session.get(Person, member.person_id)
+    assert person is not None
+    response = client.get("/console/persons", params={"pnc_id": person.pnc_id,
+                                                      "justification": "lookup"},
+                          follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(f"/console/persons/{person.id}?")
+    missing = client.get("/console/persons", params={"person_id": "5"})
+    assert missing.status_code == 422
+
+
+# --- cohort --------------------------------------------------------------------------------
+
+def test_cohort_page_lists_members_in_scope(console: SignIn, session: Session) -> None:
+    client = console("offender_manager", areas=["BRISTOL"])
+    assert "Give a justification" in client.get("/console/cohort").text
+    page = client.get("/console/cohort", params={"justification": "meeting prep",
+                                                 "sort": "rag", "order": "asc"})
+    assert page.status_code == 200, page.text
+    api_rows = api(client, "/cohort/memberships", active="true", limit=500).json()
+    assert int(fields(page.text)["members"]) == api_rows["total"]
+    areas = re.findall(r"</a></th><td>([A-Z_]+)</td>", page.text)
+    assert set(areas) <= {"BRISTOL"}
+    rags = re.findall(r'class="rag rag-(\w+)"', page.text)
+    order = {"red": 0, "amber": 1, "green": 2}
+    assert rags == sorted(rags, key=order.__getitem__)
+    event = session.exec(select(AuditEvent).where(
+        AuditEvent.justification == "meeting prep")).one()
+    assert sorted(event.person_ids) == sorted({r["person_id"] for r in api_rows["items"]})
+
+
+def test_cohort_filters(console: SignIn) -> None:
+    client = console("admin")
+    page = client.get("/console/cohort", params={"justification": "x", "rag": "red"})
+    assert set(re.findall(r'class="rag rag-(\w+)"', page.text)) <= {"red"}
+    assert client.get("/console/cohort", params={"justification": "x",
+                                                 "sort": "name"}).status_code == 422
+
+
+# --- model ---------------------------------------------------------------------------------
+
+def test_model_page_shows_the_fallback_card(console: SignIn) -> None:
+    client = console("analyst")
+    page = client.get("/console/model")
+    card = api(client, "/model").json()
+    shown = fields(page.text)
+    assert shown["model_version"] == card["model_version"]
+    assert shown["threat_source"] == card["threat_source"].replace("_", " ")
+
+
+def test_model_page_shows_calibration_and_groups(console: SignIn) -> None:
+    card = {"threat_source": "model", "model_version": "threat-test", "horizon_months": 12,
+            "config_version": "c", "catalogue_version": "k",
+            "evaluation": {
+                "model": {"auc": 0.71, "brier": 0.2}, "rule_based": {"auc": 0.6, "brier": 0.22},
+                "calibration": [{"lower": 0.0, "upper": 0.1, "n": 50, "mean_predicted": 0.05,
+                                 "observed_rate": 0.06},
+                                {"lower": 0.5, "upper": 0.6, "n": 9, "mean_predicted": 0.55,
+                                 "observed_rate": 0.5}],
+                "selection_threshold": 0.5,
+                "by_sex": [{"group": "female", "n": 3, "positives": 1, "auc": None,
+                            "false_positive_rate": 0.5, "selection_rate": 0.3,
+                            "mean_predicted": 0.3, "observed_rate": 0.33,
+                            "small_group": True}]}}
+    fake = SimpleNamespace(card=lambda: card)
+    app.dependency_overrides[get_scorer] = lambda: fake
+    try:
+        page = console("analyst").get("/console/model")
+    finally:
+        app.dependency_overrides.pop(get_scorer)
+    assert page.status_code == 200, page.text
+    assert 'id="calibration"' in page.text and 'id="by-sex"' in page.text
+    assert fields(page.text)["model.auc"] == "0.710"
+    assert "Small group" in page.text
+
+
+def test_openapi_has_no_console_routes() -> None:
+    paths = app.openapi()["paths"]
+    assert not [p for p in paths if p.startswith("/console")]

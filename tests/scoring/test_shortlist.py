@@ -1,0 +1,124 @@
+"""scoring.shortlist: eligibility, exclusions, stable ranking, pool scoring equals full."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoring.catalogue import load_catalogue
+from scoring.config import load_config
+from scoring.score import score_people
+from scoring.shortlist import (
+    ShortlistError,
+    exit_review,
+    load_shortlist_config,
+    migration_shortlist,
+    shortlist_pool,
+)
+from scoring.synthetic import synthetic_histories
+
+CAT = load_catalogue()
+CFG = load_shortlist_config()
+AS_OF = "2024-12-31"
+EMPTY_CUSTODY = pd.DataFrame({"person_id": pd.Series(dtype="int64"),
+                              "start_on": pd.Series(dtype="datetime64[ns]"),
+                              "end_on": pd.Series(dtype="datetime64[ns]")})
+EMPTY_MEMBERS = pd.DataFrame({"person_id": pd.Series(dtype="int64"), "stream": [],
+                              "adopted_on": pd.Series(dtype="datetime64[ns]"),
+                              "exited_on": pd.Series(dtype="datetime64[ns]")})
+
+
+def _force(n: int = 400) -> tuple[pd.DataFrame, pd.DataFrame]:
+    data = synthetic_histories(n, seed=3)
+    offences, persons = data.offences, data.persons.copy()
+    persons = persons.assign(home_area=np.where(persons["person_id"] % 2 == 0, "X", "Y"))
+    if "deceased_on" not in persons:
+        persons["deceased_on"] = pd.NaT
+    return offences, persons
+
+
+def test_scoring_only_the_pool_gives_the_same_list_as_scoring_everyone() -> None:
+    offences, persons = _force()
+    config = load_config()
+    full = score_people(offences, persons, EMPTY_CUSTODY, as_of=AS_OF, catalogue=CAT,
+                        config=config)
+    pool = shortlist_pool(offences, as_of=AS_OF, stream="nsac", config=CFG,
+                          catalogue_table=CAT.table)
+    assert 0 < len(pool) < len(persons)
+    sub = persons[persons.person_id.isin(pool)]
+    part = score_people(offences[offences.person_id.isin(pool)], sub, EMPTY_CUSTODY,
+                        as_of=AS_OF, catalogue=CAT, config=config)
+    kw = {"as_of": AS_OF, "area": "X", "stream": "nsac", "config": CFG,
+          "catalogue_table": CAT.table, "limit": None}
+    a = migration_shortlist(full, offences, persons, EMPTY_CUSTODY, EMPTY_MEMBERS, **kw)
+    b = migration_shortlist(part, offences, sub, EMPTY_CUSTODY, EMPTY_MEMBERS, **kw)
+    pd.testing.assert_frame_equal(a.candidates, b.candidates)
+    assert (a.candidates["rank"].to_numpy() == np.arange(1, len(a.candidates) + 1)).all()
+    risk = a.candidates["risk"].to_numpy()
+    assert (np.diff(risk) <= 1e-3).all()  # highest first (rounded values)
+
+
+def _people(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"person_id": np.arange(1, n + 1), "home_area": "X",
+                         "date_of_birth": pd.to_datetime(["1990-01-01"] * n),
+                         "deceased_on": pd.to_datetime([None] * n)})
+
+
+def _scores(risk: list[float]) -> pd.DataFrame:
+    n = len(risk)
+    return pd.DataFrame({"person_id": np.arange(1, n + 1), "rfg": risk,
+                         "rfg_acquisitive": risk, "rfg_domestic_abuse": [0.0] * n,
+                         "threat": [0.1] * n, "harm": [1.0] * n, "risk": risk,
+                         "escalating": [False] * n})
+
+
+def _burglaries(pids: list[int], day: str = "2024-06-01") -> pd.DataFrame:
+    return pd.DataFrame({"person_id": pids, "offence_date": pd.to_datetime([day] * len(pids)),
+                         "offence_type": ["burglary_residential"] * len(pids),
+                         "domestic_abuse": False, "victim_ref": None})
+
+
+def test_ties_go_to_the_lower_person_id_and_exclusions_have_reasons() -> None:
+    persons = _people(5)
+    persons.loc[persons.person_id == 5, "deceased_on"] = pd.Timestamp("2024-07-01")
+    custody = pd.DataFrame({"person_id": [4], "start_on": pd.to_datetime(["2024-11-01"]),
+                            "end_on": pd.to_datetime([None])})
+    members = pd.DataFrame({"person_id": [3], "stream": ["nsac"],
+                            "adopted_on": pd.to_datetime(["2023-01-01"]),
+                            "exited_on": pd.to_datetime([None])})
+    out = migration_shortlist(_scores([2.0, 2.0, 9.0, 9.0, 9.0]), _burglaries([1, 2, 3, 4, 5]),
+                              persons, custody, members, as_of=AS_OF, area="X",
+                              stream="nsac", config=CFG, catalogue_table=CAT.table)
+    assert out.candidates["person_id"].tolist() == [1, 2]
+    why = dict(zip(out.excluded.person_id, out.excluded.reasons, strict=True))
+    assert set(why) == {3, 4, 5}
+    assert "already an active member" in why[3][0] and "in custody" in why[4][0]
+    assert why[5] == ["deceased (2024-07-01)"]
+
+
+def test_bad_arguments_raise() -> None:
+    args = (_scores([1.0]), _burglaries([1]), _people(1), EMPTY_CUSTODY, EMPTY_MEMBERS)
+    with pytest.raises(ShortlistError, match="no shortlist rule"):
+        migration_shortlist(*args, as_of=AS_OF, area="X", stream="nope", config=CFG,
+                            catalogue_table=CAT.table)
+    with pytest.raises(ShortlistError, match="rank_by"):
+        migration_shortlist(*args, as_of=AS_OF, area="X", stream="nsac", config=CFG,
+                            catalogue_table=CAT.table, rank_by="age")
+
+
+def test_no_eligible_people_gives_empty_frames() -> None:
+    out = migration_shortlist(_scores([1.0]), _burglaries([1], "2019-01-01"), _people(1),
+                              EMPTY_CUSTODY, EMPTY_MEMBERS, as_of=AS_OF, area="X",
+                              stream="nsac", config=CFG, catalogue_table=CAT.table)
+    assert out.candidates.empty and out.excluded.empty
+
+
+def test_exit_review_flags_long_custody() -> None:
+    members = pd.DataFrame({"membership_id": [1], "person_id": [1], "cohort": ["fixed"],
+                            "stream": ["nsac"], "area": ["X"],
+                            "adopted_on": pd.to_datetime(["2024-01-01"]),
+                            "exited_on": pd.to_datetime([None])})
+    custody = pd.DataFrame({"person_id": [1], "start_on": pd.to_datetime(["2024-03-01"]),
+                            "end_on": pd.to_datetime([None])})
+    out = exit_review(_scores([1.0]), _burglaries([1], "2024-02-01"), _people(1), custody,
+                      members, as_of=AS_OF, area="X", stream="nsac", config=CFG)
+    assert out.loc[0, "flags"] == ["long_custody"]

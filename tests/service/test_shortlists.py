@@ -1,0 +1,245 @@
+"""Shortlists through HTTP: eligibility, exclusions with reasons, ranking, referrals,
+exports equal to the JSON, reproducibility, roles, areas and the audit trail."""
+
+import csv
+import io
+from typing import Any
+
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlmodel import Session, select
+
+from models import AuditAction, AuditEvent
+from service.exports import CANDIDATE_COLUMNS, DECISION_SUPPORT, cell_text
+from tests.conftest import KeyMaker
+from tests.factories import membership_body, offence_body, person_body
+
+AS_OF = "2024-06-30"
+
+
+def offender(client: TestClient, dates: list[str], *, area: str = "BRISTOL",
+             offence_type: str = "burglary_residential", dob: str = "1995-01-01",
+             **offence: Any) -> int:
+    resp = client.post("/persons", json=person_body(home_area=area, date_of_birth=dob))
+    assert resp.status_code == 201, resp.text
+    pid = int(resp.json()["id"])
+    for day in dates:
+        resp = client.post(f"/persons/{pid}/offences", json=offence_body(
+            offence_date=day, offence_type=offence_type, **offence))
+        assert resp.status_code == 201, resp.text
+    return pid
+
+
+def shortlist(client: TestClient, **params: Any) -> dict[str, Any]:
+    query = {"area": "BRISTOL", "stream": "nsac", "as_of": AS_OF, **params}
+    resp = client.get("/shortlists/migration", params=query)
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
+def ids(body: dict[str, Any]) -> list[int]:
+    return [c["person_id"] for c in body["candidates"]]
+
+
+def test_eligibility_needs_a_qualifying_offence_in_the_window(client: TestClient) -> None:
+    many = offender(client, ["2024-01-10", "2024-03-01", "2024-06-01"])
+    one = offender(client, ["2023-02-01"])
+    old = offender(client, ["2021-01-10"])  # outside the 24-month look-back
+    violent = offender(client, ["2024-05-01"], offence_type="violence_with_injury")
+    body = shortlist(client)
+    assert ids(body) == [many, one]
+    assert old not in ids(body) and violent not in ids(body)
+    top = body["candidates"][0]
+    assert top["rank"] == 1 and top["pnc_id"] and top["name"] == "Alex Example"
+    assert top["age"] == 29 and top["offences_12m"] == 3 and top["last_offence_on"] == "2024-06-01"
+    assert top["reasons"][0].startswith("3 neighbourhood-crime offences in the 24 months")
+    assert any(r.startswith("score factor:") for r in top["reasons"])
+    assert body["criteria"]["rfg_column"] == "rfg_acquisitive"
+    assert body["versions"]["shortlist"] and body["model_version"] and body["config_version"]
+    high_harm = shortlist(client, stream="high_harm")
+    assert ids(high_harm) == [many, violent] or set(ids(high_harm)) >= {violent}
+    assert one not in ids(high_harm)  # burglary is not a high-harm offence here
+
+
+def test_domestic_abuse_stream_needs_flagged_offences(client: TestClient) -> None:
+    da = offender(client, ["2024-02-01", "2024-04-01"], offence_type="violence_without_injury",
+                  domestic_abuse=True, victim_ref="V1")
+    serial = offender(client, ["2024-03-01"], offence_type="violence_without_injury",
+                      domestic_abuse=True, victim_ref="V2")
+    offender(client, ["2024-03-01"], offence_type="violence_without_injury")
+    client.post(f"/persons/{serial}/offences", json=offence_body(
+        offence_date="2024-05-01", offence_type="stalking_harassment", domestic_abuse=True,
+        victim_ref="V3"))
+    body = shortlist(client, stream="domestic_abuse")
+    assert set(ids(body)) == {da, serial}
+    flags = {c["person_id"]: c["flags"] for c in body["candidates"]}
+    assert "serial_perpetrator" in flags[serial] and "serial_perpetrator" not in flags[da]
+
+
+def test_ranking_and_stable_ties(client: TestClient) -> None:
+    a = offender(client, ["2024-05-01"])
+    b = offender(client, ["2024-05-01"])  # the same history: the same score as a
+    c = offender(client, ["2024-04-01", "2024-05-01", "2024-06-01"])
+    for rank_by in ("risk", "rfg"):
+        body = shortlist(client, rank_by=rank_by)
+        assert ids(body) == [c, a, b]
+        assert [x["rank"] for x in body["candidates"]] == [1, 2, 3]
+        key = "risk" if rank_by == "risk" else "rfg"
+        values = [x[key] for x in body["candidates"]]
+        assert values == sorted(values, reverse=True)
+    assert ids(shortlist(client, limit=2)) == [c, a]
+
+
+def test_exclusions_are_listed_with_reasons(client: TestClient) -> None:
+    member = offender(client, ["2024-05-01"])
+    jailed = offender(client, ["2024-05-01"])
+    dead = offender(client, ["2024-05-01"])
+    free = offender(client, ["2024-05-01"])
+    assert client.post("/cohort/memberships", json=membership_body(member)).status_code == 201
+    assert client.post(f"/persons/{jailed}/custody",
+                       json={"start_on": "2024-06-10"}).status_code == 201
+    assert client.patch(f"/persons/{dead}", json={"deceased_on": "2024-06-15"},
+                        headers={"If-Match": '"1"'}).status_code == 200
+    body = shortlist(client)
+    assert ids(body) == [free]
+    why = {e["person_id"]: " | ".join(e["reasons"]) for e in body["excluded"]}
+    assert "already an active member of nsac" in why[member]
+    assert f"in custody on {AS_OF}" in why[jailed]
+    assert "deceased (2024-06-15)" in why[dead]
+    # A year earlier none of that had happened yet (memberships adopted 2023-01-15 aside).
+    earlier = shortlist(client, as_of="2024-06-05")
+    assert set(ids(earlier)) == {jailed, dead, free}
+
+
+def test_open_referrals_are_listed_whatever_their_score(client: TestClient) -> None:
+    scorer = offender(client, ["2024-05-01", "2024-06-01"])
+    quiet = offender(client, [])  # no offences at all
+    elsewhere = offender(client, ["2024-05-01"], area="BANES")
+    for pid in (quiet, elsewhere):
+        resp = client.post("/referrals", json={
+            "person_id": pid, "referring_agency": "probation", "requested_stream": "nsac",
+            "reason": "professional judgement", "referred_on": "2024-06-01",
+            "ogrs_score": 80, "area": "BRISTOL"})
+        assert resp.status_code == 201, resp.text
+        assert resp.json()["status"] == "open"
+    body = shortlist(client, limit=1)
+    assert ids(body) == [scorer, quiet]  # the referral is listed outside the limit
+    entry = body["candidates"][1]
+    assert entry["referred_by"] == "probation" and "referred" in entry["flags"]
+    assert "ogrs_high" in entry["flags"] and "below_criteria" in entry["flags"]
+    assert any("professional judgement" in r for r in entry["reasons"])
+    other = {e["person_id"]: e for e in body["excluded"]}[elsewhere]
+    assert "home area is BANES, not BRISTOL" in other["reasons"]
+    assert other["referred_by"] == "probation"
+    wider = shortlist(client, include_other_areas="true")
+    assert elsewhere in ids(wider)
+    # Before the referral date the referral did not exist.
+    assert ids(shortlist(client, as_of="2024-05-31")) == [scorer]
+    open_list = client.get("/referrals", params={"area": "BRISTOL", "status": "open"}).json()
+    assert {r["person_id"] for r in open_list["items"]} == {quiet, elsewhere}
+
+
+def test_same_as_of_gives_the_same_list(client: TestClient) -> None:
+    a = offender(client, ["2024-05-01"])
+    b = offender(client, ["2024-03-01", "2024-06-01"])
+    before = shortlist(client)
+    # Later offending (after as_of) must not change the list for that date.
+    client.post(f"/persons/{a}/offences", json=offence_body(offence_date="2024-08-01"))
+    client.post(f"/persons/{a}/offences", json=offence_body(offence_date="2024-09-01"))
+    after = shortlist(client)
+    assert before["candidates"] == after["candidates"] and ids(after) == [b, a]
+
+
+def test_csv_export_equals_the_json(client: TestClient, session: Session) -> None:
+    offender(client, ["2024-05-01"])
+    offender(client, ["2024-02-01", "2024-06-01"])
+    body = shortlist(client)
+    resp = client.get("/shortlists/migration",
+                      params={"area": "BRISTOL", "stream": "nsac", "as_of": AS_OF,
+                              "format": "csv"})
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+    text = resp.content.decode("utf-8-sig")
+    head, _, table = text.partition("\r\n\r\n")
+    assert "Area,BRISTOL" in head and "Stream,nsac" in head and f"As of,{AS_OF}" in head
+    assert DECISION_SUPPORT in head and "Versions" in head and "Criteria" in head
+    rows = list(csv.reader(io.StringIO(table)))
+    assert rows[0] == [c.key for c in CANDIDATE_COLUMNS]
+    expected = [[cell_text(c.get(col.key), col.kind) for col in CANDIDATE_COLUMNS]
+                for c in body["candidates"]]
+    assert rows[1:] == expected
+    export_id = resp.headers["x-export-id"]
+    event = session.exec(select(AuditEvent).where(AuditEvent.export_id == export_id)).one()
+    assert event.action == AuditAction.disclosure
+    assert event.person_ids == sorted(ids(body)) and event.justification == "automated test"
+
+
+def test_xlsx_export_is_a_workbook_equal_to_the_json(client: TestClient) -> None:
+    offender(client, ["2024-05-01"])
+    offender(client, ["2024-02-01", "2024-06-01"])
+    body = shortlist(client)
+    resp = client.get("/shortlists/migration",
+                      params={"area": "BRISTOL", "stream": "nsac", "as_of": AS_OF,
+                              "format": "xlsx"})
+    assert resp.status_code == 200
+    wb = load_workbook(io.BytesIO(resp.content))
+    ws = wb["Candidates"]
+    header = [(r[0], r[1]) for r in ws.iter_rows(min_row=1, max_row=9, max_col=2,
+                                                  values_only=True)]
+    assert ("Area", "BRISTOL") in header and ("As of", AS_OF) in header
+    assert (DECISION_SUPPORT, None) in header
+    top = 11
+    assert ws.freeze_panes == f"A{top + 1}"
+    assert ws.column_dimensions["D"].width == 24
+    titles = [c.value for c in ws[top]][: len(CANDIDATE_COLUMNS)]
+    assert titles == [c.title for c in CANDIDATE_COLUMNS]
+    got = [list(r)[: len(CANDIDATE_COLUMNS)]
+           for r in ws.iter_rows(min_row=top + 1, values_only=True)]
+    assert len(got) == len(body["candidates"])
+    for row, cand in zip(got, body["candidates"], strict=True):
+        for value, col in zip(row, CANDIDATE_COLUMNS, strict=True):
+            want = cand[col.key]
+            if col.kind == "date":
+                assert value.date().isoformat() == want  # a real date cell
+            elif col.kind == "list":
+                assert (value or "") == "; ".join(want)
+            else:
+                assert value == want, col.key
+    assert "Excluded" in wb.sheetnames
+
+
+def test_exit_review_lists_quiet_members(client: TestClient) -> None:
+    quiet = offender(client, ["2022-01-01"])
+    busy = offender(client, ["2024-05-01"])
+    for pid in (quiet, busy):
+        client.post("/cohort/memberships", json=membership_body(pid, adopted_on="2022-06-01"))
+    body = client.get("/shortlists/exits", params={"area": "BRISTOL", "stream": "nsac",
+                                                   "as_of": AS_OF}).json()
+    assert [m["person_id"] for m in body["members"]] == [quiet]
+    assert body["members"][0]["reasons"][0].startswith("no offence in the 12 months")
+    csv_resp = client.get("/shortlists/exits", params={"area": "BRISTOL", "stream": "nsac",
+                                                       "as_of": AS_OF, "format": "csv"})
+    assert csv_resp.status_code == 200 and str(quiet) in csv_resp.text
+
+
+def test_roles_and_areas(client: TestClient, anon_client: TestClient,
+                         make_key: KeyMaker) -> None:
+    offender(client, ["2024-05-01"])
+    params = {"area": "BRISTOL", "stream": "nsac", "as_of": AS_OF}
+    analyst = {"X-API-Key": make_key("analyst"), "X-Justification": "x"}
+    assert anon_client.get("/shortlists/migration", params=params,
+                           headers=analyst).status_code == 403
+    banes = {"X-API-Key": make_key("offender_manager", areas=["BANES"]), "X-Justification": "x"}
+    assert anon_client.get("/shortlists/migration", params=params,
+                           headers=banes).status_code == 403
+    assert anon_client.get("/shortlists/exits", params=params, headers=banes).status_code == 403
+    bristol = {"X-API-Key": make_key("offender_manager", areas=["BRISTOL"]),
+               "X-Justification": "x"}
+    assert anon_client.get("/shortlists/migration", params=params,
+                           headers=bristol).status_code == 200
+    no_reason = {"X-API-Key": make_key("offender_manager")}
+    assert anon_client.get("/shortlists/migration", params=params,
+                           headers=no_reason).status_code == 422
+    assert client.get("/shortlists/migration", params={**params, "stream": "nope"}
+                      ).status_code == 422
+    assert client.get("/shortlists/migration", params={**params, "area": "NOWHERE"}
+                      ).status_code == 422
