@@ -8,6 +8,7 @@ from models import AuditAction
 from service.audit import AuditDep, Auditor
 from service.deps import CatalogueDep, SessionDep, SettingsDep
 from service.errors import UnsupportedMediaType, responses
+from service.observability import IMPORT_ROWS
 from service.security import Importer
 from service.store import imports as store
 from service.store.imports import ImportFile, ImportFormat, ImportSummary
@@ -44,6 +45,8 @@ ImportFileDep = Annotated[ImportFile, Depends(read_import_file)]
 
 def _audit(audit: Auditor, kind: str, summary: ImportSummary) -> None:
     # One event per import, naming every person the file touched (collection/alteration).
+    for result in ("inserted", "updated", "unchanged"):
+        IMPORT_ROWS.labels(kind, result).inc(getattr(summary, result))
     action = AuditAction.alteration if summary.updated and not summary.inserted \
         else AuditAction.collection
     audit.record(action, person_ids=summary.person_ids,

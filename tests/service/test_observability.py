@@ -63,3 +63,13 @@ def test_metrics_count_requests_by_route(client: TestClient, anon_client: TestCl
     body = client.get("/metrics").text
     assert 'iom_http_requests_total{method="GET",route="/areas",status="200"}' in body
     assert "iom_http_request_duration_seconds_bucket" in body
+
+
+def test_metrics_count_import_rows(client: TestClient) -> None:
+    body = "pnc_id,date_of_birth,sex,home_area\n" + f"{pnc_id()},1990-01-01,male,BANES\n"
+    assert client.post("/imports/persons", content=body,
+                       headers={"content-type": "text/csv"}).status_code == 200
+    metrics = client.get("/metrics").text
+    line = next(ln for ln in metrics.splitlines()
+                if ln.startswith('iom_import_rows_total{kind="persons",result="inserted"}'))
+    assert float(line.split()[-1]) >= 1
