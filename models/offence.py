@@ -29,6 +29,8 @@ class Offence(OffenceFields, table=True):
     __table_args__ = (
         UniqueConstraint("source", "source_ref"),
         Index("ix_offences_person_id_offence_date", "person_id", "offence_date"),
+        # Shortlists find candidates from a recent window of offences across an area.
+        Index("ix_offences_offence_date", "offence_date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

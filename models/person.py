@@ -28,7 +28,7 @@ class PersonFields(SQLModel):
     sex: Sex = Field(default=Sex.unknown, sa_column=enum_column(Sex))
     # Protected characteristic: kept for fairness monitoring and panel breakdowns only.
     ethnicity: Ethnicity | None = Field(default=None, sa_type=String(2))
-    home_area: str = Field(foreign_key="areas.code", max_length=32)
+    home_area: str = Field(foreign_key="areas.code", max_length=32, index=True)
     deceased_on: date | None = None
 
 

@@ -202,6 +202,31 @@ def qualifying_mask(offences: pd.DataFrame, rule: StreamRule,
     return mask
 
 
+def qualifying_types(rule: StreamRule, catalogue_table: pd.DataFrame) -> list[str]:
+    """The catalogue offence types that can be qualifying offences of a stream (sorted).
+
+    ``qualifying_mask`` restricted to what the offence type decides: an offence qualifies
+    only if its type is listed here (and, for a ``domestic_abuse`` rule, it is flagged
+    domestic abuse). Lets a database pre-select the look-back window's candidate rows.
+
+    Examples
+    --------
+    >>> from scoring.catalogue import load_catalogue
+    >>> types = qualifying_types(load_shortlist_config().rule("nsac"), load_catalogue().table)
+    >>> "burglary_residential" in types, "shoplifting" in types
+    (True, False)
+    """
+    types = pd.Series(catalogue_table.index.astype(str), dtype="string")
+    probe = pd.DataFrame({"offence_type": types, "domestic_abuse": True})
+    return sorted(types[qualifying_mask(probe, rule, catalogue_table)].tolist())
+
+
+def lookback_start(as_of: dt.date | str, months: int) -> dt.date:
+    """The (exclusive) first day of a look-back window: offences dated after it and on or
+    before ``as_of`` are "in the ``months`` months to as_of"."""
+    return pd.Timestamp(_months_before(_day(as_of), months)).date()
+
+
 def _open_referrals(referrals: pd.DataFrame | None, as_of: np.datetime64) -> pd.DataFrame:
     cols = ["person_id", "referral_id", "referring_agency", "reason", "referred_on",
             "ogrs_score"]
@@ -375,14 +400,18 @@ def migration_shortlist(
             if home != area:
                 reasons[int(pid)].append(f"home area is {home}, not {area}")
 
+    # Plain dicts for the per-person loops below (pandas scalar lookups cost microseconds
+    # each, which adds up to tens of milliseconds over a long list).
+    ref_agency = open_refs["referring_agency"].to_dict()
+    ref_rows = open_refs.to_dict("index")
     excluded_ids = np.array([p for p in pool_ids if reasons[int(p)]], dtype=np.int64)
     excluded = pd.DataFrame({
         "person_id": excluded_ids,
-        "referred_by": [open_refs["referring_agency"].get(p) for p in excluded_ids],
+        "referred_by": [ref_agency.get(p) for p in excluded_ids],
         "reasons": [reasons[int(p)] for p in excluded_ids],
     }, columns=list(EXCLUDED_COLUMNS)).sort_values("person_id", kind="stable")
     for i, pid in enumerate(excluded["person_id"]):
-        ref = open_refs["referring_agency"].get(pid)
+        ref = ref_agency.get(pid)
         if ref is not None:
             excluded.iat[i, 2] = [*excluded.iat[i, 2], f"open referral by {ref}"]
 
@@ -411,19 +440,21 @@ def migration_shortlist(
     ls = s.iloc[listed]
     flags_out, reasons_out = [], []
     serial = _serial_victims(off, qual, rule)
+    q_n, q_last = q_stats["n"].to_dict(), q_stats["last"].to_dict()
+    last_types = last_type.to_dict()
     for pid, meets_rule, esc in zip(lid, eligible_meets[listed], ls["escalating"], strict=True):
         why: list[str] = []
         flags: list[str] = []
         if meets_rule:
-            n, last = int(q_stats.at[pid, "n"]), q_stats.at[pid, "last"]
+            n, last = int(q_n[pid]), q_last[pid]
             why.append(f"{n} {rule.describe()} offence{'s' if n != 1 else ''} in the "
                        f"{rule.lookback_months} months to {as_of_text}, latest "
-                       f"{last_type.get(pid)} on {np.datetime64(last, 'D')}")
+                       f"{last_types.get(pid)} on {np.datetime64(last, 'D')}")
         else:
             why.append(f"does not meet the {stream} criteria; listed on referral")
             flags.append("below_criteria")
-        if pid in open_refs.index:
-            ref = open_refs.loc[pid]
+        if pid in ref_rows:
+            ref = ref_rows[pid]
             flags.append("referred")
             why.append(f"referred by {ref['referring_agency']} on {_iso(ref['referred_on'])}: "
                        f"{ref['reason']}")

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from models import AuditAction, CohortMembership, Person
 from service.audit import Auditor
 from service.errors import NotFound
-from service.security import Forbidden
+from service.security import Forbidden, Principal
 from service.store.common import get_or_404, person_or_404
 
 log = logging.getLogger(__name__)
@@ -47,4 +47,12 @@ def require_area(auditor: Auditor, area: str | None, *, field: str) -> None:
     if area is not None and not auditor.principal.can_see(area):
         raise Forbidden(f"this key may not write records for area {area}",
                         errors=[{"loc": ["body", field], "msg": "outside the key's areas",
+                                 "type": "forbidden_area"}])
+
+
+def require_area_visible(principal: Principal, area: str) -> None:
+    """Refuse (403) an area-level listing outside the key's areas."""
+    if not principal.can_see(area):
+        raise Forbidden(f"this key may not see shortlists for area {area}",
+                        errors=[{"loc": ["query", "area"], "msg": "outside the key's areas",
                                  "type": "forbidden_area"}])

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring.catalogue import DEFAULT_PATH as DEFAULT_CATALOGUE
 from scoring.config import DEFAULT_CONFIG_PATH as DEFAULT_SCORING_CONFIG
+from scoring.shortlist import DEFAULT_PATH as DEFAULT_SHORTLIST_CONFIG
 
 
 class Settings(BaseSettings):
@@ -26,6 +27,11 @@ class Settings(BaseSettings):
     scoring_config_path: Path = Field(
         default=DEFAULT_SCORING_CONFIG,
         description="RFG/THR rules and weights; a force can supply its own file.",
+    )
+    shortlist_config_path: Path = Field(
+        default=DEFAULT_SHORTLIST_CONFIG,
+        description="Migration-meeting shortlist rules (eligibility per stream, exits); a "
+                    "force can supply its own file.",
     )
     model_dir: Path = Field(
         default=Path("var/models"),

@@ -10,14 +10,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from fastapi import Response
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+
+from models import AuditAction
+from service.audit import Auditor
 
 DECISION_SUPPORT = "Decision support only: inclusion is decided by the partnership meeting"
 
@@ -157,3 +162,28 @@ def to_xlsx(header: Sequence[tuple[str, str]],
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_listing(listing: dict[str, Any], *, kind: str, fmt: str, audit: Auditor,
+            justification: str, person_ids: list[int]) -> Response:
+    """A shortlist or exit review as a CSV/XLSX download, audited as a disclosure."""
+    export_id = uuid.uuid4().hex
+    title = ("Migration meeting shortlist" if kind == "migration"
+             else "Migration meeting exit review")
+    header = header_block(listing, title=title, export_id=export_id)
+    if kind == "migration":
+        sheets = [("Candidates", CANDIDATE_COLUMNS, listing["candidates"]),
+                  ("Excluded", EXCLUDED_COLUMNS, listing["excluded"])]
+    else:
+        sheets = [("Exit review", EXIT_COLUMNS, listing["members"])]
+    if fmt == "csv":
+        body, media = to_csv(header, sheets[0][1], sheets[0][2]), CSV_MEDIA_TYPE
+    else:
+        body, media = to_xlsx(header, sheets), XLSX_MEDIA_TYPE
+    audit.record(AuditAction.disclosure, person_ids=person_ids, justification=justification,
+                 export_id=export_id,
+                 detail=f"{kind} shortlist {listing['area']}/{listing['stream']} as of "
+                        f"{listing['as_of']} ({fmt})")
+    name = f"{kind}_{listing['area']}_{listing['stream']}_{listing['as_of']}.{fmt}"
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Export-Id": export_id})

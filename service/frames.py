@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
@@ -49,7 +49,31 @@ class Filters:
     @property
     def few(self) -> bool:
         """A read for a handful of people, where per-query overheads dominate."""
-        return self.person_ids is not None and len(self.person_ids) <= 50
+        return self.person_ids is not None and len(self.person_ids) <= FEW
+
+
+FEW = 50
+
+
+def ids_in(column: ColumnElement[Any], ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN (ids)`` for any number of ids.
+
+    A handful are bound as parameters; more (a shortlist's pool of a few thousand people)
+    are written into the SQL as integer literals, so neither SQLite's cap on bound
+    variables nor one driver parameter per id applies, and the statement can go through
+    PostgreSQL's ``COPY`` path as it is.
+    """
+    values = sorted({int(i) for i in ids})
+    if len(values) <= FEW:
+        return column.in_(values)
+    return column.in_(bindparam(None, values, expanding=True, literal_execute=True))
+
+
+def read_frame(conn: Connection, query: Select[Any], dates: Sequence[str] = (), *,
+               few: bool = False) -> pd.DataFrame:
+    """Run a query into a DataFrame (COPY on PostgreSQL, ``read_sql`` on SQLite, plain
+    fetching when ``few``); ``dates`` columns become datetime64[ns]."""
+    return _read(conn, query, dates, few=few)
 
 
 def _read(conn: Connection, query: Select[Any], dates: Sequence[str], *,
@@ -88,7 +112,7 @@ def _person_scope(filters: Filters) -> list[ColumnElement[bool]]:
     if filters.areas is not None:
         clauses.append(PERSONS.c.home_area.in_(list(filters.areas)))
     if filters.person_ids is not None:
-        clauses.append(PERSONS.c.id.in_(list(filters.person_ids)))
+        clauses.append(ids_in(PERSONS.c.id, filters.person_ids))
     return clauses
 
 
@@ -109,8 +133,9 @@ def offences_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFra
     o = OFFENCES.c
     query = select(o.person_id, o.offence_date, o.offence_type, o.domestic_abuse,
                    o.victim_ref, o.outcome, o.outcome_date)
-    scope = _person_scope(filters)
-    if scope:
+    if filters.areas is None and filters.person_ids is not None:
+        query = query.where(ids_in(o.person_id, filters.person_ids))  # no join needed
+    elif scope := _person_scope(filters):
         query = query.join(PERSONS, PERSONS.c.id == o.person_id).where(*scope)
     if filters.recorded_by is not None:
         query = query.where(o.recorded_at <= filters.recorded_by)
@@ -129,8 +154,9 @@ def custody_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFram
     """person_id, start_on, end_on (NaT while in custody)."""
     c = CUSTODY.c
     query = select(c.person_id, c.start_on, c.end_on)
-    scope = _person_scope(filters)
-    if scope:
+    if filters.areas is None and filters.person_ids is not None:
+        query = query.where(ids_in(c.person_id, filters.person_ids))  # no join needed
+    elif scope := _person_scope(filters):
         query = query.join(PERSONS, PERSONS.c.id == c.person_id).where(*scope)
     if filters.recorded_by is not None:
         query = query.where(c.recorded_at <= filters.recorded_by)

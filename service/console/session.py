@@ -16,6 +16,7 @@ import secrets
 import time
 from functools import lru_cache
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -112,6 +113,42 @@ def console_auditor(request: Request, session: SessionDep,
 
 
 ConsoleAuditor = Annotated[Auditor, Depends(console_auditor)]
+
+
+FORM_TOKEN_FIELD = "form_token"
+# Fetch metadata a browser sends with a form posted from one of our own pages.
+SAME_SITE_FETCH = frozenset({"same-origin"})
+
+
+def form_token(request: Request) -> str:
+    """The per-session token every console POST form carries (HMAC of the session cookie).
+
+    It changes with each sign-in and is worthless without the cookie's signing secret, so
+    a page on another site cannot forge a console form (on top of SameSite=Strict).
+    """
+    raw = request.cookies.get(COOKIE_NAME, "")
+    return _sign(b"form:" + raw.encode()) if raw else ""
+
+
+def check_form(request: Request, token: str) -> None:
+    """Refuse (403) a POST that did not come from a console page of this session.
+
+    The form token must match the session; a browser's Origin (unless "null", which our
+    no-referrer policy makes browsers send) must be this host; and Sec-Fetch-Site, where
+    sent, must say same-origin.
+    """
+    refused = Forbidden("this form did not come from your console session: reload the page "
+                        "and submit it again")
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in SAME_SITE_FETCH:
+        raise refused
+    origin = request.headers.get("origin")
+    if origin is not None and origin != "null" \
+            and urlsplit(origin).netloc != request.headers.get("host"):
+        raise refused
+    expected = form_token(request)
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise refused
 
 
 def may_see_people(principal: Principal) -> bool:

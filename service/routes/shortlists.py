@@ -1,22 +1,63 @@
 """Migration-meeting shortlists: ranked candidates, exclusions, exit reviews, exports."""
 
-import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
-from models import AuditAction, ExitReviewRead, ShortlistRead
+from models import AuditAction, ExitReviewRead, ShortlistRead, ShortlistVersions
 from models.base import IsoDate
 from service import exports
-from service.audit import AuditDep, Auditor
+from service.access import require_area_visible
+from service.audit import AuditDep
 from service.deps import SessionDep
 from service.errors import responses
+from service.exports import export_listing
 from service.routes.scores import ScorerDep
-from service.security import Forbidden, Justification, PersonLevel, Principal
+from service.security import (
+    CurrentPrincipal,
+    Justification,
+    PersonLevel,
+)
 from service.store import shortlists as store
 
 router = APIRouter(prefix="/shortlists", tags=["shortlists"])
+
+
+class ExcludedByReason(BaseModel):
+    """Excluded people per reason (a person excluded for two reasons counts under both)."""
+
+    active_member: int = Field(description="Already an active member of the stream")
+    in_custody: int = Field(description="In custody on as_of")
+    deceased: int
+    other_area: int = Field(description="Home area elsewhere (include_other_areas=false)")
+
+
+class ReferralCounts(BaseModel):
+    open: int = Field(description="People with a referral to the stream open on as_of")
+    listed: int = Field(description="Of those, listed as candidates")
+    excluded: int = Field(description="Of those, excluded")
+
+
+class ShortlistCounts(BaseModel):
+    """A migration shortlist's aggregate counts: no person-level data."""
+
+    as_of: date
+    area: str
+    stream: str
+    generated_at: datetime
+    config_version: str = Field(description="The scoring (RFG) configuration version")
+    model_version: str
+    versions: ShortlistVersions
+    criteria: dict[str, Any]
+    eligible: int = Field(description="Everyone the full list would rank (no limit)")
+    eligible_on_criteria: int = Field(description="Eligible people who meet the criteria")
+    eligible_on_referral_only: int = Field(
+        description="Eligible people listed only because of an open referral")
+    excluded: int
+    excluded_by_reason: ExcludedByReason
+    referrals: ReferralCounts
 
 Format = Literal["json", "csv", "xlsx"]
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -25,37 +66,6 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
                                                            "format": "binary"}}},
           "description": "JSON, or a CSV/XLSX file with the header block (format=csv|xlsx)"},
 }
-
-
-def _area_allowed(principal: Principal, area: str) -> None:
-    if not principal.can_see(area):
-        raise Forbidden(f"this key may not see shortlists for area {area}",
-                        errors=[{"loc": ["query", "area"], "msg": "outside the key's areas",
-                                 "type": "forbidden_area"}])
-
-
-def _export(listing: dict[str, Any], *, kind: str, fmt: Format, audit: Auditor,
-            justification: str, person_ids: list[int]) -> Response:
-    export_id = uuid.uuid4().hex
-    title = ("Migration meeting shortlist" if kind == "migration"
-             else "Migration meeting exit review")
-    header = exports.header_block(listing, title=title, export_id=export_id)
-    if kind == "migration":
-        sheets = [("Candidates", exports.CANDIDATE_COLUMNS, listing["candidates"]),
-                  ("Excluded", exports.EXCLUDED_COLUMNS, listing["excluded"])]
-    else:
-        sheets = [("Exit review", exports.EXIT_COLUMNS, listing["members"])]
-    if fmt == "csv":
-        body, media = exports.to_csv(header, sheets[0][1], sheets[0][2]), exports.CSV_MEDIA_TYPE
-    else:
-        body, media = exports.to_xlsx(header, sheets), exports.XLSX_MEDIA_TYPE
-    audit.record(AuditAction.disclosure, person_ids=person_ids, justification=justification,
-                 export_id=export_id,
-                 detail=f"{kind} shortlist {listing['area']}/{listing['stream']} as of "
-                        f"{listing['as_of']} ({fmt})")
-    name = f"{kind}_{listing['area']}_{listing['stream']}_{listing['as_of']}.{fmt}"
-    return Response(body, media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "X-Export-Id": export_id})
 
 
 AreaQuery = Annotated[str, Query(max_length=32, description="The meeting's area code")]
@@ -78,18 +88,37 @@ def get_migration_shortlist(
     format: Annotated[Format, Query()] = "json",
 ) -> Any:
     """Ranked candidates for a stream, who is excluded and why (decision support only)."""
-    _area_allowed(principal, area)
+    require_area_visible(principal, area)
     listing = store.migration_list(session=session, scorer=scorer, area=area, stream=stream,
                                    as_of=as_of or date.today(), rank_by=rank_by, limit=limit,
                                    include_other_areas=include_other_areas)
     ids = [c["person_id"] for c in listing["candidates"]] + [
         e["person_id"] for e in listing["excluded"]]
     if format != "json":
-        return _export(listing, kind="migration", fmt=format, audit=audit,
+        return export_listing(listing, kind="migration", fmt=format, audit=audit,
                        justification=justification, person_ids=ids)
     audit.record(AuditAction.consultation, person_ids=ids, justification=justification,
                  detail=f"migration shortlist {area}/{stream} as of {listing['as_of']}")
     return listing
+
+
+@router.get("/migration/counts", response_model=ShortlistCounts, responses=responses(403, 422))
+def get_migration_shortlist_counts(
+    session: SessionDep, scorer: ScorerDep, principal: CurrentPrincipal, area: AreaQuery,
+    stream: StreamQuery, as_of: AsOfQuery = None,
+    include_other_areas: Annotated[bool, Query(
+        description="Keep referred people whose home area is elsewhere")] = False,
+) -> Any:
+    """How many people the migration shortlist lists and excludes (and why), for every role.
+
+    Aggregate counts only (no person ids, names or scores), the same computation as the
+    list: analysts may ask, no justification is needed and no person-level access is
+    audited.
+    """
+    require_area_visible(principal, area)
+    return store.migration_counts(session=session, scorer=scorer, area=area, stream=stream,
+                                  as_of=as_of or date.today(),
+                                  include_other_areas=include_other_areas)
 
 
 @router.get("/exits", response_model=ExitReviewRead, responses={
@@ -100,12 +129,12 @@ def get_exit_shortlist(
     as_of: AsOfQuery = None, format: Annotated[Format, Query()] = "json",
 ) -> Any:
     """Current members whose recent record suggests an exit review, with reasons."""
-    _area_allowed(principal, area)
+    require_area_visible(principal, area)
     listing = store.exits_list(session=session, scorer=scorer, area=area, stream=stream,
                                as_of=as_of or date.today())
     ids = [m["person_id"] for m in listing["members"]]
     if format != "json":
-        return _export(listing, kind="exits", fmt=format, audit=audit,
+        return export_listing(listing, kind="exits", fmt=format, audit=audit,
                        justification=justification, person_ids=ids)
     audit.record(AuditAction.consultation, person_ids=ids, justification=justification,
                  detail=f"exit review {area}/{stream} as of {listing['as_of']}")

@@ -11,6 +11,7 @@ eligibility, exclusions and ranking. Nothing is read from score snapshots, so th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -18,39 +19,52 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select, true
 from sqlmodel import Session
 
-from models import Area, Person, Referral, Stream
+from models import Area, Offence, Person, Referral, Stream
 from scoring import explain_people, score_people
 from scoring.shortlist import (
-    DEFAULT_PATH,
+    Shortlist,
     ShortlistConfig,
     ShortlistError,
     exit_review,
     load_shortlist_config,
+    lookback_start,
     migration_shortlist,
+    qualifying_types,
     shortlist_pool,
 )
+from service.config import get_settings
 from service.errors import InvalidInput
 from service.frames import (
     Filters,
     custody_frame,
+    ids_in,
     memberships_frame,
     offences_frame,
     persons_frame,
+    read_frame,
     table_of,
 )
 from service.scorer import Scorer
 
 REFERRALS = table_of(Referral)
 PERSONS = table_of(Person)
+OFFENCES = table_of(Offence)
 
 
 @lru_cache(maxsize=4)
-def shortlist_config(path: Path = DEFAULT_PATH) -> ShortlistConfig:
-    """The shortlist rules (loaded once per path)."""
+def _load(path: Path) -> ShortlistConfig:
     return load_shortlist_config(path)
+
+
+def shortlist_config(path: Path | None = None) -> ShortlistConfig:
+    """The shortlist rules: ``path``, or the ``shortlist_config_path`` setting (a force's
+    own file; default ``scoring/data/shortlists.yaml``). Loaded once per path."""
+    if path is None:
+        path = get_settings().shortlist_config_path
+    return _load(Path(path).resolve())
 
 
 def _query_invalid(field: str, msg: str) -> InvalidInput:
@@ -152,22 +166,83 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
-                   rank_by: str = "risk", limit: int | None = 25,
-                   include_other_areas: bool = False,
-                   config: ShortlistConfig | None = None) -> dict[str, Any]:
-    """The migration-meeting shortlist for a stream in an area as of a date (a dict shaped
-    like `ShortlistRead`)."""
+def window_offences(conn: Connection, *, as_of: date, area: str, stream: str,
+                    config: ShortlistConfig, table: pd.DataFrame,
+                    extra_ids: Sequence[int] = ()) -> pd.DataFrame:
+    """The look-back window's possibly-qualifying offences of the area's people (and of
+    ``extra_ids``): person_id, offence_date, offence_type, domestic_abuse.
+
+    A narrow read (one indexable date range, the stream's offence types, the domestic
+    abuse flag when the rule needs it) that holds every row ``shortlist_pool`` could count,
+    so the pool comes out of it without reading anyone's whole history.
+    """
+    rule = config.rule(stream)
+    columns = ["person_id", "offence_date", "offence_type", "domestic_abuse"]
+    types = qualifying_types(rule, table)
+    if not types:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            columns, ("int64", "datetime64[ns]", "string", "bool"), strict=True)})
+    o, p = OFFENCES.c, PERSONS.c
+    scope = p.home_area == area
+    if len(extra_ids):
+        scope = or_(scope, ids_in(p.id, extra_ids))
+    query = (select(o.person_id, o.offence_date, o.offence_type, o.domestic_abuse)
+             .join(PERSONS, p.id == o.person_id)
+             .where(scope, o.offence_date > lookback_start(as_of, rule.lookback_months),
+                    o.offence_date <= as_of, o.offence_type.in_(types)))
+    if rule.domestic_abuse:
+        query = query.where(o.domestic_abuse == true())
+    frame = read_frame(conn, query.order_by(o.person_id, o.offence_date, o.id),
+                       ["offence_date"])
+    frame["domestic_abuse"] = frame["domestic_abuse"].astype(str).str.lower().isin(
+        ["true", "t", "1"])
+    return frame.astype({"person_id": "int64", "offence_type": "string"})
+
+
+def candidate_pool(conn: Connection, *, as_of: date, area: str, stream: str,
+                   config: ShortlistConfig, table: pd.DataFrame,
+                   referrals: pd.DataFrame) -> np.ndarray:
+    """The people the shortlist has to consider (sorted ids): the area's people (and the
+    stream's referred people, whatever their area) with enough qualifying offences in the
+    look-back window, plus those with a referral open on ``as_of``.
+
+    The same people ``shortlist_pool`` finds in the area's whole register: it only ever
+    counts window offences of the stream's types.
+    """
+    extra = sorted({int(i) for i in referrals["person_id"]})
+    window = window_offences(conn, as_of=as_of, area=area, stream=stream, config=config,
+                             table=table, extra_ids=extra)
+    return shortlist_pool(window, referrals, as_of=as_of, stream=stream, config=config,
+                          catalogue_table=table)
+
+
+def _pool_frames(conn: Connection, pool: np.ndarray, *,
+                 as_of: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Whole histories (offences to as_of, person rows, custody) of the pool's people."""
+    scope = Filters(person_ids=[int(i) for i in pool], offences_until=as_of)
+    return offences_frame(conn, scope), persons_frame(conn, scope), custody_frame(conn, scope)
+
+
+@dataclass(frozen=True)
+class _Computed:
+    result: Shortlist
+    offences: pd.DataFrame
+    persons: pd.DataFrame
+    custody: pd.DataFrame
+    config: ShortlistConfig
+
+
+def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
+             rank_by: str, limit: int | None, include_other_areas: bool,
+             config: ShortlistConfig | None) -> _Computed:
     config = config or shortlist_config()
     check_area_and_stream(session, area=area, stream=stream, config=config)
     conn = session.connection()
-    referrals = _referrals(conn, area=area, stream=stream)
-    off, per, cus = _register(conn, as_of=as_of, area=area,
-                              extra_ids=referrals["person_id"].unique().tolist())
     table = scorer.catalogue.table
-    pool = shortlist_pool(off, referrals, as_of=as_of, stream=stream, config=config,
-                          catalogue_table=table)
-    off, per, cus = _only(off, pool), _only(per, pool), _only(cus, pool)
+    referrals = _referrals(conn, area=area, stream=stream)
+    pool = candidate_pool(conn, as_of=as_of, area=area, stream=stream, config=config,
+                          table=table, referrals=referrals)
+    off, per, cus = _pool_frames(conn, pool, as_of=as_of)
     scores = _score(off, per, cus, as_of=as_of, scorer=scorer)
     members = memberships_frame(conn)
     members = members.loc[members["person_id"].isin(pool)]
@@ -178,6 +253,25 @@ def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, 
             include_other_areas=include_other_areas)
     except ShortlistError as exc:
         raise _query_invalid("stream", str(exc)) from exc
+    return _Computed(result=result, offences=off, persons=per, custody=cus, config=config)
+
+
+def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
+                   rank_by: str = "risk", limit: int | None = 25,
+                   include_other_areas: bool = False,
+                   config: ShortlistConfig | None = None) -> dict[str, Any]:
+    """The migration-meeting shortlist for a stream in an area as of a date (a dict shaped
+    like `ShortlistRead`).
+
+    Only the people the stream's rules could list are read in full and scored: the pool
+    comes from a narrow read of the look-back window (``candidate_pool``).
+    """
+    computed = _compute(session=session, scorer=scorer, area=area, stream=stream,
+                        as_of=as_of, rank_by=rank_by, limit=limit,
+                        include_other_areas=include_other_areas, config=config)
+    result, config = computed.result, computed.config
+    off, per, cus = computed.offences, computed.persons, computed.custody
+    conn = session.connection()
     candidates = result.candidates
     ids = candidates["person_id"].to_numpy()
     if len(ids) and config.explain_top:
@@ -197,6 +291,47 @@ def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, 
     out["excluded"] = [{**row, "pnc_id": names[row["person_id"]][0],
                         "name": names[row["person_id"]][1]}
                        for row in _records(result.excluded)]
+    return out
+
+
+# Exclusion reasons as `scoring.shortlist` words them (prefixes), by the key counts use.
+EXCLUSION_KINDS = (("active_member", "already an active member of "),
+                   ("in_custody", "in custody on "), ("deceased", "deceased ("),
+                   ("other_area", "home area is "))
+
+
+def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str,
+                     as_of: date, include_other_areas: bool = False,
+                     config: ShortlistConfig | None = None) -> dict[str, Any]:
+    """The shortlist's aggregate counts (no person-level data), shaped like
+    `ShortlistCounts`: how many are eligible (all of them, no limit), how many of those
+    only on referral, how many are excluded and for which reasons, open referrals."""
+    computed = _compute(session=session, scorer=scorer, area=area, stream=stream,
+                        as_of=as_of, rank_by="risk", limit=None,
+                        include_other_areas=include_other_areas, config=config)
+    result, config = computed.result, computed.config
+    cand, excl = result.candidates, result.excluded
+    by_reason = {kind: 0 for kind, _ in EXCLUSION_KINDS}
+    for reasons in excl["reasons"]:
+        for kind, prefix in EXCLUSION_KINDS:
+            if any(str(r).startswith(prefix) for r in reasons):
+                by_reason[kind] += 1
+    flags = cand["flags"].tolist()
+    referred_listed = int(cand["referred_by"].notna().sum())
+    referred_excluded = int(excl["referred_by"].notna().sum())
+    out = _head(as_of=as_of, area=area, stream=stream, scorer=scorer, config=config)
+    criteria = {k: v for k, v in result.criteria.items() if k not in ("rank_by", "rank_column",
+                                                                      "limit")}
+    out.update({
+        "criteria": criteria,
+        "eligible": len(cand),
+        "eligible_on_criteria": sum("below_criteria" not in f for f in flags),
+        "eligible_on_referral_only": sum("below_criteria" in f for f in flags),
+        "excluded": len(excl),
+        "excluded_by_reason": by_reason,
+        "referrals": {"open": referred_listed + referred_excluded,
+                      "listed": referred_listed, "excluded": referred_excluded},
+    })
     return out
 
 
@@ -259,5 +394,5 @@ def entry_seen(*, session: Session, scorer: Scorer, area: str, stream: str, as_o
     return entry
 
 
-__all__ = ["check_area_and_stream", "entry_seen", "exits_list",
-           "migration_list", "shortlist_config"]
+__all__ = ["candidate_pool", "check_area_and_stream", "entry_seen", "exits_list",
+           "migration_counts", "migration_list", "shortlist_config", "window_offences"]

@@ -225,3 +225,73 @@ def test_person_cohort_and_model(page: Any, server: Server) -> None:
     page.wait_for_url("**/console/sign-in")
     page.goto(server.url + "/console/model")
     assert "/console/sign-in" in page.url
+
+
+def test_migration_meeting(page: Any, server: Server) -> None:
+    sign_in(page, server, server.admin_key)
+    page.get_by_role("link", name="Migration meeting").click()
+    page.wait_for_url("**/console/meeting")
+    page.get_by_label("Area").select_option("BRISTOL")
+    page.get_by_label("Stream").select_option("nsac")
+    page.get_by_label("Justification (required, audited)").fill("e2e: migration meeting")
+    page.get_by_role("button", name="Show shortlist").click()
+    page.wait_for_selector("#candidates-table")
+    listing = server.api("/shortlists/migration", area="BRISTOL", stream="nsac").json()
+    first = listing["candidates"][0]
+    assert int(page.locator('[data-field="c1.rank"]').inner_text()) == first["rank"]
+    assert int(page.locator('[data-field="c1.person_id"]').inner_text()) == first["person_id"]
+    assert number(page.locator('[data-field="c1.risk"]').inner_text()) == round(
+        first["risk"], 2)
+    assert int(page.locator('[data-field="candidates"]').inner_text()) == len(
+        listing["candidates"])
+    assert int(page.locator('[data-field="excluded"]').inner_text()) == len(listing["excluded"])
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download shortlist (XLSX)").click()
+    target = ARTIFACTS / "migration.xlsx"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    info.value.save_as(str(target))
+    from openpyxl import load_workbook
+
+    book = load_workbook(target)
+    assert book.sheetnames == ["Candidates", "Excluded"]
+    rows = list(book["Candidates"].iter_rows(min_row=12, values_only=True))
+    assert [(r[0], r[1]) for r in rows] == [(c["rank"], c["person_id"])
+                                            for c in listing["candidates"]]
+
+    # Create the meeting, then record a decision through the candidate's form.
+    page.get_by_label("Agencies present (comma-separated)").fill("police, probation, health")
+    page.get_by_role("button", name="Create meeting").click()
+    page.wait_for_selector('[data-field="meeting"]')
+    meeting_id = int(page.locator('[data-field="meeting"]').inner_text().split()[-1])
+    row = page.locator(f"#candidate-{first['person_id']}")
+    row.locator("summary").click()
+    row.get_by_label("Decision", exact=True).select_option("adopt")
+    row.get_by_label("Cohort (if adopted)").select_option("fixed")
+    row.get_by_label("Rationale (required)").fill("e2e: partners agree, prolific offending")
+    row.get_by_role("button", name="Record decision").click()
+    page.wait_for_selector("#flash")
+    assert "Recorded: adopt" in page.locator("#flash").inner_text()
+    decisions = server.api(f"/meetings/{meeting_id}/decisions").json()
+    assert [(d["person_id"], d["decision"]) for d in decisions] == [
+        (first["person_id"], "adopt")]
+    assert decisions[0]["shortlist_entry"]["rank"] == first["rank"]
+    membership = server.api("/cohort/memberships", person_id=first["person_id"],
+                            active="true").json()["items"]
+    assert any(m["id"] == decisions[0]["membership_id"] and m["stream"] == "nsac"
+               for m in membership)
+    assert int(page.locator('[data-field="decisions"]').inner_text()) == 1
+    # Wide tables scroll inside their region: the page itself never scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    page.locator(f"#candidate-{listing['candidates'][1]['person_id']} summary").click()
+    shot(page, "08-migration-meeting")
+    audit = server.api("/admin/audit", person_id=first["person_id"]).json()
+    assert any(e["action"] == "collection" and e["route"].startswith("/console/meetings")
+               for e in audit["items"])
+
+    # Analysts are refused the page.
+    page.context.clear_cookies()
+    sign_in(page, server, server.analyst_key)
+    assert page.get_by_role("link", name="Migration meeting").count() == 0
+    response = page.goto(server.url + "/console/meeting")
+    assert response is not None and response.status == 403

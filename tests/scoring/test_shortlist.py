@@ -11,7 +11,10 @@ from scoring.shortlist import (
     ShortlistError,
     exit_review,
     load_shortlist_config,
+    lookback_start,
     migration_shortlist,
+    qualifying_mask,
+    qualifying_types,
     shortlist_pool,
 )
 from scoring.synthetic import synthetic_histories
@@ -122,3 +125,20 @@ def test_exit_review_flags_long_custody() -> None:
     out = exit_review(_scores([1.0]), _burglaries([1], "2024-02-01"), _people(1), custody,
                       members, as_of=AS_OF, area="X", stream="nsac", config=CFG)
     assert out.loc[0, "flags"] == ["long_custody"]
+
+
+def test_qualifying_types_hold_every_qualifying_offence() -> None:
+    """A database may pre-select rows by qualifying_types without losing any."""
+    offences, _ = _force()
+    offences = offences.assign(domestic_abuse=np.arange(len(offences)) % 3 == 0)
+    for stream in CFG.streams:
+        rule = CFG.rule(stream)
+        types = qualifying_types(rule, CAT.table)
+        mask = qualifying_mask(offences, rule, CAT.table)
+        assert mask.any()
+        assert offences.loc[mask, "offence_type"].isin(types).all()
+        # ...and every listed type does qualify (flagged DA where the rule asks for it).
+        probe = pd.DataFrame({"offence_type": pd.Series(types, dtype="string"),
+                              "domestic_abuse": True})
+        assert qualifying_mask(probe, rule, CAT.table).all()
+    assert str(lookback_start("2024-12-31", 24)) == "2022-12-31"

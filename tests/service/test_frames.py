@@ -60,3 +60,19 @@ def test_filters_by_area_date_and_recording_time(client: TestClient, session: Se
     past = datetime.now(UTC) - timedelta(days=1)
     assert offences_frame(conn, Filters(person_ids=[a], recorded_by=past)).empty
     assert memberships_frame(conn, areas=["BANES"]).empty
+
+
+def test_long_person_id_lists_are_read_in_one_query(client: TestClient,
+                                                    session: Session) -> None:
+    """A shortlist's pool (thousands of ids) goes past SQLite's bound-variable cap."""
+    a, b = _setup(client)
+    ids = [a, b, *range(10**7, 10**7 + 40_000)]
+    scope = Filters(person_ids=ids)
+    assert not scope.few
+    conn = session.connection()
+    assert persons_frame(conn, scope)["person_id"].tolist() == sorted([a, b])
+    assert sorted(set(offences_frame(conn, scope)["person_id"])) == sorted([a, b])
+    assert custody_frame(conn, scope)["person_id"].tolist() == [a]
+    few = Filters(person_ids=[a])
+    assert offences_frame(conn, few).equals(
+        offences_frame(conn, Filters(person_ids=[a, *range(10**7, 10**7 + 60)])))

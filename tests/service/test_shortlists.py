@@ -3,13 +3,18 @@ exports equal to the JSON, reproducibility, roles, areas and the audit trail."""
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlmodel import Session, select
 
 from models import AuditAction, AuditEvent
+from scoring.shortlist import DEFAULT_PATH
+from service.config import get_settings
 from service.exports import CANDIDATE_COLUMNS, DECISION_SUPPORT, cell_text
 from tests.conftest import KeyMaker
 from tests.factories import membership_body, offence_body, person_body
@@ -243,3 +248,84 @@ def test_roles_and_areas(client: TestClient, anon_client: TestClient,
                       ).status_code == 422
     assert client.get("/shortlists/migration", params={**params, "area": "NOWHERE"}
                       ).status_code == 422
+
+
+def test_counts_for_every_role_without_person_level_data(
+        client: TestClient, anon_client: TestClient, make_key: KeyMaker,
+        session: Session) -> None:
+    listed = offender(client, ["2024-05-01"])
+    offender(client, ["2024-02-01", "2024-06-01"])
+    member = offender(client, ["2024-05-01"])
+    jailed = offender(client, ["2024-05-01"])
+    assert client.post("/cohort/memberships", json=membership_body(member)).status_code == 201
+    assert client.post(f"/persons/{jailed}/custody",
+                       json={"start_on": "2024-06-10"}).status_code == 201
+    quiet = offender(client, [])
+    assert client.post("/referrals", json={
+        "person_id": quiet, "referring_agency": "probation", "requested_stream": "nsac",
+        "reason": "professional judgement", "referred_on": "2024-06-01",
+        "area": "BRISTOL"}).status_code == 201
+    full = shortlist(client, limit=1)
+    params = {"area": "BRISTOL", "stream": "nsac", "as_of": AS_OF}
+    audited = len(session.exec(select(AuditEvent)).all())
+    for role in ("analyst", "offender_manager", "integration", "admin"):
+        # No justification header: counts are not a person-level read.
+        resp = anon_client.get("/shortlists/migration/counts", params=params,
+                               headers={"X-API-Key": make_key(role)})
+        assert resp.status_code == 200, (role, resp.text)
+        body = resp.json()
+        assert body["eligible"] == 3 and body["eligible_on_referral_only"] == 1
+        assert body["eligible_on_criteria"] == 2
+        assert body["excluded"] == 2 == len(full["excluded"])
+        assert body["excluded_by_reason"] == {"active_member": 1, "in_custody": 1,
+                                              "deceased": 0, "other_area": 0}
+        assert body["referrals"] == {"open": 1, "listed": 1, "excluded": 0}
+        assert body["versions"] == full["versions"] and "min_offences" in body["criteria"]
+        assert "candidates" not in body and "excluded_people" not in body
+        text = resp.text
+        for pid in (listed, member, jailed, quiet):
+            assert f'"person_id":{pid}' not in text and "Alex" not in text
+    assert len(session.exec(select(AuditEvent)).all()) == audited  # nothing person-level
+    analyst = {"X-API-Key": make_key("analyst"), "X-Justification": "x"}
+    assert anon_client.get("/shortlists/migration", params=params,
+                           headers=analyst).status_code == 403
+    assert anon_client.get("/shortlists/exits", params=params,
+                           headers=analyst).status_code == 403
+    banes = {"X-API-Key": make_key("analyst", areas=["BANES"])}
+    assert anon_client.get("/shortlists/migration/counts", params=params,
+                           headers=banes).status_code == 403
+    assert anon_client.get("/shortlists/migration/counts", params=params).status_code == 401
+    assert client.get("/shortlists/migration/counts",
+                      params={**params, "stream": "nope"}).status_code == 422
+    # A day before the referral and the custody spell: no referral, nobody in custody.
+    earlier = client.get("/shortlists/migration/counts",
+                         params={**params, "as_of": "2024-05-31"}).json()
+    assert earlier["referrals"]["open"] == 0 and earlier["excluded_by_reason"]["in_custody"] == 0
+
+
+def test_a_force_can_supply_its_own_shortlist_rules(
+        client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    burglar = offender(client, ["2024-05-01"])
+    thief = offender(client, ["2024-05-01"], offence_type="shoplifting")
+    assert ids(shortlist(client)) == [burglar]
+    rules = yaml.safe_load(DEFAULT_PATH.read_text())
+    rules["version"] = "test-force-1"
+    rules["streams"]["nsac"]["qualifying"] = {"offence_types": ["shoplifting"]}
+    path = tmp_path / "our_shortlists.yaml"
+    path.write_text(yaml.safe_dump(rules))
+    monkeypatch.setenv("SHORTLIST_CONFIG_PATH", str(path))
+    get_settings.cache_clear()
+    try:
+        assert get_settings().shortlist_config_path == path
+        body = shortlist(client)
+        assert ids(body) == [thief]
+        assert body["versions"]["shortlist"] == "test-force-1"
+        assert body["criteria"]["qualifying_offence"] == "(shoplifting)"
+        counts = client.get("/shortlists/migration/counts", params={
+            "area": "BRISTOL", "stream": "nsac", "as_of": AS_OF}).json()
+        assert counts["eligible"] == 1 and counts["versions"]["shortlist"] == "test-force-1"
+    finally:
+        monkeypatch.delenv("SHORTLIST_CONFIG_PATH")
+        get_settings.cache_clear()
+    assert ids(shortlist(client)) == [burglar]
+    assert get_settings().shortlist_config_path == DEFAULT_PATH
