@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.engine import Connection
@@ -76,14 +77,33 @@ def read_frame(conn: Connection, query: Select[Any], dates: Sequence[str] = (), 
     return _read(conn, query, dates, few=few)
 
 
+def _read_few(conn: Connection, query: Select[Any], dates: Sequence[str]) -> pd.DataFrame:
+    # A handful of rows (one person's history): fetch plainly and build each column as a
+    # numpy array of its final dtype. COPY, read_sql and per-column pandas conversions
+    # have fixed costs that dominate a single-person request.
+    result = conn.execute(query)
+    names = list(result.keys())
+    rows = result.all()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    data: dict[str, Any] = {}
+    for name, values in zip(names, columns, strict=True):
+        if name in dates:
+            data[name] = np.array([v if v is not None else "NaT" for v in values],
+                                  dtype="datetime64[D]").astype("datetime64[ns]")
+        elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            data[name] = np.array(values, dtype=np.int64)
+        else:
+            # An explicit object Series: pandas would otherwise infer its string dtype and
+            # turn None (e.g. no victim_ref) into NaN.
+            data[name] = pd.Series(values, dtype=object)
+    return pd.DataFrame(data, columns=names)
+
+
 def _read(conn: Connection, query: Select[Any], dates: Sequence[str], *,
           few: bool = False) -> pd.DataFrame:
     if few:
-        # A handful of rows (one person's history): plain fetching beats COPY or read_sql,
-        # whose fixed costs dominate a request's time at this size.
-        result = conn.execute(query)
-        frame = pd.DataFrame.from_records(result.all(), columns=list(result.keys()))
-    elif conn.dialect.name == "postgresql":
+        return _read_few(conn, query, dates)
+    if conn.dialect.name == "postgresql":
         sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
         buffer = io.BytesIO()
         raw: Any = conn.connection.dbapi_connection
@@ -124,7 +144,8 @@ def persons_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFram
                     p.ethnicity, p.home_area)
              .where(*_person_scope(filters)).order_by(p.id))
     frame = _read(conn, query, DATE_COLUMNS["persons"], few=filters.few)
-    return frame.astype({"person_id": "int64"})
+    frame["person_id"] = frame["person_id"].to_numpy().astype(np.int64)
+    return frame
 
 
 def offences_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFrame:
@@ -143,6 +164,11 @@ def offences_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFra
         query = query.where(o.offence_date <= filters.offences_until)
     frame = _read(conn, query.order_by(o.person_id, o.offence_date, o.id),
                   DATE_COLUMNS["offences"], few=filters.few)
+    if filters.few:
+        # Already plain numpy columns: the drivers give bools (or SQLite's 0/1) and None.
+        frame["person_id"] = frame["person_id"].to_numpy().astype(np.int64)
+        frame["domestic_abuse"] = frame["domestic_abuse"].to_numpy().astype(bool)
+        return frame
     frame["domestic_abuse"] = frame["domestic_abuse"].astype(str).str.lower().isin(
         ["true", "t", "1"])
     frame["victim_ref"] = frame["victim_ref"].astype(object).where(frame["victim_ref"].notna(),
@@ -162,7 +188,8 @@ def custody_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFram
         query = query.where(c.recorded_at <= filters.recorded_by)
     frame = _read(conn, query.order_by(c.person_id, c.start_on), DATE_COLUMNS["custody"],
                   few=filters.few)
-    return frame.astype({"person_id": "int64"})
+    frame["person_id"] = frame["person_id"].to_numpy().astype(np.int64)
+    return frame
 
 
 def memberships_frame(conn: Connection, *, areas: Sequence[str] | None = None) -> pd.DataFrame:

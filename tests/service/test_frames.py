@@ -74,5 +74,9 @@ def test_long_person_id_lists_are_read_in_one_query(client: TestClient,
     assert sorted(set(offences_frame(conn, scope)["person_id"])) == sorted([a, b])
     assert custody_frame(conn, scope)["person_id"].tolist() == [a]
     few = Filters(person_ids=[a])
-    assert offences_frame(conn, few).equals(
-        offences_frame(conn, Filters(person_ids=[a, *range(10**7, 10**7 + 60)])))
+    # The small-read path keeps text as plain objects (arrow strings cost more than the
+    # read itself at this size); the values must be the same.
+    pd.testing.assert_frame_equal(
+        offences_frame(conn, few),
+        offences_frame(conn, Filters(person_ids=[a, *range(10**7, 10**7 + 60)])),
+        check_dtype=False)
