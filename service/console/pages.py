@@ -255,7 +255,7 @@ def _monthly(session: SessionDep, report: Any, params: report_store.IdiomParams)
         earliest = params.as_of
     since = pd.Timestamp(add_months([earliest], -12)[0]).date()
     # The report's own reader, so the chart counts the same offence rows as the table.
-    offences = report_store._read_offences(session, params, since, everyone=False)
+    offences = report_store.read_offences(session, params, since, everyone=False)
     return monthly_offending(members, offences, as_of=params.as_of)
 
 

@@ -134,8 +134,10 @@ def _read_memberships(session: Session, params: IdiomParams) -> pd.DataFrame:
     return frame
 
 
-def _read_offences(session: Session, params: IdiomParams, since: date,
-                   everyone: bool) -> pd.DataFrame:
+def read_offences(session: Session, params: IdiomParams, since: date,
+                  everyone: bool) -> pd.DataFrame:
+    """Offences dated from `since` of the report's members (or of `everyone`, for the
+    comparison group), as the report reads them; the console's monthly chart uses it too."""
     o, m = _offences, _memberships
     stmt = select(o.c.person_id, _iso(o.c.offence_date), o.c.offence_type, _raw(o.c.outcome),
                   _iso(o.c.outcome_date)).where(o.c.offence_date >= since,
@@ -184,7 +186,7 @@ def idiom_report_for(*, session: Session, catalogue: OffenceCatalogue,
     if params.comparison:
         lookback = max(lookback, _COMPARISON_LOOKBACK_MONTHS)
     since = pd.Timestamp(add_months(np.array([earliest], "datetime64[D]"), -lookback)[0]).date()
-    offences = _read_offences(session, params, since, everyone=params.comparison)
+    offences = read_offences(session, params, since, everyone=params.comparison)
     custody = _read_custody(session, params, since, everyone=False)
     population = _read_population(session, params) if params.comparison else None
     return idiom_report(memberships, offences, custody, catalogue.table, as_of=params.as_of,
