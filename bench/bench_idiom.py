@@ -126,6 +126,37 @@ def _load_numpy(engine: Engine, people: int, seed: int = 0) -> None:
              "recorded_at": now} for p in chosen[::5]])
 
 
+TABLES = ("persons", "offences", "custody_periods", "cohort_memberships")
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    """Rows per register table, for the benchmark's header line."""
+    with engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in TABLES}
+
+
+@contextmanager
+def app_served_from(engine: Engine) -> Iterator[None]:
+    """Point the app at `engine`, as an all-areas admin (the key check is not under test)."""
+    from sqlmodel import Session
+
+    from service.db import get_session
+    from service.main import app
+    from service.security import Principal, authenticate
+
+    def session_factory() -> Iterator[Session]:
+        with Session(engine) as session:
+            yield session
+
+    app.dependency_overrides[get_session] = session_factory
+    app.dependency_overrides[authenticate] = lambda: Principal(
+        key_id=0, name="bench", role=Role.admin, areas=None)
+    try:
+        yield
+    finally:
+        app.dependency_overrides.clear()
+
+
 def timings(fn: Callable[[], Any], repeats: int) -> dict[str, float]:
     fn()  # warm up (imports, caches, query plans)
     runs = []
@@ -149,9 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     from fastapi.testclient import TestClient
     from sqlmodel import Session
 
-    from service.db import get_session
     from service.main import app
-    from service.security import Principal, authenticate
 
     catalogue = load_catalogue()
     with scratch_database(args.database) as url:
@@ -160,22 +189,11 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         source = load_data(engine, args.people)
         load_seconds = time.perf_counter() - t0
-        with engine.connect() as conn:
-            counts = {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-                      for t in ("persons", "offences", "custody_periods", "cohort_memberships")}
         print(f"database: {make_url(url).get_backend_name()}; data: {source}; "
-              f"loaded in {load_seconds:.1f} s; rows: {counts}")
-
-        def session_factory() -> Iterator[Session]:
-            with Session(engine) as session:
-                yield session
-
-        app.dependency_overrides[get_session] = session_factory
-        app.dependency_overrides[authenticate] = lambda: Principal(
-            key_id=0, name="bench", role=Role.admin, areas=None)
+              f"loaded in {load_seconds:.1f} s; rows: {row_counts(engine)}")
         as_of = END.isoformat()
         results: dict[str, dict[str, float]] = {}
-        with TestClient(app) as client:
+        with app_served_from(engine), TestClient(app) as client:
             for label, params in {
                 "http group_by=area": {"as_of": as_of},
                 "http group_by=area,sex,offence_group": {"as_of": as_of,
@@ -188,7 +206,6 @@ def main(argv: list[str] | None = None) -> int:
                     resp = client.get("/reports/idiom", params=p)
                     assert resp.status_code == 200, resp.text
                 results[label] = timings(call, args.repeats)
-        app.dependency_overrides.clear()
 
         params = store.IdiomParams(as_of=END)
         with Session(engine) as session:
@@ -196,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: store.idiom_report_for(session=session, catalogue=catalogue,
                                                params=params), args.repeats)
             memberships = store._read_memberships(session, params)
-            offences = store._read_offences(session, params, date(2010, 1, 1), everyone=False)
+            offences = store.read_offences(session, params, date(2010, 1, 1), everyone=False)
             custody = store._read_custody(session, params, date(2010, 1, 1), everyone=False)
         results["pure idiom_report"] = timings(
             lambda: idiom_report(memberships, offences, custody, catalogue.table, as_of=END),

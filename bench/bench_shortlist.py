@@ -19,14 +19,12 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_idiom import scratch_database, timings  # noqa: E402
-from models import Role  # noqa: E402
+from bench.bench_idiom import app_served_from, row_counts, scratch_database, timings  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 
@@ -44,13 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import text
     from sqlmodel import Session
 
-    from service.db import get_session
     from service.demo.generate import generate_demo
     from service.demo.load import load_demo
     from service.deps import get_catalogue
     from service.main import app
     from service.routes.scores import get_scorer
-    from service.security import Principal, authenticate
     from service.store import shortlists as store
 
     with scratch_database(args.database) as url:
@@ -58,24 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine(url)
         t0 = time.perf_counter()
         load_demo(engine, generate_demo(people=args.people, end=END))
+        counts = row_counts(engine)
         with engine.connect() as conn:
-            counts = {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-                      for t in ("persons", "offences", "custody_periods", "cohort_memberships")}
             bristol = conn.execute(text("SELECT COUNT(*) FROM persons WHERE home_area = "
                                         "'BRISTOL'")).scalar_one()
         print(f"database: {engine.dialect.name}; loaded in {time.perf_counter() - t0:.1f} s; "
               f"rows: {counts}; BRISTOL people: {bristol}")
 
-        def session_factory() -> Iterator[Session]:
-            with Session(engine) as session:
-                yield session
-
-        app.dependency_overrides[get_session] = session_factory
-        app.dependency_overrides[authenticate] = lambda: Principal(
-            key_id=0, name="bench", role=Role.admin, areas=None)
         results = {}
         headers = {"X-Justification": "benchmark"}
-        with TestClient(app, headers=headers) as client:
+        with app_served_from(engine), TestClient(app, headers=headers) as client:
             for stream in ("nsac", "domestic_abuse", "high_harm"):
                 for fmt in (("json", "csv", "xlsx") if stream == "nsac" else ("json",)):
                     params = {"area": "BRISTOL", "stream": stream, "as_of": END.isoformat(),
@@ -96,7 +84,6 @@ def main(argv: list[str] | None = None) -> int:
                 "area": "BRISTOL", "stream": "nsac", "as_of": END.isoformat()}), args.repeats)
             from service.config import get_settings
             scorer = get_scorer(get_catalogue(get_settings()), get_settings())
-        app.dependency_overrides.clear()
 
         with Session(engine) as session:
             results["store nsac (no HTTP, no audit)"] = timings(
