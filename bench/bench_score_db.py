@@ -16,7 +16,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -25,6 +28,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+import httpx
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -32,19 +36,40 @@ from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fastapi.testclient import TestClient  # noqa: E402
 
 from models import ApiKeyCreate, Role, ScoreRun  # noqa: E402
 from scoring import load_catalogue, load_config  # noqa: E402
-from service.db import get_session, make_engine  # noqa: E402
+from service.db import make_engine  # noqa: E402
 from service.demo import generate_demo, load_demo  # noqa: E402
-from service.main import app  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.scorer import Scorer, execute_run  # noqa: E402
 from service.store.keys import create_key  # noqa: E402
 from service.store.scores import create_run  # noqa: E402
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def served(url: str) -> Iterator[str]:
+    """The app under uvicorn (one worker, as a real client sees it) on `url`'s database."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.main:app", "--port",
+                             str(port), "--no-access-log", "--log-level", "warning"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 @contextmanager
@@ -93,24 +118,17 @@ def main() -> None:
                   "(read + score + write snapshot; target <= 60 s)")
             _, key = create_key(session=session, key_in=ApiKeyCreate(name="b", role=Role.admin))
 
-        def session_dep() -> Iterator[Session]:
-            with Session(engine, expire_on_commit=False) as s:
-                yield s
-
-        app.dependency_overrides[get_session] = session_dep
-        rng = np.random.default_rng(0)
-        ids = rng.integers(1, args.people + 1, size=args.requests)
-        timings = []
-        with TestClient(app, headers={"Authorization": f"Bearer {key}",
-                                      "X-Justification": "benchmark"}) as client:
+        ids = np.random.default_rng(0).integers(1, args.people + 1, size=args.requests)
+        headers = {"Authorization": f"Bearer {key}", "X-Justification": "benchmark"}
+        with served(url) as base, httpx.Client(base_url=base, headers=headers) as client:
             for pid in ids[:20]:  # warm-up
                 client.get(f"/persons/{pid}/score", params={"as_of": "2025-12-31"})
+            timings = []
             for pid in ids:
                 t = time.perf_counter()
                 resp = client.get(f"/persons/{pid}/score", params={"as_of": "2025-12-31"})
                 timings.append((time.perf_counter() - t) * 1000)
                 assert resp.status_code == 200, resp.text
-        app.dependency_overrides.clear()
         timings.sort()
         p50 = statistics.median(timings)
         p95 = timings[int(0.95 * len(timings)) - 1]
