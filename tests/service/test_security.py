@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -43,9 +44,23 @@ def _requests(w: dict[str, int]) -> dict[str, tuple[str, str, dict | None]]:
         "custody read": ("GET", f"/persons/{p}/custody", None),
         "membership read": ("GET", f"/cohort/memberships/{m}", None),
         "membership list": ("GET", "/cohort/memberships", None),
+        "idiom report": ("GET", "/reports/idiom", None),
+        "shortlist counts": ("GET", "/shortlists/migration/counts",
+                             {"area": "BRISTOL", "stream": "nsac"}),
+        "shortlist": ("GET", "/shortlists/migration", {"area": "BRISTOL", "stream": "nsac"}),
+        "person score": ("GET", f"/persons/{p}/score", None),
+        "model card": ("GET", "/model", None),
         "admin keys": ("GET", "/admin/keys", None),
         "admin audit": ("GET", "/admin/audit", None),
     }
+
+
+def _send(client: TestClient, method: str, url: str, body: dict | None,
+          headers: dict[str, str]) -> Response:
+    # A GET's "body" in the table is its query string.
+    if method == "GET":
+        return client.request(method, url, params=body, headers=headers)
+    return client.request(method, url, json=body, headers=headers)
 
 
 # Which role may use which route family (True: allowed). Analysts see no person-level data.
@@ -60,6 +75,11 @@ ALLOWED = {
     "custody read": {"admin", "offender_manager", "integration"},
     "membership read": {"admin", "offender_manager", "integration"},
     "membership list": {"admin", "offender_manager", "integration"},
+    "idiom report": set(ROLES),
+    "shortlist counts": set(ROLES),
+    "shortlist": {"admin", "offender_manager", "integration"},
+    "person score": {"admin", "offender_manager", "integration"},
+    "model card": set(ROLES),
     "admin keys": {"admin"},
     "admin audit": {"admin"},
 }
@@ -70,7 +90,7 @@ def test_role_by_route_family(role: str, world: dict[str, int], anon_client: Tes
                               make_key: KeyMaker) -> None:
     headers = {"Authorization": f"Bearer {make_key(role)}", "X-Justification": "test"}
     for family, (method, url, body) in _requests(world).items():
-        resp = anon_client.request(method, url, json=body, headers=headers)
+        resp = _send(anon_client, method, url, body, headers)
         if role in ALLOWED[family]:
             assert resp.status_code < 400, (role, family, resp.status_code, resp.text)
         else:
@@ -82,7 +102,7 @@ def test_every_route_but_health_needs_a_key(world: dict[str, int],
                                             anon_client: TestClient) -> None:
     assert anon_client.get("/health").status_code == 200
     for method, url, body in _requests(world).values():
-        resp = anon_client.request(method, url, json=body)
+        resp = _send(anon_client, method, url, body, {})
         assert resp.status_code == 401, url
         assert resp.headers["www-authenticate"] == "Bearer"
 
