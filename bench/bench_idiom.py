@@ -1,7 +1,7 @@
 """Benchmark: the IDIOM report over a demo-sized force (target: <= 1 s p95 end to end).
 
 Builds a scratch database (SQLite file, or a scratch database on a PostgreSQL server),
-loads demo data (``service.demo`` when present, else a small numpy generator here), then
+loads the demo force (``service.demo``), then
 times, each over ``--repeats`` runs:
 
 * ``http``: ``GET /reports/idiom`` through the app (SQL reads + scoring + JSON)
@@ -26,27 +26,23 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models import (  # noqa: E402
-    CohortMembership,
-    CustodyPeriod,
-    Offence,
-    Person,
     Role,  # noqa: E402
 )
 from scoring.catalogue import load_catalogue  # noqa: E402
 from scoring.idiom import idiom_report, member_windows, member_windows_reference  # noqa: E402
 from service.db import make_engine  # noqa: E402
+from service.demo import generate_demo, load_demo  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.store import reports as store  # noqa: E402
 
@@ -74,56 +70,9 @@ def scratch_database(url: str | None) -> Iterator[str]:
 
 
 def load_data(engine: Engine, people: int) -> str:
-    """Fill the register; returns which generator was used."""
-    try:
-        from service.demo.generate import generate_demo
-        from service.demo.load import load_demo
-    except ImportError:
-        _load_numpy(engine, people)
-        return "bench/bench_idiom.py numpy generator"
+    """Fill the register with the demo force; returns which generator was used."""
     load_demo(engine, generate_demo(people=people, end=END))
     return "service.demo.generate_demo"
-
-
-def _load_numpy(engine: Engine, people: int, seed: int = 0) -> None:
-    """Fallback: people with gamma-distributed offending rates, ~1.5% of them adopted."""
-    rng = np.random.default_rng(seed)
-    types = list(load_catalogue().table.index)
-    areas = ["BANES", "BRISTOL", "NORTH_SOMERSET", "SOMERSET_EAST", "SOMERSET_WEST",
-             "SOUTH_GLOS"]
-    start = np.datetime64(END, "D") - 6 * 365
-    now = pd.Timestamp.now(tz="UTC").to_pydatetime()
-    person_rows = [{"id": i + 1, "pnc_id": f"2000/{i + 1:07d}X", "date_of_birth":
-                    date(1970, 1, 1) + timedelta(days=int(rng.integers(0, 12000))),
-                    "sex": "male" if rng.random() < 0.85 else "female",
-                    "home_area": areas[i % 6], "version": 1, "created_at": now,
-                    "updated_at": now} for i in range(people)]
-    rate = rng.gamma(0.5, 1.0, people)
-    counts = rng.poisson(rate * 6)
-    pid = np.repeat(np.arange(1, people + 1), counts)
-    days = start + rng.integers(0, 6 * 365, len(pid))
-    offence_rows = [{"person_id": int(p), "offence_date": pd.Timestamp(d).date(),
-                     "offence_type": types[int(t)], "outcome": "charge", "source": "bench",
-                     "domestic_abuse": False, "recorded_at": now}
-                    for p, d, t in zip(pid, days, rng.integers(0, len(types), len(pid)),
-                                       strict=True)]
-    chosen = rng.choice(np.argsort(-rate)[: people // 20], size=people // 60, replace=False)
-    member_rows = []
-    for i, p in enumerate(chosen):
-        adopted = pd.Timestamp(start + 400 + int(rng.integers(0, 1000))).date()
-        exited = adopted + timedelta(days=int(rng.integers(90, 500)))
-        member_rows.append({"person_id": int(p) + 1, "cohort": "fixed", "stream": "nsac",
-                            "area": areas[i % 6], "adopted_on": adopted,
-                            "exited_on": exited if exited < END else None,
-                            "exit_reason": "rehabilitated" if exited < END else None,
-                            "version": 1, "created_at": now, "updated_at": now})
-    with engine.begin() as conn:
-        conn.execute(insert(Person.__table__), person_rows)  # type: ignore[attr-defined]
-        conn.execute(insert(Offence.__table__), offence_rows)  # type: ignore[attr-defined]
-        conn.execute(insert(CohortMembership.__table__), member_rows)  # type: ignore[attr-defined]
-        conn.execute(insert(CustodyPeriod.__table__), [  # type: ignore[attr-defined]
-            {"person_id": int(p) + 1, "start_on": date(2022, 1, 1), "end_on": date(2022, 9, 1),
-             "recorded_at": now} for p in chosen[::5]])
 
 
 TABLES = ("persons", "offences", "custody_periods", "cohort_memberships")

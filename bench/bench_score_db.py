@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -30,13 +29,12 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+from bench.bench_idiom import scratch_database  # noqa: E402
 from models import ApiKeyCreate, Role, ScoreRun  # noqa: E402
 from scoring import load_catalogue, load_config  # noqa: E402
 from service.db import make_engine  # noqa: E402
@@ -72,20 +70,6 @@ def served(url: str) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
-@contextmanager
-def scratch(server: str) -> Iterator[str]:
-    name = f"iombench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=300_000)
@@ -95,7 +79,7 @@ def main() -> None:
     parser.add_argument("--server", default=SERVER)
     args = parser.parse_args()
 
-    with scratch(args.server) as url:
+    with scratch_database(args.server) as url:
         upgrade(url)
         engine = make_engine(url)
         t = time.perf_counter()
