@@ -199,7 +199,9 @@ class ShortlistVersions(SQLModel):
     model: str
 
 
-class ShortlistRead(SQLModel):
+class ShortlistHead(SQLModel):
+    """What every shortlist answer starts with: where, when, and the rules and versions."""
+
     as_of: date
     area: str
     stream: str
@@ -208,6 +210,9 @@ class ShortlistRead(SQLModel):
     model_version: str
     versions: ShortlistVersions
     criteria: dict[str, Any]
+
+
+class ShortlistRead(ShortlistHead):
     candidates: list[ShortlistCandidate]
     excluded: list[ShortlistExcluded]
 

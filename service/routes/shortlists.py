@@ -1,13 +1,14 @@
 """Migration-meeting shortlists: ranked candidates, exclusions, exit reviews, exports."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from models import AuditAction, ExitReviewRead, ShortlistRead, ShortlistVersions
+from models import AuditAction, ExitReviewRead, ShortlistRead
 from models.base import IsoDate
+from models.meeting import ShortlistHead
 from service import exports
 from service.access import require_area_visible
 from service.audit import AuditDep
@@ -40,17 +41,9 @@ class ReferralCounts(BaseModel):
     excluded: int = Field(description="Of those, excluded")
 
 
-class ShortlistCounts(BaseModel):
+class ShortlistCounts(ShortlistHead):
     """A migration shortlist's aggregate counts: no person-level data."""
 
-    as_of: date
-    area: str
-    stream: str
-    generated_at: datetime
-    config_version: str = Field(description="The scoring (RFG) configuration version")
-    model_version: str
-    versions: ShortlistVersions
-    criteria: dict[str, Any]
     eligible: int = Field(description="Everyone the full list would rank (no limit)")
     eligible_on_criteria: int = Field(description="Eligible people who meet the criteria")
     eligible_on_referral_only: int = Field(
