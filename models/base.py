@@ -37,6 +37,17 @@ def _iso_date_only(value: Any) -> Any:
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
 
 
+def _iso_datetime_only(value: Any) -> Any:
+    # As for dates: a number would otherwise be read as a Unix timestamp (365.25 became
+    # 1970-01-01T00:06:05 for a key's expiry).
+    if isinstance(value, datetime | str):
+        return value
+    raise ValueError("a date-time must be written as ISO 8601 text")
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_only)]
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware UTC (audit and recorded_at timestamps are never naive)."""
     return datetime.now(UTC)

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Column, Index, String
 from sqlmodel import Field, SQLModel
 
-from models.base import UTCDateTime, enum_column, timestamp_field
+from models.base import IsoDateTime, UTCDateTime, enum_column, timestamp_field
 
 
 class Role(StrEnum):
@@ -46,7 +46,7 @@ class ApiKeyCreate(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     role: Role
     areas: list[str] | None = Field(default=None, description="Area codes; null or omitted: all")
-    expires_at: datetime | None = None
+    expires_at: IsoDateTime | None = None
 
 
 class ApiKeyRead(SQLModel):

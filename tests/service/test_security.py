@@ -135,6 +135,17 @@ def test_revoked_and_expired_keys_are_refused(client: TestClient, anon_client: T
                                             "areas": ["NOWHERE"]}).status_code == 422
 
 
+def test_key_expiry_must_be_a_date_time_not_a_number(client: TestClient) -> None:
+    """Pydantic would read 365.25 as seconds after 1970: an expiry nobody meant."""
+    for bad in (365.25, 0, True):
+        resp = client.post("/admin/keys", json={"name": "x", "role": "admin", "expires_at": bad})
+        assert resp.status_code == 422, (bad, resp.text)
+        assert resp.json()["errors"][0]["loc"] == ["body", "expires_at"]
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    resp = client.post("/admin/keys", json={"name": "x", "role": "admin", "expires_at": later})
+    assert resp.status_code == 201 and resp.json()["expires_at"]
+
+
 def test_area_scope_hides_other_areas(world: dict[str, int], anon_client: TestClient,
                                       make_key: KeyMaker, client: TestClient) -> None:
     headers = {"Authorization": f"Bearer {make_key('offender_manager', areas=['BANES'])}",
