@@ -29,8 +29,12 @@ class Offence(OffenceFields, table=True):
     __table_args__ = (
         UniqueConstraint("source", "source_ref"),
         Index("ix_offences_person_id_offence_date", "person_id", "offence_date"),
-        # Shortlists find candidates from a recent window of offences across an area.
+        # Date ranges across an area (the console's monthly counts, reports).
         Index("ix_offences_offence_date", "offence_date"),
+        # Shortlists find candidates from a stream's offence types in a look-back window;
+        # what that read returns is in the key, so it never touches the table itself.
+        Index("ix_offences_offence_type_offence_date", "offence_type", "offence_date",
+              "person_id", "domestic_abuse"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from pydantic import field_validator, model_validator
-from sqlalchemy import Column, String
+from sqlalchemy import Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, timestamp_field
@@ -28,12 +28,14 @@ class PersonFields(SQLModel):
     sex: Sex = Field(default=Sex.unknown, sa_column=enum_column(Sex))
     # Protected characteristic: kept for fairness monitoring and panel breakdowns only.
     ethnicity: Ethnicity | None = Field(default=None, sa_type=String(2))
-    home_area: str = Field(foreign_key="areas.code", max_length=32, index=True)
+    home_area: str = Field(foreign_key="areas.code", max_length=32)
     deceased_on: date | None = None
 
 
 class Person(PersonFields, table=True):
     __tablename__ = "persons"
+    # An area's people by index alone (id in the key): shortlists and area reads.
+    __table_args__ = (Index("ix_persons_home_area_id", "home_area", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     pnc_id: str = Field(sa_column=Column(String(13), unique=True, nullable=False))

@@ -162,6 +162,8 @@ def _months_before(as_of: np.datetime64, months: int) -> np.datetime64:
 
 
 def _days(values: pd.Series) -> np.ndarray:
+    if np.issubdtype(values.dtype, np.datetime64):
+        return values.to_numpy().astype("datetime64[D]")
     return pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
 
 
@@ -179,6 +181,21 @@ def _ages(dob: np.ndarray, as_of: np.datetime64) -> np.ndarray:
     return np.asarray(at.year - born.year - before_birthday.astype(int), dtype=np.int64)
 
 
+def _type_mask(rule: StreamRule, catalogue_table: pd.DataFrame) -> np.ndarray:
+    """Which catalogue rows (offence types) a stream's rule accepts, before the offence's
+    own domestic-abuse flag is looked at (shape (len(catalogue_table),), bool)."""
+    t = catalogue_table
+    mask = np.ones(len(t), dtype=bool)
+    if rule.neighbourhood_crime:
+        mask &= t["neighbourhood_crime"].fillna(False).to_numpy(dtype=bool)
+    if rule.min_gravity is not None:
+        mask &= t["gravity"].fillna(0).to_numpy() >= rule.min_gravity
+    if rule.offence_groups or rule.offence_types:
+        mask &= (t["offence_group"].isin(rule.offence_groups).to_numpy()
+                 | t.index.isin(rule.offence_types))
+    return mask
+
+
 def qualifying_mask(offences: pd.DataFrame, rule: StreamRule,
                     catalogue_table: pd.DataFrame) -> np.ndarray:
     """Which offence rows are qualifying offences of a stream (shape (n,), bool).
@@ -186,19 +203,14 @@ def qualifying_mask(offences: pd.DataFrame, rule: StreamRule,
     All stated conditions must hold; ``offence_groups`` and ``offence_types`` combine as
     "either". Offence types missing from the catalogue never qualify.
     """
-    types = offences["offence_type"].astype(str)
-    known = types.isin(catalogue_table.index).to_numpy()
-    looked = catalogue_table.reindex(types)
-    mask = known.copy()
-    if rule.neighbourhood_crime:
-        mask &= looked["neighbourhood_crime"].fillna(False).to_numpy(dtype=bool)
+    # The rule is decided once per distinct offence type: per-row catalogue joins over
+    # string columns cost milliseconds on a shortlist's pool.
+    codes, kinds = pd.factorize(offences["offence_type"].to_numpy(dtype=object))
+    accepted = dict(zip(catalogue_table.index, _type_mask(rule, catalogue_table), strict=True))
+    by_kind = np.array([accepted.get(k, False) for k in kinds] + [False], dtype=bool)
+    mask = by_kind[codes]  # code -1 (a missing type) takes the trailing False
     if rule.domestic_abuse:
         mask &= offences["domestic_abuse"].fillna(False).to_numpy(dtype=bool)
-    if rule.min_gravity is not None:
-        mask &= looked["gravity"].fillna(0).to_numpy() >= rule.min_gravity
-    if rule.offence_groups or rule.offence_types:
-        mask &= (looked["offence_group"].isin(rule.offence_groups).to_numpy()
-                 | types.isin(rule.offence_types).to_numpy())
     return mask
 
 
@@ -216,9 +228,8 @@ def qualifying_types(rule: StreamRule, catalogue_table: pd.DataFrame) -> list[st
     >>> "burglary_residential" in types, "shoplifting" in types
     (True, False)
     """
-    types = pd.Series(catalogue_table.index.astype(str), dtype="string")
-    probe = pd.DataFrame({"offence_type": types, "domestic_abuse": True})
-    return sorted(types[qualifying_mask(probe, rule, catalogue_table)].tolist())
+    index = catalogue_table.index
+    return sorted(str(t) for t in index[_type_mask(rule, catalogue_table)])
 
 
 def lookback_start(as_of: dt.date | str, months: int) -> dt.date:
@@ -358,72 +369,68 @@ def migration_shortlist(
     day = _day(as_of)
     as_of_text = str(day)
 
-    # Offences known to have happened by as_of, and the stream's qualifying ones in window.
-    off = offences.loc[_days(offences["offence_date"]) <= day] if len(offences) else offences
-    off_days = _days(off["offence_date"])
+    # Plain numpy columns throughout: pandas scalar access and iteration over its string
+    # columns cost microseconds per value, tens of milliseconds over an area's pool.
+    off_ids = offences["person_id"].to_numpy(dtype=np.int64)
+    off_days = _days(offences["offence_date"]) if len(offences) else np.array(
+        [], dtype="datetime64[D]")
+    known_by = off_days <= day  # offences known to have happened by as_of
     window_start = _months_before(day, rule.lookback_months)
-    qual = qualifying_mask(off, rule, catalogue_table) & (off_days > window_start)
-    q = off.loc[qual]
-    q_stats = (q.assign(_d=off_days[qual]).groupby("person_id")
-               .agg(n=("_d", "size"), last=("_d", "max")))
-    last_type = (q.assign(_d=off_days[qual]).sort_values(["person_id", "_d"], kind="stable")
-                 .groupby("person_id")["offence_type"].last())
+    qual = qualifying_mask(offences, rule, catalogue_table) & known_by & (off_days > window_start)
+    q = _latest_per_person(off_ids[qual], off_days[qual],
+                           offences["offence_type"].to_numpy(dtype=object)[qual])
 
-    open_refs = _open_referrals(referrals, day).set_index("person_id")
+    # Open referrals are a handful of rows: plain dicts by person.
+    ref_rows = {int(r["person_id"]): r for r in _open_referrals(referrals, day).to_dict("records")}
+    ref_ids = np.array(sorted(ref_rows), dtype=np.int64)
     person_ids = persons["person_id"].to_numpy(dtype=np.int64)
-    n_qual = q_stats["n"].reindex(person_ids, fill_value=0).to_numpy()
-    meets = n_qual >= max(rule.min_offences, 1)
-    referred = np.isin(person_ids, open_refs.index.to_numpy(dtype=np.int64))
-    pool = persons.loc[meets | referred].copy()
-    pool_meets = meets[meets | referred]
-    pool_ids = pool["person_id"].to_numpy(dtype=np.int64)
+    meets = _per_person(q.ids, q.count, person_ids, 0) >= max(rule.min_offences, 1)
+    in_pool = meets | np.isin(person_ids, ref_ids)
+    pool_ids, pool_meets = person_ids[in_pool], meets[in_pool]
 
     # Exclusions, each with its reason, on the pool only.
-    reasons: dict[int, list[str]] = {int(p): [] for p in pool_ids}
+    reasons: dict[int, list[str]] = {}
     if len(memberships):
-        m = memberships.loc[memberships["stream"] == stream]
-        m = m.loc[_active_on(m, "adopted_on", "exited_on", day) & m["person_id"].isin(pool_ids)]
-        for pid, adopted in zip(m["person_id"], _days(m["adopted_on"]), strict=True):
-            reasons[int(pid)].append(f"already an active member of {stream} (adopted {adopted})")
+        m = memberships.loc[(memberships["stream"] == stream).to_numpy()
+                            & memberships["person_id"].isin(pool_ids).to_numpy()]
+        m = m.loc[_active_on(m, "adopted_on", "exited_on", day)]
+        for pid, adopted in zip(m["person_id"].tolist(), _days(m["adopted_on"]), strict=True):
+            reasons.setdefault(pid, []).append(
+                f"already an active member of {stream} (adopted {adopted})")
     if len(custody):
-        c = custody.loc[custody["person_id"].isin(pool_ids)]
+        c = custody.loc[custody["person_id"].isin(pool_ids).to_numpy()]
         c = c.loc[_active_on(c, "start_on", "end_on", day)]
-        for pid, start in zip(c["person_id"], _days(c["start_on"]), strict=True):
-            reasons[int(pid)].append(f"in custody on {as_of_text} (since {start})")
-    died = (_days(pool["deceased_on"]) if "deceased_on" in pool
-            else np.full(len(pool), np.datetime64("NaT"), dtype="datetime64[D]"))
-    for pid, d in zip(pool_ids, died, strict=True):
-        if not np.isnat(d) and d <= day:
-            reasons[int(pid)].append(f"deceased ({d})")
+        for pid, start in zip(c["person_id"].tolist(), _days(c["start_on"]), strict=True):
+            reasons.setdefault(pid, []).append(f"in custody on {as_of_text} (since {start})")
+    if "deceased_on" in persons:
+        died = _days(persons["deceased_on"])[in_pool]
+        dead = ~np.isnat(died) & (died <= day)
+        for pid, d in zip(pool_ids[dead].tolist(), died[dead], strict=True):
+            reasons.setdefault(pid, []).append(f"deceased ({d})")
     if not include_other_areas:
-        for pid, home in zip(pool_ids, pool["home_area"], strict=True):
-            if home != area:
-                reasons[int(pid)].append(f"home area is {home}, not {area}")
+        home = persons["home_area"].to_numpy(dtype=object)[in_pool]
+        away = home != area
+        for pid, elsewhere in zip(pool_ids[away].tolist(), home[away], strict=True):
+            reasons.setdefault(pid, []).append(f"home area is {elsewhere}, not {area}")
 
-    # Plain dicts for the per-person loops below (pandas scalar lookups cost microseconds
-    # each, which adds up to tens of milliseconds over a long list).
-    ref_agency = open_refs["referring_agency"].to_dict()
-    ref_rows = open_refs.to_dict("index")
-    excluded_ids = np.array([p for p in pool_ids if reasons[int(p)]], dtype=np.int64)
+    excluded_ids = np.array(sorted(reasons), dtype=np.int64)
+    referred_by = [ref_rows[p]["referring_agency"] if p in ref_rows else None
+                   for p in excluded_ids.tolist()]
     excluded = pd.DataFrame({
         "person_id": excluded_ids,
-        "referred_by": [ref_agency.get(p) for p in excluded_ids],
-        "reasons": [reasons[int(p)] for p in excluded_ids],
-    }, columns=list(EXCLUDED_COLUMNS)).sort_values("person_id", kind="stable")
-    for i, pid in enumerate(excluded["person_id"]):
-        ref = ref_agency.get(pid)
-        if ref is not None:
-            excluded.iat[i, 2] = [*excluded.iat[i, 2], f"open referral by {ref}"]
+        "referred_by": referred_by,
+        "reasons": [[*reasons[p], *([f"open referral by {ref}"] if ref is not None else [])]
+                    for p, ref in zip(excluded_ids.tolist(), referred_by, strict=True)],
+    }, columns=list(EXCLUDED_COLUMNS))
 
     keep = ~np.isin(pool_ids, excluded_ids)
-    eligible = pool.loc[keep]
-    eligible_meets = pool_meets[keep]
-    ids = eligible["person_id"].to_numpy(dtype=np.int64)
-    s = scores.set_index("person_id").reindex(ids)
-    if s["risk"].isna().any():
+    ids, eligible_meets = pool_ids[keep], pool_meets[keep]
+    at = pd.Index(scores["person_id"].to_numpy(dtype=np.int64)).get_indexer(ids)
+    if (at < 0).any():
         raise ShortlistError("every considered person needs a row in scores")
+    s = scores.iloc[at]
     key = (s["risk"] if rank_by == "risk" else s[rule.rfg_column]).to_numpy(dtype=float)
-    is_ref = np.isin(ids, open_refs.index.to_numpy(dtype=np.int64))
+    is_ref = np.isin(ids, ref_ids)
     order = np.lexsort((ids, -key))  # highest first, then lowest person_id
     by_score = order[~is_ref[order]]
     chosen = by_score if limit is None else by_score[:limit]
@@ -431,25 +438,27 @@ def migration_shortlist(
     listed = listed[np.lexsort((ids[listed], -key[listed]))]
 
     lid = ids[listed]
-    recent_start = _months_before(day, config.recent_months)
-    last_any = (pd.Series(off_days, index=off["person_id"].to_numpy())
-                .groupby(level=0).max().reindex(lid))
-    recent = pd.Series((off_days > recent_start).astype(np.int64),
-                       index=off["person_id"].to_numpy()).groupby(level=0).sum()
-    dob = _days(eligible["date_of_birth"])[listed]
     ls = s.iloc[listed]
+    mine = np.isin(off_ids, lid) & known_by
+    recent_start = _months_before(day, config.recent_months)
+    latest = _latest_per_person(off_ids[mine], off_days[mine], off_days[mine])
+    recent_ids, recent_n = np.unique(off_ids[mine & (off_days > recent_start)],
+                                     return_counts=True)
+    dob = _days(persons["date_of_birth"])[in_pool][keep][listed]
+    serial = _serial_victims(offences, qual, rule)
+    q_n = dict(zip(q.ids.tolist(), q.count.tolist(), strict=True))
+    q_last = dict(zip(q.ids.tolist(), q.last_day, strict=True))
+    q_type = dict(zip(q.ids.tolist(), q.last_value, strict=True))
     flags_out, reasons_out = [], []
-    serial = _serial_victims(off, qual, rule)
-    q_n, q_last = q_stats["n"].to_dict(), q_stats["last"].to_dict()
-    last_types = last_type.to_dict()
-    for pid, meets_rule, esc in zip(lid, eligible_meets[listed], ls["escalating"], strict=True):
+    for pid, meets_rule, esc in zip(lid.tolist(), eligible_meets[listed].tolist(),
+                                    ls["escalating"].to_numpy(dtype=bool).tolist(), strict=True):
         why: list[str] = []
         flags: list[str] = []
         if meets_rule:
-            n, last = int(q_n[pid]), q_last[pid]
+            n = q_n[pid]
             why.append(f"{n} {rule.describe()} offence{'s' if n != 1 else ''} in the "
                        f"{rule.lookback_months} months to {as_of_text}, latest "
-                       f"{last_types.get(pid)} on {np.datetime64(last, 'D')}")
+                       f"{q_type[pid]} on {q_last[pid]}")
         else:
             why.append(f"does not meet the {stream} criteria; listed on referral")
             flags.append("below_criteria")
@@ -466,7 +475,7 @@ def migration_shortlist(
                 why.append(f"OGRS {float(ogrs):g} supplied by probation "
                            f"({'at or above' if above else 'below'} the threshold "
                            f"{rule.ogrs_threshold:g})")
-        if bool(esc):
+        if esc:
             flags.append("escalating")
         victims = serial.get(pid, 0)
         if rule.serial_victims and victims >= rule.serial_victims:
@@ -475,7 +484,8 @@ def migration_shortlist(
         flags_out.append(flags)
         reasons_out.append(why)
 
-    refs = open_refs.reindex(lid)
+    refs = [ref_rows.get(p, {}) for p in lid.tolist()]
+    last_seen = _per_person(latest.ids, latest.last_day, lid, np.datetime64("NaT", "D"))
     candidates = pd.DataFrame({
         "rank": np.arange(1, len(lid) + 1, dtype=np.int64),
         "person_id": lid,
@@ -485,12 +495,13 @@ def migration_shortlist(
         "harm": ls["harm"].to_numpy(dtype=float).round(2),
         "risk": ls["risk"].to_numpy(dtype=float).round(3),
         "escalating": ls["escalating"].to_numpy(dtype=bool),
-        "last_offence_on": [_iso(v) for v in last_any.to_numpy()],
-        "offences_12m": recent.reindex(lid, fill_value=0).to_numpy(dtype=np.int64),
-        "referred_by": refs["referring_agency"].astype(object).where(
-            refs["referring_agency"].notna(), None).to_numpy(),
-        "referral_id": [None if pd.isna(v) else int(v) for v in refs["referral_id"]],
-        "ogrs_score": [None if pd.isna(v) else float(v) for v in refs["ogrs_score"]],
+        "last_offence_on": [None if np.isnat(v) else str(v) for v in last_seen],
+        "offences_12m": _per_person(recent_ids, recent_n, lid, 0).astype(np.int64),
+        "referred_by": pd.Series([r.get("referring_agency") for r in refs], dtype=object),
+        "referral_id": pd.Series([None if r.get("referral_id") is None else
+                                  int(r["referral_id"]) for r in refs], dtype=object),
+        "ogrs_score": pd.Series([None if pd.isna(r.get("ogrs_score", np.nan)) else
+                                 float(r["ogrs_score"]) for r in refs], dtype=object),
         "reasons": reasons_out,
         "flags": flags_out,
     }, columns=list(CANDIDATE_COLUMNS))
@@ -501,8 +512,42 @@ def migration_shortlist(
                 "excluded_when": ["active member of the stream", "in custody on as_of",
                                   "deceased", "home area elsewhere"],
                 "referrals": "open referrals are always listed, outside the limit"}
-    return Shortlist(candidates=candidates, excluded=excluded.reset_index(drop=True),
-                     criteria=criteria)
+    return Shortlist(candidates=candidates, excluded=excluded, criteria=criteria)
+
+
+@dataclass(frozen=True)
+class _Latest:
+    """Per person (sorted ids): how many rows, the latest day, and a value on that row."""
+
+    ids: np.ndarray
+    count: np.ndarray
+    last_day: np.ndarray
+    last_value: np.ndarray
+
+
+def _latest_per_person(ids: np.ndarray, days: np.ndarray, values: np.ndarray) -> _Latest:
+    # lexsort is stable: on a tie of days the row that came later wins, as a stable sort
+    # followed by groupby().last() would pick.
+    order = np.lexsort((days, ids))
+    ids, days, values = ids[order], days[order], values[order]
+    ends = np.flatnonzero(np.r_[ids[1:] != ids[:-1], True]) if len(ids) else np.array(
+        [], dtype=np.int64)
+    starts = np.r_[0, ends[:-1] + 1] if len(ends) else ends
+    return _Latest(ids=ids[ends], count=ends - starts + 1, last_day=days[ends],
+                   last_value=values[ends])
+
+
+def _per_person(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray,
+                fill: Any) -> np.ndarray:
+    """``values`` (one per sorted, unique ``ids``) looked up for ``wanted``; ``fill`` where
+    absent."""
+    at = np.searchsorted(ids, wanted)
+    found = at < len(ids)
+    found[found] = ids[at[found]] == wanted[found]
+    out = np.full(len(wanted), fill, dtype=np.asarray(values).dtype if len(values) else
+                  np.asarray([fill]).dtype)
+    out[found] = np.asarray(values)[at[found]]
+    return out
 
 
 def _serial_victims(off: pd.DataFrame, qual: np.ndarray, rule: StreamRule) -> dict[int, int]:

@@ -10,6 +10,9 @@ from scoring.catalogue import DEFAULT_PATH as DEFAULT_CATALOGUE
 from scoring.config import DEFAULT_CONFIG_PATH as DEFAULT_SCORING_CONFIG
 from scoring.shortlist import DEFAULT_PATH as DEFAULT_SHORTLIST_CONFIG
 
+# The usual random_page_cost for SSDs (see Settings.db_random_page_cost).
+SSD_RANDOM_PAGE_COST = 1.1
+
 
 class Settings(BaseSettings):
     """Everything the service reads from its environment."""
@@ -48,6 +51,10 @@ class Settings(BaseSettings):
     # A runaway query must not hold a connection (and its locks) for ever; batch jobs
     # finish well inside this on a force-sized database.
     db_statement_timeout_ms: int = 120_000
+    # PostgreSQL's planner default (4.0) prices random reads for spinning disks, and then
+    # scans a whole table for a shortlist's thousand people instead of using their index
+    # (29 against 17 ms). 1.1 is the usual setting for SSDs or a database held in memory.
+    db_random_page_cost: float = Field(default=SSD_RANDOM_PAGE_COST, gt=0)
     # Past this many requests in flight uvicorn answers 503 at once rather than queueing
     # until memory runs out.
     max_concurrent_requests: int = 200

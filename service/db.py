@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from service.config import get_settings
+from service.config import SSD_RANDOM_PAGE_COST, get_settings
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -26,18 +26,24 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engine:
-    """Create an engine with the per-dialect settings this service relies on."""
+def make_engine(url: str, *, statement_timeout_ms: int | None = None,
+                random_page_cost: float = SSD_RANDOM_PAGE_COST) -> Engine:
+    """Create an engine with the per-dialect settings this service relies on
+    (``random_page_cost``: see ``Settings.db_random_page_cost``)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    connect_args = {}
+    # psycopg prepares any statement run five times, and PostgreSQL may then plan it once
+    # for all parameter values: the shortlist's date-bounded reads ran 60 % slower on such
+    # a generic plan. Custom plans keep the parse saving and plan with the real values.
+    options = ["-c plan_cache_mode=force_custom_plan",
+               f"-c random_page_cost={float(random_page_cost)}"]
     if statement_timeout_ms:
-        connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+        options.append(f"-c statement_timeout={int(statement_timeout_ms)}")
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                         connect_args=connect_args)
+                         connect_args={"options": " ".join(options)})
 
 
 @lru_cache
@@ -45,7 +51,8 @@ def get_engine() -> Engine:
     """The engine for the configured DATABASE_URL."""
     settings = get_settings()
     return make_engine(settings.database_url,
-                       statement_timeout_ms=settings.db_statement_timeout_ms)
+                       statement_timeout_ms=settings.db_statement_timeout_ms,
+                       random_page_cost=settings.db_random_page_cost)
 
 
 def get_session() -> Iterator[Session]:

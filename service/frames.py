@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, Table, bindparam, select
+import pyarrow as pa
+from sqlalchemy import Select, Table, literal_column, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
@@ -30,7 +31,7 @@ def table_of(model: type[SQLModel]) -> Table:
 
 DATE_COLUMNS = {
     "persons": ("date_of_birth", "deceased_on"),
-    "offences": ("offence_date", "outcome_date"),
+    "offences": ("offence_date",),
     "custody": ("start_on", "end_on"),
     "memberships": ("adopted_on", "exited_on"),
 }
@@ -49,25 +50,33 @@ class Filters:
 
     @property
     def few(self) -> bool:
-        """A read for a handful of people, where per-query overheads dominate."""
-        return self.person_ids is not None and len(self.person_ids) <= FEW
+        """A read for at most a few thousand people (one person's score, a shortlist's
+        pool), where fetching plain rows beats COPY and read_sql's fixed costs."""
+        return self.person_ids is not None and len(self.person_ids) <= FEW_PEOPLE
 
 
-FEW = 50
+# Reads for up to this many people fetch plain rows (measured in docs/benchmarks.md,
+# "Shortlists": 1,008 people's 7,669 offences 28 ms that way against 37 ms by COPY on
+# PostgreSQL, 33 against 54 ms by read_sql on SQLite).
+FEW_PEOPLE = 5_000
+# Up to this many ids are bound as parameters; more are written into the SQL.
+BOUND_IDS = 50
 
 
 def ids_in(column: ColumnElement[Any], ids: Sequence[int]) -> ColumnElement[bool]:
     """``column IN (ids)`` for any number of ids.
 
-    A handful are bound as parameters; more (a shortlist's pool of a few thousand people)
-    are written into the SQL as integer literals, so neither SQLite's cap on bound
-    variables nor one driver parameter per id applies, and the statement can go through
-    PostgreSQL's ``COPY`` path as it is.
+    A handful are bound as parameters. More (a shortlist's pool of a thousand people) are
+    written into the SQL as one literal list: neither SQLite's cap on bound variables nor
+    one driver parameter per id applies, the statement can go through PostgreSQL's
+    ``COPY`` path as it is, and compiling it costs one string instead of SQLAlchemy
+    rendering each value (milliseconds per thousand). The values are Python ints, so the
+    text is safe to inline.
     """
     values = sorted({int(i) for i in ids})
-    if len(values) <= FEW:
+    if len(values) <= BOUND_IDS:
         return column.in_(values)
-    return column.in_(bindparam(None, values, expanding=True, literal_execute=True))
+    return column.op("IN")(literal_column("(" + ",".join(map(str, values)) + ")"))
 
 
 def read_frame(conn: Connection, query: Select[Any], dates: Sequence[str] = (), *,
@@ -77,21 +86,43 @@ def read_frame(conn: Connection, query: Select[Any], dates: Sequence[str] = (), 
     return _read(conn, query, dates, few=few)
 
 
+def _days_of(values: Sequence[Any]) -> np.ndarray:
+    """datetime64[ns] from the drivers' dates (date objects, or ISO text; None: NaT)."""
+    present = next((v for v in values if v is not None), None)
+    if isinstance(present, str):
+        text = np.array(["NaT" if v is None else v[:10] for v in values], dtype="datetime64[D]")
+        return text.astype("datetime64[ns]")
+    # pyarrow converts date objects in C; numpy parses them one by one, ten times slower.
+    days = pa.array(values, type=pa.date32()).to_numpy(zero_copy_only=False)
+    return days.astype("datetime64[ns]")
+
+
+def _whole_numbers(values: Sequence[Any]) -> np.ndarray | None:
+    """int64 if every value is an int (not a bool), else None."""
+    if not values or not isinstance(values[0], int) or isinstance(values[0], bool):
+        return None
+    numbers = np.array(values)  # inferred: a None or a float gives another dtype
+    return numbers if numbers.dtype == np.int64 else None
+
+
 def _read_few(conn: Connection, query: Select[Any], dates: Sequence[str]) -> pd.DataFrame:
-    # A handful of rows (one person's history): fetch plainly and build each column as a
-    # numpy array of its final dtype. COPY, read_sql and per-column pandas conversions
-    # have fixed costs that dominate a single-person request.
+    # Up to some thousands of rows (one person's history, a shortlist's pool): fetch the
+    # driver's tuples and build each column as a numpy array of its final dtype. COPY,
+    # read_sql and per-column pandas conversions have fixed costs that dominate here.
     result = conn.execute(query)
     names = list(result.keys())
-    rows = result.all()
+    # The driver's own tuples: SQLAlchemy's per-value result processing is most of the
+    # cost of a few thousand rows, and the columns are converted below anyway.
+    rows = result.cursor.fetchall()
+    result.close()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     data: dict[str, Any] = {}
     for name, values in zip(names, columns, strict=True):
+        numbers = None if name in dates else _whole_numbers(values)
         if name in dates:
-            data[name] = np.array([v if v is not None else "NaT" for v in values],
-                                  dtype="datetime64[D]").astype("datetime64[ns]")
-        elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            data[name] = np.array(values, dtype=np.int64)
+            data[name] = _days_of(values)
+        elif numbers is not None:
+            data[name] = numbers
         else:
             # An explicit object Series: pandas would otherwise infer its string dtype and
             # turn None (e.g. no victim_ref) into NaN.
@@ -150,10 +181,10 @@ def persons_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFram
 
 def offences_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFrame:
     """One row per offence: person_id, offence_date, offence_type, domestic_abuse,
-    victim_ref, outcome, outcome_date."""
+    victim_ref (what scoring reads; outcomes are the IDIOM report's, read there)."""
     o = OFFENCES.c
     query = select(o.person_id, o.offence_date, o.offence_type, o.domestic_abuse,
-                   o.victim_ref, o.outcome, o.outcome_date)
+                   o.victim_ref)
     if filters.areas is None and filters.person_ids is not None:
         query = query.where(ids_in(o.person_id, filters.person_ids))  # no join needed
     elif scope := _person_scope(filters):

@@ -57,7 +57,10 @@ def load_demo(engine: Engine, data: DemoData, *, replace: bool = False) -> dict[
             # Ids were given explicitly: move the sequence past them for the API's inserts.
             conn.execute(text("SELECT setval(pg_get_serial_sequence('persons', 'id'), "
                               "(SELECT MAX(id) FROM persons))"))
-            conn.execute(text("ANALYZE persons, offences, custody_periods, cohort_memberships"))
+        # Fresh statistics, so the planners see the loaded sizes (SQLite has none until
+        # ANALYZE runs, and then picks indexes blind).
+        for table in ("persons", "offences", "custody_periods", "cohort_memberships"):
+            conn.execute(text(f"ANALYZE {table}"))
     return data.counts()
 
 

@@ -22,8 +22,10 @@ import pandas as pd
 from sqlalchemy import Connection, or_, select, true
 from sqlmodel import Session
 
-from models import Area, Offence, Person, Referral, Stream
-from scoring import explain_people, score_people
+from models import Area, CohortMembership, Offence, Person, Referral, Stream
+from scoring import score_people
+from scoring.explain import explanations_from_parts
+from scoring.score import ScoreParts, compute_scores, frame_from_parts
 from scoring.shortlist import (
     Shortlist,
     ShortlistConfig,
@@ -38,12 +40,12 @@ from scoring.shortlist import (
 from service.config import get_settings
 from service.errors import InvalidInput
 from service.frames import (
+    DATE_COLUMNS,
     Filters,
     custody_frame,
     ids_in,
     memberships_frame,
     offences_frame,
-    persons_frame,
     read_frame,
     table_of,
 )
@@ -52,6 +54,7 @@ from service.scorer import Scorer
 REFERRALS = table_of(Referral)
 PERSONS = table_of(Person)
 OFFENCES = table_of(Offence)
+MEMBERSHIPS = table_of(CohortMembership)
 
 
 @lru_cache(maxsize=4)
@@ -86,52 +89,60 @@ def _referrals(conn: Connection, *, area: str, stream: str) -> pd.DataFrame:
     query = (select(r.person_id, r.id.label("referral_id"), r.referring_agency, r.reason,
                     r.referred_on, r.closed_on, r.ogrs_score)
              .where(r.area == area, r.requested_stream == stream).order_by(r.id))
-    rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["person_id", "referral_id", "referring_agency",
-                                        "reason", "referred_on", "closed_on", "ogrs_score"])
-    for column in ("referred_on", "closed_on"):
-        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
-    frame["ogrs_score"] = frame["ogrs_score"].astype(float)
-    return frame.astype({"person_id": "int64", "referral_id": "int64"})
+    frame = read_frame(conn, query, ["referred_on", "closed_on"], few=True)
+    return _with_dtypes(frame, {"person_id": np.int64, "referral_id": np.int64,
+                                "ogrs_score": float})
 
 
-def _register(conn: Connection, *, as_of: date, area: str | None,
-              extra_ids: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Offences (to as_of), persons and custody for an area plus some other people."""
-    parts = []
-    if area is not None:
-        scope = Filters(areas=[area], offences_until=as_of)
-        parts.append((offences_frame(conn, scope), persons_frame(conn, scope),
-                      custody_frame(conn, scope)))
-        seen = set(parts[0][1]["person_id"].tolist())
-        extra_ids = [p for p in extra_ids if p not in seen]
-    if extra_ids or not parts:
-        scope = Filters(person_ids=sorted(set(extra_ids)), offences_until=as_of)
-        parts.append((offences_frame(conn, scope), persons_frame(conn, scope),
-                      custody_frame(conn, scope)))
-    if len(parts) == 1:
-        return parts[0]
-    off = pd.concat([p[0] for p in parts], ignore_index=True).sort_values(
-        ["person_id", "offence_date"], kind="stable", ignore_index=True)
-    per = pd.concat([p[1] for p in parts], ignore_index=True).sort_values(
-        "person_id", ignore_index=True)
-    cus = pd.concat([p[2] for p in parts], ignore_index=True).sort_values(
-        ["person_id", "start_on"], kind="stable", ignore_index=True)
-    return off, per, cus
+def _with_dtypes(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
+    # Column by column through numpy: DataFrame.astype costs milliseconds per call even on
+    # a handful of rows, and a shortlist makes several such reads.
+    for column, dtype in dtypes.items():
+        frame[column] = frame[column].to_numpy().astype(dtype)
+    return frame
 
 
-def _only(frame: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
-    return frame.loc[frame["person_id"].isin(ids)].reset_index(drop=True)
+@dataclass(frozen=True)
+class _Register:
+    """Some people's register as scoring reads it, and who they are (for the lists)."""
+
+    offences: pd.DataFrame
+    persons: pd.DataFrame
+    custody: pd.DataFrame
+    names: dict[int, tuple[str, str | None]]
 
 
-def _identities(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
-    if not len(ids):
-        return {}
+def _register(conn: Connection, person_ids: Sequence[int], *, as_of: date) -> _Register:
+    """Whole histories (offences to as_of, person rows, custody) of some people, and their
+    PNC IDs and names, read in three queries."""
+    ids = sorted({int(i) for i in person_ids})
+    scope = Filters(person_ids=ids, offences_until=as_of)
     p = PERSONS.c
-    rows = conn.execute(select(p.id, p.pnc_id, p.given_name, p.family_name)
-                        .where(p.id.in_([int(i) for i in ids]))).all()
-    return {int(r.id): (r.pnc_id, " ".join(n for n in (r.given_name, r.family_name) if n)
-                        or None) for r in rows}
+    people = read_frame(conn, select(p.id.label("person_id"), p.date_of_birth, p.deceased_on,
+                                     p.home_area, p.pnc_id, p.given_name, p.family_name)
+                        .where(ids_in(p.id, ids)).order_by(p.id),
+                        DATE_COLUMNS["persons"], few=scope.few)
+    people = _with_dtypes(people, {"person_id": np.int64})
+    names = {pid: (pnc, " ".join(n for n in (given, family) if isinstance(n, str) and n)
+                   or None)
+             for pid, pnc, given, family in zip(
+                 people["person_id"].tolist(), people["pnc_id"].tolist(),
+                 people["given_name"].tolist(), people["family_name"].tolist(), strict=True)}
+    persons = people[["person_id", "date_of_birth", "deceased_on", "home_area"]]
+    return _Register(offences=offences_frame(conn, scope), persons=persons,
+                     custody=custody_frame(conn, scope), names=names)
+
+
+def _stream_memberships(conn: Connection, *, stream: str, as_of: date) -> pd.DataFrame:
+    """Memberships of one stream active on as_of, in any area (a cohort's size at most)."""
+    m = MEMBERSHIPS.c
+    query = (select(m.id.label("membership_id"), m.person_id, m.stream, m.adopted_on,
+                    m.exited_on)
+             .where(m.stream == stream, m.adopted_on <= as_of,
+                    or_(m.exited_on.is_(None), m.exited_on > as_of))
+             .order_by(m.id))
+    frame = read_frame(conn, query, DATE_COLUMNS["memberships"], few=True)
+    return _with_dtypes(frame, {"membership_id": np.int64, "person_id": np.int64})
 
 
 def _versions(scorer: Scorer, config: ShortlistConfig) -> dict[str, str]:
@@ -192,11 +203,9 @@ def window_offences(conn: Connection, *, as_of: date, area: str, stream: str,
                     o.offence_date <= as_of, o.offence_type.in_(types)))
     if rule.domestic_abuse:
         query = query.where(o.domestic_abuse == true())
-    frame = read_frame(conn, query.order_by(o.person_id, o.offence_date, o.id),
-                       ["offence_date"])
-    frame["domestic_abuse"] = frame["domestic_abuse"].astype(str).str.lower().isin(
-        ["true", "t", "1"])
-    return frame.astype({"person_id": "int64", "offence_type": "string"})
+    # No ORDER BY: the pool only counts rows, and the read stays on the index.
+    frame = read_frame(conn, query, ["offence_date"], few=True)
+    return _with_dtypes(frame, {"person_id": np.int64, "domestic_abuse": bool})
 
 
 def candidate_pool(conn: Connection, *, as_of: date, area: str, stream: str,
@@ -216,19 +225,11 @@ def candidate_pool(conn: Connection, *, as_of: date, area: str, stream: str,
                           catalogue_table=table)
 
 
-def _pool_frames(conn: Connection, pool: np.ndarray, *,
-                 as_of: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Whole histories (offences to as_of, person rows, custody) of the pool's people."""
-    scope = Filters(person_ids=[int(i) for i in pool], offences_until=as_of)
-    return offences_frame(conn, scope), persons_frame(conn, scope), custody_frame(conn, scope)
-
-
 @dataclass(frozen=True)
 class _Computed:
     result: Shortlist
-    offences: pd.DataFrame
-    persons: pd.DataFrame
-    custody: pd.DataFrame
+    parts: ScoreParts
+    register: _Register
     config: ShortlistConfig
 
 
@@ -241,11 +242,14 @@ def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of:
     table = scorer.catalogue.table
     referrals = _referrals(conn, area=area, stream=stream)
     pool = candidate_pool(conn, as_of=as_of, area=area, stream=stream, config=config,
-                          table=table, referrals=referrals)
-    off, per, cus = _pool_frames(conn, pool, as_of=as_of)
-    scores = _score(off, per, cus, as_of=as_of, scorer=scorer)
-    members = memberships_frame(conn)
-    members = members.loc[members["person_id"].isin(pool)]
+                          table=table, referrals=referrals).tolist()
+    register = _register(conn, pool, as_of=as_of)
+    off, per, cus = register.offences, register.persons, register.custody
+    # The parts are kept: the listed people's explanations come from the same arrays.
+    parts = compute_scores(off, per, cus, as_of=as_of, catalogue=scorer.catalogue,
+                           config=scorer.config, model=scorer.model)
+    scores = frame_from_parts(parts, catalogue=scorer.catalogue, config=scorer.config)
+    members = _stream_memberships(conn, stream=stream, as_of=as_of)
     try:
         result = migration_shortlist(
             scores, off, per, cus, members, referrals, as_of=as_of, area=area, stream=stream,
@@ -253,7 +257,13 @@ def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of:
             include_other_areas=include_other_areas)
     except ShortlistError as exc:
         raise _query_invalid("stream", str(exc)) from exc
-    return _Computed(result=result, offences=off, persons=per, custody=cus, config=config)
+    return _Computed(result=result, parts=parts, register=register, config=config)
+
+
+def _with_names(frame: pd.DataFrame,
+                names: dict[int, tuple[str, str | None]]) -> list[dict[str, Any]]:
+    return [{**row, "pnc_id": names[row["person_id"]][0], "name": names[row["person_id"]][1]}
+            for row in _records(frame)]
 
 
 def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
@@ -270,27 +280,20 @@ def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, 
                         as_of=as_of, rank_by=rank_by, limit=limit,
                         include_other_areas=include_other_areas, config=config)
     result, config = computed.result, computed.config
-    off, per, cus = computed.offences, computed.persons, computed.custody
-    conn = session.connection()
     candidates = result.candidates
-    ids = candidates["person_id"].to_numpy()
+    ids = candidates["person_id"].to_numpy(dtype=np.int64)
     if len(ids) and config.explain_top:
-        why = explain_people(off, per, cus, as_of=as_of, catalogue=scorer.catalogue,
-                             config=scorer.config, model=scorer.model, person_ids=ids,
-                             top=config.explain_top)
+        why = explanations_from_parts(computed.parts, catalogue=scorer.catalogue,
+                                      config=scorer.config, top=config.explain_top,
+                                      people=computed.parts.people.positions(ids, "listed"))
         rfg_why = why.loc[why["part"] == "rfg"].groupby("person_id")["text"].apply(list)
         candidates = candidates.assign(reasons=[
             [*r, *(f"score factor: {t}" for t in rfg_why.get(p, []))]
             for p, r in zip(candidates["person_id"], candidates["reasons"], strict=True)])
-    names = _identities(conn, [*ids.tolist(), *result.excluded["person_id"].tolist()])
     out = _head(as_of=as_of, area=area, stream=stream, scorer=scorer, config=config)
     out["criteria"] = result.criteria
-    out["candidates"] = [{**row, "pnc_id": names[row["person_id"]][0],
-                          "name": names[row["person_id"]][1]}
-                         for row in _records(candidates)]
-    out["excluded"] = [{**row, "pnc_id": names[row["person_id"]][0],
-                        "name": names[row["person_id"]][1]}
-                       for row in _records(result.excluded)]
+    out["candidates"] = _with_names(candidates, computed.register.names)
+    out["excluded"] = _with_names(result.excluded, computed.register.names)
     return out
 
 
@@ -343,19 +346,17 @@ def exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_o
     conn = session.connection()
     members = memberships_frame(conn, areas=[area])
     members = members.loc[members["stream"] == stream]
-    ids = members["person_id"].unique().tolist()
-    off, per, cus = _register(conn, as_of=as_of, area=None, extra_ids=ids)
+    register = _register(conn, members["person_id"].unique().tolist(), as_of=as_of)
+    off, per, cus = register.offences, register.persons, register.custody
     scores = _score(off, per, cus, as_of=as_of, scorer=scorer)
     review = exit_review(scores, off, per, cus, members, as_of=as_of, area=area, stream=stream,
                          config=config)
-    names = _identities(conn, review["person_id"].tolist())
     out = _head(as_of=as_of, area=area, stream=stream, scorer=scorer, config=config)
     out["criteria"] = {"stream": stream, "no_offences_months": config.no_offences_months,
                        "custody_min_months": config.custody_min_months,
                        "recent_months": config.recent_months,
                        "members": "memberships of the stream in the area active on as_of"}
-    out["members"] = [{**row, "pnc_id": names[row["person_id"]][0],
-                       "name": names[row["person_id"]][1]} for row in _records(review)]
+    out["members"] = _with_names(review, register.names)
     return out
 
 

@@ -40,12 +40,15 @@ def _everyone(session: Session, scorer: Scorer, *, area: str, stream: str, as_of
     """The old way: the area's whole register plus referred people, everyone scored."""
     conn = session.connection()
     refs = store._referrals(conn, area=area, stream=stream)
-    scopes = [Filters(areas=[area], offences_until=as_of),
-              Filters(person_ids=sorted(set(refs["person_id"].tolist())), offences_until=as_of)]
+    home = Filters(areas=[area], offences_until=as_of)
+    residents = set(persons_frame(conn, home)["person_id"].tolist())
+    # Referred people from elsewhere are read by id (residents are already in the area's
+    # read; identical offences of one person are real rows, so nothing is de-duplicated).
+    visitors = Filters(person_ids=sorted(set(refs["person_id"].tolist()) - residents),
+                       offences_until=as_of)
     frames = [(offences_frame(conn, f), persons_frame(conn, f), custody_frame(conn, f))
-              for f in scopes]
-    off, per, cus = (pd.concat([f[i] for f in frames], ignore_index=True)
-                     .drop_duplicates() for i in range(3))
+              for f in (home, visitors)]
+    off, per, cus = (pd.concat([f[i] for f in frames], ignore_index=True) for i in range(3))
     off = off.sort_values(["person_id", "offence_date"], kind="stable", ignore_index=True)
     per = per.sort_values("person_id", ignore_index=True)
     cus = cus.sort_values(["person_id", "start_on"], kind="stable", ignore_index=True)
