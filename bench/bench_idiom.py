@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
@@ -104,6 +107,29 @@ def app_served_from(engine: Engine) -> Iterator[None]:
         yield
     finally:
         app.dependency_overrides.clear()
+
+
+@contextmanager
+def served(url: str) -> Iterator[str]:
+    """The app under uvicorn (one worker, as a real client sees it) on `url`'s database."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.main:app", "--port",
+                             str(port), "--no-access-log", "--log-level", "warning"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def timings(fn: Callable[[], Any], repeats: int) -> dict[str, float]:

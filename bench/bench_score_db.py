@@ -16,14 +16,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -34,7 +29,7 @@ from sqlmodel import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from bench.bench_idiom import scratch_database  # noqa: E402
+from bench.bench_idiom import scratch_database, served  # noqa: E402
 from models import ApiKeyCreate, Role, ScoreRun  # noqa: E402
 from scoring import load_catalogue, load_config  # noqa: E402
 from service.db import make_engine  # noqa: E402
@@ -45,29 +40,6 @@ from service.store.keys import create_key  # noqa: E402
 from service.store.scores import create_run  # noqa: E402
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-@contextmanager
-def served(url: str) -> Iterator[str]:
-    """The app under uvicorn (one worker, as a real client sees it) on `url`'s database."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.main:app", "--port",
-                             str(port), "--no-access-log", "--log-level", "warning"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def main() -> None:

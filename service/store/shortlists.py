@@ -279,22 +279,29 @@ def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, 
     computed = _compute(session=session, scorer=scorer, area=area, stream=stream,
                         as_of=as_of, rank_by=rank_by, limit=limit,
                         include_other_areas=include_other_areas, config=config)
-    result, config = computed.result, computed.config
-    candidates = result.candidates
-    ids = candidates["person_id"].to_numpy(dtype=np.int64)
-    if len(ids) and config.explain_top:
-        why = explanations_from_parts(computed.parts, catalogue=scorer.catalogue,
-                                      config=scorer.config, top=config.explain_top,
-                                      people=computed.parts.people.positions(ids, "listed"))
-        rfg_why = why.loc[why["part"] == "rfg"].groupby("person_id")["text"].apply(list)
-        candidates = candidates.assign(reasons=[
-            [*r, *(f"score factor: {t}" for t in rfg_why.get(p, []))]
-            for p, r in zip(candidates["person_id"], candidates["reasons"], strict=True)])
-    out = _head(as_of=as_of, area=area, stream=stream, scorer=scorer, config=config)
+    result = computed.result
+    out = _head(as_of=as_of, area=area, stream=stream, scorer=scorer, config=computed.config)
     out["criteria"] = result.criteria
-    out["candidates"] = _with_names(candidates, computed.register.names)
+    out["candidates"] = _with_names(_explained(result.candidates, computed, scorer),
+                                    computed.register.names)
     out["excluded"] = _with_names(result.excluded, computed.register.names)
     return out
+
+
+def _explained(candidates: pd.DataFrame, computed: _Computed, scorer: Scorer) -> pd.DataFrame:
+    """Candidates with their top RFG factors added to their reasons (from the pool's score
+    arrays: each person's factors are their own, whoever else is explained)."""
+    ids = candidates["person_id"].to_numpy(dtype=np.int64)
+    top = computed.config.explain_top
+    if not len(ids) or not top:
+        return candidates
+    why = explanations_from_parts(computed.parts, catalogue=scorer.catalogue,
+                                  config=scorer.config, top=top,
+                                  people=computed.parts.people.positions(ids, "listed"))
+    rfg_why = why.loc[why["part"] == "rfg"].groupby("person_id")["text"].apply(list)
+    return candidates.assign(reasons=[
+        [*r, *(f"score factor: {t}" for t in rfg_why.get(p, []))]
+        for p, r in zip(candidates["person_id"], candidates["reasons"], strict=True)])
 
 
 # Exclusion reasons as `scoring.shortlist` words them (prefixes), by the key counts use.
@@ -374,10 +381,19 @@ def entry_seen(*, session: Session, scorer: Scorer, area: str, stream: str, as_o
         section = "exits"
         excluded: dict[int, dict[str, Any]] = {}
     else:
-        result = migration_list(session=session, scorer=scorer, area=area, stream=stream,
-                                as_of=as_of, limit=None)
-        listed = {r["person_id"]: r for r in result["candidates"]}
-        excluded = {r["person_id"]: r for r in result["excluded"]}
+        # The whole list ranks everyone eligible; only this person is explained and named
+        # (explaining all of them is most of the cost of an unlimited list).
+        computed = _compute(session=session, scorer=scorer, area=area, stream=stream,
+                            as_of=as_of, rank_by="risk", limit=None,
+                            include_other_areas=False, config=None)
+        cand, excl = computed.result.candidates, computed.result.excluded
+        names = computed.register.names
+        listed = {r["person_id"]: r for r in _with_names(
+            _explained(cand.loc[cand["person_id"] == person_id], computed, scorer), names)}
+        excluded = {r["person_id"]: r for r in _with_names(
+            excl.loc[excl["person_id"] == person_id], names)}
+        result = {"versions": _versions(scorer, computed.config),
+                  "criteria": computed.result.criteria}
         section = "candidates"
     entry: dict[str, Any]
     if person_id in listed:

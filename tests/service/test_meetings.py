@@ -46,6 +46,22 @@ def test_adopt_creates_the_membership_and_stores_what_the_meeting_saw(
     assert pid in {e["person_id"] for e in later["excluded"]}
 
 
+def test_the_stored_entry_is_the_persons_row_on_the_whole_list(client: TestClient) -> None:
+    """Decisions explain and name only the person decided on; what they store must still
+    be exactly the row the meeting's (unlimited) list shows, lower down the list too."""
+    people = [offender(client, [f"2024-0{m}-01" for m in range(1, n + 2)]) for n in range(4)]
+    listed = {row["person_id"]: row for row in shortlist(client, limit=500)["candidates"]}
+    mid = meeting(client)
+    for pid in people[:2]:
+        resp = decide(client, mid, pid, "defer", shortlist_as_of=AS_OF)
+        assert resp.status_code == 201, resp.text
+        entry = resp.json()["shortlist_entry"]
+        assert entry["list"] == "candidates"
+        shown = listed[pid]
+        assert {k: entry[k] for k in shown} == shown
+        assert any(r.startswith("score factor: ") for r in entry["reasons"])
+
+
 def test_exit_closes_the_membership(client: TestClient) -> None:
     pid = offender(client, ["2022-01-01"])
     created = client.post("/cohort/memberships", json={
