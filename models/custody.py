@@ -12,6 +12,10 @@ class CustodyFields(SQLModel):
     start_on: date
     end_on: date | None = Field(default=None, description="Null while still in custody")
     reason: str | None = Field(default=None, max_length=200)
+    sentence_months: int | None = Field(
+        default=None, ge=1, le=1200,
+        description="The custodial sentence in months, where known (null on remand or if "
+                    "not known). Exit reviews list members serving over 24 months.")
 
 
 class CustodyPeriod(CustodyFields, table=True):

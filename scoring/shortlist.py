@@ -85,6 +85,7 @@ class ShortlistConfig:
     explain_top: int = 3
     no_offences_months: int = 12
     custody_min_months: int = 6
+    long_sentence_months: int = 24
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def rule(self, stream: str) -> StreamRule:
@@ -148,7 +149,8 @@ def load_shortlist_config(path: str | Path = DEFAULT_PATH) -> ShortlistConfig:
         recent_months=_positive_int(raw, "recent_months", 12, "shortlists"),
         explain_top=_positive_int(raw, "explain_top", 3, "shortlists"),
         no_offences_months=_positive_int(exits, "no_offences_months", 12, "exits"),
-        custody_min_months=_positive_int(exits, "custody_min_months", 6, "exits"))
+        custody_min_months=_positive_int(exits, "custody_min_months", 6, "exits"),
+        long_sentence_months=_positive_int(exits, "long_sentence_months", 24, "exits"))
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -567,9 +569,11 @@ def exit_review(
 
     A member (membership of ``stream`` in ``area`` active on ``as_of``) is listed if they
     have had no offence in the ``no_offences_months`` to as_of (and were a member for that
-    whole time), are in custody on as_of for at least ``custody_min_months`` so far, or
-    died. Columns ``EXIT_COLUMNS``, ordered by adoption date then membership id; members
-    with no reason are left out (empty frame if none).
+    whole time), are in custody on as_of serving a sentence of more than
+    ``long_sentence_months`` (``custody`` column ``sentence_months``, optional), are in
+    custody on as_of with no sentence recorded and have been for at least
+    ``custody_min_months``, or died. Columns ``EXIT_COLUMNS``, ordered by adoption date
+    then membership id; members with no reason are left out (empty frame if none).
 
     Examples
     --------
@@ -600,10 +604,13 @@ def exit_review(
     quiet_start = _months_before(day, config.no_offences_months)
     custody_start = _months_before(day, config.custody_min_months)
     c = custody.loc[custody["person_id"].isin(m["person_id"])] if len(custody) else custody
-    in_custody = {}
+    in_custody: dict[int, tuple[np.datetime64, float]] = {}
     if len(c):
         c = c.loc[_active_on(c, "start_on", "end_on", day)]
-        in_custody = dict(zip(c["person_id"].astype(int), _days(c["start_on"]), strict=True))
+        sentence = (pd.to_numeric(c["sentence_months"], errors="coerce").to_numpy(dtype=float)
+                    if "sentence_months" in c else np.full(len(c), np.nan))
+        in_custody = {int(p): (start, months) for p, start, months in zip(
+            c["person_id"], _days(c["start_on"]), sentence, strict=True)}
     died = {}
     if "deceased_on" in persons:
         dd = persons.loc[persons["deceased_on"].notna()]
@@ -619,11 +626,17 @@ def exit_review(
             seen = f"last on {np.datetime64(last, 'D')}" if last is not None else "none recorded"
             why.append(f"no offence in the {config.no_offences_months} months to {day} ({seen})")
             flags.append("no_recent_offending")
-        start = in_custody.get(pid)
-        if start is not None and start <= custody_start:
+        start, sentence = in_custody.get(pid, (None, np.nan))
+        if start is not None and not np.isnan(sentence):
+            if sentence > config.long_sentence_months:
+                why.append(f"in custody since {start}, serving {sentence:g} months (over "
+                           f"{config.long_sentence_months} months is an exit reason)")
+                flags.append("long_custody")
+        elif start is not None and start <= custody_start:
             months = int((day - start).astype(int) // 30.44)
-            why.append(f"in custody since {start} (about {months} months by {day}); sentence "
-                       "length is not recorded: over 2 years is an exit reason")
+            why.append(f"in custody since {start} (about {months} months by {day}); no "
+                       f"sentence is recorded: over {config.long_sentence_months} months "
+                       "is an exit reason")
             flags.append("long_custody")
         d = died.get(pid)
         if d is not None and d <= day:

@@ -208,9 +208,10 @@ def offences_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFra
 
 
 def custody_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFrame:
-    """person_id, start_on, end_on (NaT while in custody)."""
+    """person_id, start_on, end_on (NaT while in custody), sentence_months (missing where
+    not recorded)."""
     c = CUSTODY.c
-    query = select(c.person_id, c.start_on, c.end_on)
+    query = select(c.person_id, c.start_on, c.end_on, c.sentence_months)
     if filters.areas is None and filters.person_ids is not None:
         query = query.where(ids_in(c.person_id, filters.person_ids))  # no join needed
     elif scope := _person_scope(filters):

@@ -587,6 +587,9 @@ def _custody_frame(spells: pd.DataFrame) -> pd.DataFrame:
         "start_on": _dates(spells["start"].to_numpy()),
         "end_on": _dates(spells["end"].to_numpy(), ongoing),
         "reason": "sentence",
+        # The demo's spell is the whole term, so "over 2 years" agrees with the membership
+        # exits drawn above (LONG_CUSTODY_DAYS).
+        "sentence_months": np.ceil(spells["length"].to_numpy() / 30.4375).astype(np.int64),
     })
 
 

@@ -114,6 +114,7 @@ def table_frames(data: DemoData, *, person_offset: int = 0,
             "start_on": _date_text(custody["start_on"]),
             "end_on": _date_text(custody["end_on"]),
             "reason": custody["reason"],
+            "sentence_months": custody["sentence_months"],
             "recorded_at": _timestamp_text(_midnight_utc(custody["start_on"])),
         }),
         "cohort_memberships": pd.DataFrame({

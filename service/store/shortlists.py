@@ -360,6 +360,7 @@ def exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_o
                          config=config)
     out = _head(as_of=as_of, area=area, stream=stream, scorer=scorer, config=config)
     out["criteria"] = {"stream": stream, "no_offences_months": config.no_offences_months,
+                       "long_sentence_months": config.long_sentence_months,
                        "custody_min_months": config.custody_min_months,
                        "recent_months": config.recent_months,
                        "members": "memberships of the stream in the area active on as_of"}

@@ -127,6 +127,27 @@ def test_exit_review_flags_long_custody() -> None:
     assert out.loc[0, "flags"] == ["long_custody"]
 
 
+def test_exit_review_reads_the_sentence_where_it_is_recorded() -> None:
+    """Over 24 months' sentence is an exit reason however little is served; a known short
+    sentence is not, however long so far; unknown falls back to time served (6 months)."""
+    members = pd.DataFrame({"membership_id": [1, 2, 3, 4], "person_id": [1, 2, 3, 4],
+                            "cohort": ["fixed"] * 4, "stream": ["nsac"] * 4, "area": ["X"] * 4,
+                            "adopted_on": pd.to_datetime(["2024-01-01"] * 4),
+                            "exited_on": pd.to_datetime([None] * 4)})
+    custody = pd.DataFrame({"person_id": [1, 2, 3, 4],
+                            "start_on": pd.to_datetime(["2024-12-01", "2024-03-01",
+                                                        "2024-03-01", "2024-12-01"]),
+                            "end_on": pd.to_datetime([None] * 4),
+                            "sentence_months": [36, 12, None, 24]})
+    offences = _burglaries([1, 2, 3, 4], "2024-11-01")
+    out = exit_review(_scores([1.0] * 4), offences, _people(4), custody, members,
+                      as_of=AS_OF, area="X", stream="nsac", config=CFG)
+    assert out["person_id"].tolist() == [1, 3]
+    assert out.loc[0, "flags"] == ["long_custody"]
+    assert "serving 36 months" in out.loc[0, "reasons"][0]
+    assert "no sentence is recorded" in out.loc[1, "reasons"][0]
+
+
 def test_qualifying_types_hold_every_qualifying_offence() -> None:
     """A database may pre-select rows by qualifying_types without losing any."""
     offences, _ = _force()

@@ -226,6 +226,26 @@ def test_exit_review_lists_quiet_members(client: TestClient) -> None:
     assert csv_resp.status_code == 200 and str(quiet) in csv_resp.text
 
 
+def test_exit_review_lists_members_serving_long_sentences(client: TestClient) -> None:
+    long_term = offender(client, ["2024-05-01"])
+    short_term = offender(client, ["2024-05-01"])
+    for pid, months in ((long_term, 30), (short_term, 6)):
+        client.post("/cohort/memberships", json=membership_body(pid, adopted_on="2024-01-02"))
+        resp = client.post(f"/persons/{pid}/custody", json={
+            "start_on": "2024-06-01", "reason": "sentence", "sentence_months": months})
+        assert resp.status_code == 201 and resp.json()["sentence_months"] == months
+    body = client.get("/shortlists/exits", params={"area": "BRISTOL", "stream": "nsac",
+                                                   "as_of": AS_OF}).json()
+    assert [m["person_id"] for m in body["members"]] == [long_term]
+    assert body["members"][0]["flags"] == ["long_custody"]
+    assert body["criteria"]["long_sentence_months"] == 24
+    bad = client.post(f"/persons/{long_term}/custody",
+                      json={"start_on": "2020-01-01", "end_on": "2020-02-01",
+                            "sentence_months": 0})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == ["body", "sentence_months"]
+
+
 def test_roles_and_areas(client: TestClient, anon_client: TestClient,
                          make_key: KeyMaker) -> None:
     offender(client, ["2024-05-01"])
