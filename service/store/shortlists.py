@@ -1,10 +1,10 @@
 """Shortlists for migration meetings, computed from the register as it stood on `as_of`.
 
-The register is read into frames (offences dated on or before `as_of`, custody, memberships,
-referrals), the people the stream's rules could list are scored with the loaded scorer
-(the same `score_people` call as `service.scorer.score_frame`, restricted to those people,
-which gives the same numbers because scores are per person), and `scoring.shortlist` does
-eligibility, exclusions and ranking. Nothing is read from score snapshots, so the same
+A narrow read of the look-back window finds the people the stream's rules could list (the
+pool); only their registers are read in full (offences dated on or before `as_of`, person
+rows, custody) and scored with the loaded scorer (what `score_people` computes, restricted
+to the pool, which gives the same numbers because scores are per person); `scoring.shortlist`
+does eligibility, exclusions and ranking. Nothing is read from score snapshots, so the same
 `as_of` and configuration give the same list whenever it is asked for.
 """
 
