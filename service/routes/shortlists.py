@@ -65,6 +65,9 @@ AreaQuery = Annotated[str, Query(max_length=32, description="The meeting's area 
 StreamQuery = Annotated[str, Query(max_length=32, description="Cohort stream code")]
 AsOfQuery = Annotated[IsoDate | None, Query(description="The world as at the end of this day "
                                                     "(default: today)")]
+KnowledgeQuery = Annotated[store.Knowledge, Query(
+    description="current: all known now about as_of; as_recorded: only what had been "
+                "recorded by the end of as_of, so the same list comes back next year")]
 
 
 @router.get("/migration", response_model=ShortlistRead, responses={
@@ -78,13 +81,15 @@ def get_migration_shortlist(
     rank_by: Annotated[Literal["risk", "rfg"], Query()] = "risk",
     include_other_areas: Annotated[bool, Query(
         description="Keep referred people whose home area is elsewhere")] = False,
+    knowledge: KnowledgeQuery = "current",
     format: Annotated[Format, Query()] = "json",
 ) -> Any:
     """Ranked candidates for a stream, who is excluded and why (decision support only)."""
     require_area_visible(principal, area)
     listing = store.migration_list(session=session, scorer=scorer, area=area, stream=stream,
                                    as_of=as_of or date.today(), rank_by=rank_by, limit=limit,
-                                   include_other_areas=include_other_areas)
+                                   include_other_areas=include_other_areas,
+                                   knowledge=knowledge)
     ids = [c["person_id"] for c in listing["candidates"]] + [
         e["person_id"] for e in listing["excluded"]]
     if format != "json":
@@ -101,6 +106,7 @@ def get_migration_shortlist_counts(
     stream: StreamQuery, as_of: AsOfQuery = None,
     include_other_areas: Annotated[bool, Query(
         description="Keep referred people whose home area is elsewhere")] = False,
+    knowledge: KnowledgeQuery = "current",
 ) -> Any:
     """How many people the migration shortlist lists and excludes (and why), for every role.
 
@@ -111,7 +117,8 @@ def get_migration_shortlist_counts(
     require_area_visible(principal, area)
     return store.migration_counts(session=session, scorer=scorer, area=area, stream=stream,
                                   as_of=as_of or date.today(),
-                                  include_other_areas=include_other_areas)
+                                  include_other_areas=include_other_areas,
+                                  knowledge=knowledge)
 
 
 @router.get("/exits", response_model=ExitReviewRead, responses={
@@ -119,12 +126,13 @@ def get_migration_shortlist_counts(
 def get_exit_shortlist(
     session: SessionDep, scorer: ScorerDep, principal: PersonLevel,
     justification: Justification, audit: AuditDep, area: AreaQuery, stream: StreamQuery,
-    as_of: AsOfQuery = None, format: Annotated[Format, Query()] = "json",
+    as_of: AsOfQuery = None, knowledge: KnowledgeQuery = "current",
+    format: Annotated[Format, Query()] = "json",
 ) -> Any:
     """Current members whose recent record suggests an exit review, with reasons."""
     require_area_visible(principal, area)
     listing = store.exits_list(session=session, scorer=scorer, area=area, stream=stream,
-                               as_of=as_of or date.today())
+                               as_of=as_of or date.today(), knowledge=knowledge)
     ids = [m["person_id"] for m in listing["members"]]
     if format != "json":
         return export_listing(listing, kind="exits", fmt=format, audit=audit,

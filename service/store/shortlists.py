@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -44,12 +44,14 @@ from service.frames import (
     Filters,
     custody_frame,
     ids_in,
-    memberships_frame,
     offences_frame,
     read_frame,
     table_of,
 )
-from service.scorer import Scorer
+from service.scorer import Scorer, end_of_day_utc
+
+# current: everything known now about as_of; as_recorded: only what was recorded by then.
+Knowledge = Literal["current", "as_recorded"]
 
 REFERRALS = table_of(Referral)
 PERSONS = table_of(Person)
@@ -84,11 +86,14 @@ def check_area_and_stream(session: Session, *, area: str, stream: str,
         raise _query_invalid("stream", f"no shortlist rules for stream {stream!r}")
 
 
-def _referrals(conn: Connection, *, area: str, stream: str) -> pd.DataFrame:
+def _referrals(conn: Connection, *, area: str, stream: str,
+               recorded_by: datetime | None = None) -> pd.DataFrame:
     r = REFERRALS.c
     query = (select(r.person_id, r.id.label("referral_id"), r.referring_agency, r.reason,
                     r.referred_on, r.closed_on, r.ogrs_score)
              .where(r.area == area, r.requested_stream == stream).order_by(r.id))
+    if recorded_by is not None:
+        query = query.where(r.created_at <= recorded_by)
     frame = read_frame(conn, query, ["referred_on", "closed_on"], few=True)
     return _with_dtypes(frame, {"person_id": np.int64, "referral_id": np.int64,
                                 "ogrs_score": float})
@@ -112,11 +117,12 @@ class _Register:
     names: dict[int, tuple[str, str | None]]
 
 
-def _register(conn: Connection, person_ids: Sequence[int], *, as_of: date) -> _Register:
+def _register(conn: Connection, person_ids: Sequence[int], *, as_of: date,
+              recorded_by: datetime | None = None) -> _Register:
     """Whole histories (offences to as_of, person rows, custody) of some people, and their
     PNC IDs and names, read in three queries."""
     ids = sorted({int(i) for i in person_ids})
-    scope = Filters(person_ids=ids, offences_until=as_of)
+    scope = Filters(person_ids=ids, offences_until=as_of, recorded_by=recorded_by)
     p = PERSONS.c
     people = read_frame(conn, select(p.id.label("person_id"), p.date_of_birth, p.deceased_on,
                                      p.home_area, p.pnc_id, p.given_name, p.family_name)
@@ -133,14 +139,21 @@ def _register(conn: Connection, person_ids: Sequence[int], *, as_of: date) -> _R
                      custody=custody_frame(conn, scope), names=names)
 
 
-def _stream_memberships(conn: Connection, *, stream: str, as_of: date) -> pd.DataFrame:
-    """Memberships of one stream active on as_of, in any area (a cohort's size at most)."""
+def _stream_memberships(conn: Connection, *, stream: str, as_of: date,
+                        recorded_by: datetime | None = None,
+                        area: str | None = None) -> pd.DataFrame:
+    """Memberships of one stream active on as_of (in one area, or any): a cohort's size at
+    most."""
     m = MEMBERSHIPS.c
-    query = (select(m.id.label("membership_id"), m.person_id, m.stream, m.adopted_on,
-                    m.exited_on)
+    query = (select(m.id.label("membership_id"), m.person_id, m.cohort, m.stream, m.area,
+                    m.adopted_on, m.exited_on)
              .where(m.stream == stream, m.adopted_on <= as_of,
                     or_(m.exited_on.is_(None), m.exited_on > as_of))
              .order_by(m.id))
+    if area is not None:
+        query = query.where(m.area == area)
+    if recorded_by is not None:
+        query = query.where(m.created_at <= recorded_by)
     frame = read_frame(conn, query, DATE_COLUMNS["memberships"], few=True)
     return _with_dtypes(frame, {"membership_id": np.int64, "person_id": np.int64})
 
@@ -179,7 +192,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def window_offences(conn: Connection, *, as_of: date, area: str, stream: str,
                     config: ShortlistConfig, table: pd.DataFrame,
-                    extra_ids: Sequence[int] = ()) -> pd.DataFrame:
+                    extra_ids: Sequence[int] = (),
+                    recorded_by: datetime | None = None) -> pd.DataFrame:
     """The look-back window's possibly-qualifying offences of the area's people (and of
     ``extra_ids``): person_id, offence_date, offence_type, domestic_abuse.
 
@@ -203,6 +217,8 @@ def window_offences(conn: Connection, *, as_of: date, area: str, stream: str,
                     o.offence_date <= as_of, o.offence_type.in_(types)))
     if rule.domestic_abuse:
         query = query.where(o.domestic_abuse == true())
+    if recorded_by is not None:
+        query = query.where(o.recorded_at <= recorded_by)
     # No ORDER BY: the pool only counts rows, and the read stays on the index.
     frame = read_frame(conn, query, ["offence_date"], few=True)
     return _with_dtypes(frame, {"person_id": np.int64, "domestic_abuse": bool})
@@ -210,7 +226,8 @@ def window_offences(conn: Connection, *, as_of: date, area: str, stream: str,
 
 def candidate_pool(conn: Connection, *, as_of: date, area: str, stream: str,
                    config: ShortlistConfig, table: pd.DataFrame,
-                   referrals: pd.DataFrame) -> np.ndarray:
+                   referrals: pd.DataFrame,
+                   recorded_by: datetime | None = None) -> np.ndarray:
     """The people the shortlist has to consider (sorted ids): the area's people (and the
     stream's referred people, whatever their area) with enough qualifying offences in the
     look-back window, plus those with a referral open on ``as_of``.
@@ -220,7 +237,7 @@ def candidate_pool(conn: Connection, *, as_of: date, area: str, stream: str,
     """
     extra = sorted({int(i) for i in referrals["person_id"]})
     window = window_offences(conn, as_of=as_of, area=area, stream=stream, config=config,
-                             table=table, extra_ids=extra)
+                             table=table, extra_ids=extra, recorded_by=recorded_by)
     return shortlist_pool(window, referrals, as_of=as_of, stream=stream, config=config,
                           catalogue_table=table)
 
@@ -233,23 +250,30 @@ class _Computed:
     config: ShortlistConfig
 
 
+def _recorded_by(as_of: date, knowledge: Knowledge) -> datetime | None:
+    # as_recorded: only rows recorded by the end of as_of (design.md, "as-of"), so the
+    # list can be asked for again next year and come out the same.
+    return end_of_day_utc(as_of) if knowledge == "as_recorded" else None
+
+
 def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
              rank_by: str, limit: int | None, include_other_areas: bool,
-             config: ShortlistConfig | None) -> _Computed:
+             config: ShortlistConfig | None, knowledge: Knowledge = "current") -> _Computed:
     config = config or shortlist_config()
     check_area_and_stream(session, area=area, stream=stream, config=config)
     conn = session.connection()
     table = scorer.catalogue.table
-    referrals = _referrals(conn, area=area, stream=stream)
+    recorded_by = _recorded_by(as_of, knowledge)
+    referrals = _referrals(conn, area=area, stream=stream, recorded_by=recorded_by)
     pool = candidate_pool(conn, as_of=as_of, area=area, stream=stream, config=config,
-                          table=table, referrals=referrals).tolist()
-    register = _register(conn, pool, as_of=as_of)
+                          table=table, referrals=referrals, recorded_by=recorded_by).tolist()
+    register = _register(conn, pool, as_of=as_of, recorded_by=recorded_by)
     off, per, cus = register.offences, register.persons, register.custody
     # The parts are kept: the listed people's explanations come from the same arrays.
     parts = compute_scores(off, per, cus, as_of=as_of, catalogue=scorer.catalogue,
                            config=scorer.config, model=scorer.model)
     scores = frame_from_parts(parts, catalogue=scorer.catalogue, config=scorer.config)
-    members = _stream_memberships(conn, stream=stream, as_of=as_of)
+    members = _stream_memberships(conn, stream=stream, as_of=as_of, recorded_by=recorded_by)
     try:
         result = migration_shortlist(
             scores, off, per, cus, members, referrals, as_of=as_of, area=area, stream=stream,
@@ -257,6 +281,7 @@ def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of:
             include_other_areas=include_other_areas)
     except ShortlistError as exc:
         raise _query_invalid("stream", str(exc)) from exc
+    result.criteria["knowledge"] = knowledge
     return _Computed(result=result, parts=parts, register=register, config=config)
 
 
@@ -269,7 +294,8 @@ def _with_names(frame: pd.DataFrame,
 def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
                    rank_by: str = "risk", limit: int | None = 25,
                    include_other_areas: bool = False,
-                   config: ShortlistConfig | None = None) -> dict[str, Any]:
+                   config: ShortlistConfig | None = None,
+                   knowledge: Knowledge = "current") -> dict[str, Any]:
     """The migration-meeting shortlist for a stream in an area as of a date (a dict shaped
     like `ShortlistRead`).
 
@@ -278,7 +304,8 @@ def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, 
     """
     computed = _compute(session=session, scorer=scorer, area=area, stream=stream,
                         as_of=as_of, rank_by=rank_by, limit=limit,
-                        include_other_areas=include_other_areas, config=config)
+                        include_other_areas=include_other_areas, config=config,
+                        knowledge=knowledge)
     result = computed.result
     out = _head(as_of=as_of, area=area, stream=stream, scorer=scorer, config=computed.config)
     out["criteria"] = result.criteria
@@ -312,13 +339,15 @@ EXCLUSION_KINDS = (("active_member", "already an active member of "),
 
 def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str,
                      as_of: date, include_other_areas: bool = False,
-                     config: ShortlistConfig | None = None) -> dict[str, Any]:
+                     config: ShortlistConfig | None = None,
+                     knowledge: Knowledge = "current") -> dict[str, Any]:
     """The shortlist's aggregate counts (no person-level data), shaped like
     `ShortlistCounts`: how many are eligible (all of them, no limit), how many of those
     only on referral, how many are excluded and for which reasons, open referrals."""
     computed = _compute(session=session, scorer=scorer, area=area, stream=stream,
                         as_of=as_of, rank_by="risk", limit=None,
-                        include_other_areas=include_other_areas, config=config)
+                        include_other_areas=include_other_areas, config=config,
+                        knowledge=knowledge)
     result, config = computed.result, computed.config
     cand, excl = result.candidates, result.excluded
     by_reason = {kind: 0 for kind, _ in EXCLUSION_KINDS}
@@ -346,14 +375,17 @@ def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str
 
 
 def exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
-               config: ShortlistConfig | None = None) -> dict[str, Any]:
+               config: ShortlistConfig | None = None,
+               knowledge: Knowledge = "current") -> dict[str, Any]:
     """Current members of a stream in an area whose record suggests an exit review."""
     config = config or shortlist_config()
     check_area_and_stream(session, area=area, stream=stream, config=config)
     conn = session.connection()
-    members = memberships_frame(conn, areas=[area])
-    members = members.loc[members["stream"] == stream]
-    register = _register(conn, members["person_id"].unique().tolist(), as_of=as_of)
+    recorded_by = _recorded_by(as_of, knowledge)
+    members = _stream_memberships(conn, stream=stream, as_of=as_of, recorded_by=recorded_by,
+                                  area=area)
+    register = _register(conn, members["person_id"].unique().tolist(), as_of=as_of,
+                         recorded_by=recorded_by)
     off, per, cus = register.offences, register.persons, register.custody
     scores = _score(off, per, cus, as_of=as_of, scorer=scorer)
     review = exit_review(scores, off, per, cus, members, as_of=as_of, area=area, stream=stream,
@@ -363,7 +395,8 @@ def exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_o
                        "long_sentence_months": config.long_sentence_months,
                        "custody_min_months": config.custody_min_months,
                        "recent_months": config.recent_months,
-                       "members": "memberships of the stream in the area active on as_of"}
+                       "members": "memberships of the stream in the area active on as_of",
+                       "knowledge": knowledge}
     out["members"] = _with_names(review, register.names)
     return out
 

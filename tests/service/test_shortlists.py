@@ -3,6 +3,7 @@ exports equal to the JSON, reproducibility, roles, areas and the audit trail."""
 
 import csv
 import io
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +245,29 @@ def test_exit_review_lists_members_serving_long_sentences(client: TestClient) ->
                             "sentence_months": 0})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["loc"] == ["body", "sentence_months"]
+
+
+def test_as_recorded_lists_only_what_was_known_by_the_end_of_as_of(client: TestClient) -> None:
+    """Everything here is recorded today: unknown at the end of yesterday, known today."""
+    today, yesterday = date.today().isoformat(), (date.today() - timedelta(days=1)).isoformat()
+    pid = offender(client, [(date.today() - timedelta(days=30)).isoformat()])
+    quiet = offender(client, ["2022-01-01"])
+    client.post("/cohort/memberships", json=membership_body(quiet, adopted_on="2022-06-01"))
+    current = shortlist(client, as_of=yesterday)
+    assert pid in ids(current) and current["criteria"]["knowledge"] == "current"
+    recorded = shortlist(client, as_of=yesterday, knowledge="as_recorded")
+    assert recorded["candidates"] == [] and recorded["criteria"]["knowledge"] == "as_recorded"
+    assert pid in ids(shortlist(client, as_of=today, knowledge="as_recorded"))
+    counts = client.get("/shortlists/migration/counts", params={
+        "area": "BRISTOL", "stream": "nsac", "as_of": yesterday, "knowledge": "as_recorded"})
+    assert counts.status_code == 200 and counts.json()["eligible"] == 0
+    exits = {k: client.get("/shortlists/exits", params={
+        "area": "BRISTOL", "stream": "nsac", "as_of": yesterday, "knowledge": k}).json()
+        for k in ("current", "as_recorded")}
+    assert quiet in [m["person_id"] for m in exits["current"]["members"]]
+    assert exits["as_recorded"]["members"] == []
+    assert client.get("/shortlists/migration", params={
+        "area": "BRISTOL", "stream": "nsac", "knowledge": "then"}).status_code == 422
 
 
 def test_roles_and_areas(client: TestClient, anon_client: TestClient,
