@@ -118,10 +118,9 @@ def _read_few(conn: Connection, query: Select[Any], dates: Sequence[str]) -> pd.
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     data: dict[str, Any] = {}
     for name, values in zip(names, columns, strict=True):
-        numbers = None if name in dates else _whole_numbers(values)
         if name in dates:
             data[name] = _days_of(values)
-        elif numbers is not None:
+        elif (numbers := _whole_numbers(values)) is not None:
             data[name] = numbers
         else:
             # An explicit object Series: pandas would otherwise infer its string dtype and
