@@ -38,6 +38,7 @@ from service.config import get_settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.demo import generate_demo, load_demo  # noqa: E402
 from service.deps import get_catalogue  # noqa: E402
+from service.frames import memberships_frame  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.routes.scores import get_scorer  # noqa: E402
 from service.scorer import Scorer  # noqa: E402
@@ -136,9 +137,9 @@ def _stages(session: Session, scorer: Scorer, results: dict[str, dict[str, float
         return parts, frame_from_parts(parts, catalogue=scorer.catalogue, config=scorer.config)
     results["  stage: scoring the pool"] = timings(score, repeats)
     parts, scores = score()  # type: ignore[misc]
-    members = store._stream_memberships(conn, stream="nsac", as_of=END)
+    members = memberships_frame(conn, stream="nsac", active_on=END)
     results["  stage: active memberships of the stream"] = timings(
-        lambda: store._stream_memberships(conn, stream="nsac", as_of=END), repeats)
+        lambda: memberships_frame(conn, stream="nsac", active_on=END), repeats)
 
     def rules() -> object:
         return migration_shortlist(scores, off, per, cus, members, refs, as_of=END, area=AREA,

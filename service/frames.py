@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Select, Table, literal_column, select
+from sqlalchemy import Select, Table, literal_column, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
@@ -166,6 +166,19 @@ def _person_scope(filters: Filters) -> list[ColumnElement[bool]]:
     return clauses
 
 
+def _of_people(query: Select[Any], table: Table, filters: Filters) -> Select[Any]:
+    """A select over a per-person table (offences, custody) kept to the filters' people and
+    to rows recorded by ``filters.recorded_by``."""
+    person_id = table.c.person_id
+    if filters.areas is None and filters.person_ids is not None:
+        query = query.where(ids_in(person_id, filters.person_ids))  # no join needed
+    elif scope := _person_scope(filters):
+        query = query.join(PERSONS, PERSONS.c.id == person_id).where(*scope)
+    if filters.recorded_by is not None:
+        query = query.where(table.c.recorded_at <= filters.recorded_by)
+    return query
+
+
 def persons_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFrame:
     """person_id, date_of_birth, deceased_on, sex, ethnicity, home_area (monitoring columns
     are for fairness reporting; scoring never reads them)."""
@@ -182,14 +195,8 @@ def offences_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFra
     """One row per offence: person_id, offence_date, offence_type, domestic_abuse,
     victim_ref (what scoring reads; outcomes are the IDIOM report's, read there)."""
     o = OFFENCES.c
-    query = select(o.person_id, o.offence_date, o.offence_type, o.domestic_abuse,
-                   o.victim_ref)
-    if filters.areas is None and filters.person_ids is not None:
-        query = query.where(ids_in(o.person_id, filters.person_ids))  # no join needed
-    elif scope := _person_scope(filters):
-        query = query.join(PERSONS, PERSONS.c.id == o.person_id).where(*scope)
-    if filters.recorded_by is not None:
-        query = query.where(o.recorded_at <= filters.recorded_by)
+    query = _of_people(select(o.person_id, o.offence_date, o.offence_type, o.domestic_abuse,
+                              o.victim_ref), OFFENCES, filters)
     if filters.offences_until is not None:
         query = query.where(o.offence_date <= filters.offences_until)
     frame = _read(conn, query.order_by(o.person_id, o.offence_date, o.id),
@@ -210,27 +217,44 @@ def custody_frame(conn: Connection, filters: Filters = Filters()) -> pd.DataFram
     """person_id, start_on, end_on (NaT while in custody), sentence_months (missing where
     not recorded)."""
     c = CUSTODY.c
-    query = select(c.person_id, c.start_on, c.end_on, c.sentence_months)
-    if filters.areas is None and filters.person_ids is not None:
-        query = query.where(ids_in(c.person_id, filters.person_ids))  # no join needed
-    elif scope := _person_scope(filters):
-        query = query.join(PERSONS, PERSONS.c.id == c.person_id).where(*scope)
-    if filters.recorded_by is not None:
-        query = query.where(c.recorded_at <= filters.recorded_by)
+    query = _of_people(select(c.person_id, c.start_on, c.end_on, c.sentence_months), CUSTODY,
+                       filters)
     frame = _read(conn, query.order_by(c.person_id, c.start_on), DATE_COLUMNS["custody"],
                   few=filters.few)
     frame["person_id"] = frame["person_id"].to_numpy().astype(np.int64)
     return frame
 
 
-def memberships_frame(conn: Connection, *, areas: Sequence[str] | None = None) -> pd.DataFrame:
+def memberships_frame(conn: Connection, *, areas: Sequence[str] | None = None,
+                      stream: str | None = None, active_on: date | None = None,
+                      recorded_by: datetime | None = None) -> pd.DataFrame:
     """membership_id, person_id, cohort, stream, area, adopted_on, exited_on, exit_reason,
-    sex (for the panel's breakdown by sex)."""
+    sex (for the panel's breakdown by sex).
+
+    ``active_on`` keeps memberships running at the end of that day (a cohort's size at most,
+    so read as plain rows); ``recorded_by`` those created by then.
+    """
     m = MEMBERSHIPS.c
     query = (select(m.id.label("membership_id"), m.person_id, m.cohort, m.stream, m.area,
                     m.adopted_on, m.exited_on, m.exit_reason, PERSONS.c.sex)
              .join(PERSONS, PERSONS.c.id == m.person_id))
     if areas is not None:
         query = query.where(m.area.in_(list(areas)))
-    frame = _read(conn, query.order_by(m.id), DATE_COLUMNS["memberships"])
-    return frame.astype({"membership_id": "int64", "person_id": "int64"})
+    if stream is not None:
+        query = query.where(m.stream == stream)
+    if active_on is not None:
+        query = query.where(m.adopted_on <= active_on,
+                            or_(m.exited_on.is_(None), m.exited_on > active_on))
+    if recorded_by is not None:
+        query = query.where(m.created_at <= recorded_by)
+    frame = _read(conn, query.order_by(m.id), DATE_COLUMNS["memberships"],
+                  few=active_on is not None)
+    return with_dtypes(frame, {"membership_id": np.int64, "person_id": np.int64})
+
+
+def with_dtypes(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
+    """``frame`` with these columns converted, column by column through numpy:
+    DataFrame.astype costs milliseconds per call even on a handful of rows."""
+    for column, dtype in dtypes.items():
+        frame[column] = frame[column].to_numpy().astype(dtype)
+    return frame

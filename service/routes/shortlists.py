@@ -11,7 +11,7 @@ from models.base import IsoDate
 from models.meeting import ShortlistHead
 from service import exports
 from service.access import require_area_visible
-from service.audit import AuditDep
+from service.audit import AuditDep, Auditor
 from service.deps import SessionDep
 from service.errors import responses
 from service.exports import export_listing
@@ -92,12 +92,8 @@ def get_migration_shortlist(
                                    knowledge=knowledge)
     ids = [c["person_id"] for c in listing["candidates"]] + [
         e["person_id"] for e in listing["excluded"]]
-    if format != "json":
-        return export_listing(listing, kind="migration", fmt=format, audit=audit,
-                       justification=justification, person_ids=ids)
-    audit.record(AuditAction.consultation, person_ids=ids, justification=justification,
-                 detail=f"migration shortlist {area}/{stream} as of {listing['as_of']}")
-    return listing
+    return _answer(listing, kind="migration", fmt=format, person_ids=ids, audit=audit,
+                   justification=justification)
 
 
 @router.get("/migration/counts", response_model=ShortlistCounts, responses=responses(403, 422))
@@ -133,10 +129,19 @@ def get_exit_shortlist(
     require_area_visible(principal, area)
     listing = store.exits_list(session=session, scorer=scorer, area=area, stream=stream,
                                as_of=as_of or date.today(), knowledge=knowledge)
-    ids = [m["person_id"] for m in listing["members"]]
-    if format != "json":
-        return export_listing(listing, kind="exits", fmt=format, audit=audit,
-                       justification=justification, person_ids=ids)
-    audit.record(AuditAction.consultation, person_ids=ids, justification=justification,
-                 detail=f"exit review {area}/{stream} as of {listing['as_of']}")
+    return _answer(listing, kind="exits", fmt=format,
+                   person_ids=[m["person_id"] for m in listing["members"]], audit=audit,
+                   justification=justification)
+
+
+def _answer(listing: dict[str, Any], *, kind: str, fmt: str, person_ids: list[int],
+            audit: Auditor, justification: str) -> Any:
+    """The listing as JSON (audited as a consultation) or as a CSV/XLSX file (audited as
+    a disclosure, with its export id)."""
+    if fmt != "json":
+        return export_listing(listing, kind=kind, fmt=fmt, audit=audit,
+                              justification=justification, person_ids=person_ids)
+    what = "migration shortlist" if kind == "migration" else "exit review"
+    audit.record(AuditAction.consultation, person_ids=person_ids, justification=justification,
+                 detail=f"{what} {listing['area']}/{listing['stream']} as of {listing['as_of']}")
     return listing

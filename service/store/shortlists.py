@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import Connection, or_, select, true
 from sqlmodel import Session
 
-from models import Area, CohortMembership, Offence, Person, Referral, Stream
+from models import Area, Offence, Person, Referral, Stream
 from scoring import score_people
 from scoring.explain import explanations_from_parts
 from scoring.score import ScoreParts, compute_scores, frame_from_parts
@@ -44,9 +44,11 @@ from service.frames import (
     Filters,
     custody_frame,
     ids_in,
+    memberships_frame,
     offences_frame,
     read_frame,
     table_of,
+    with_dtypes,
 )
 from service.scorer import Scorer, end_of_day_utc
 
@@ -56,7 +58,6 @@ Knowledge = Literal["current", "as_recorded"]
 REFERRALS = table_of(Referral)
 PERSONS = table_of(Person)
 OFFENCES = table_of(Offence)
-MEMBERSHIPS = table_of(CohortMembership)
 
 
 @lru_cache(maxsize=4)
@@ -95,16 +96,8 @@ def _referrals(conn: Connection, *, area: str, stream: str,
     if recorded_by is not None:
         query = query.where(r.created_at <= recorded_by)
     frame = read_frame(conn, query, ["referred_on", "closed_on"], few=True)
-    return _with_dtypes(frame, {"person_id": np.int64, "referral_id": np.int64,
+    return with_dtypes(frame, {"person_id": np.int64, "referral_id": np.int64,
                                 "ogrs_score": float})
-
-
-def _with_dtypes(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
-    # Column by column through numpy: DataFrame.astype costs milliseconds per call even on
-    # a handful of rows, and a shortlist makes several such reads.
-    for column, dtype in dtypes.items():
-        frame[column] = frame[column].to_numpy().astype(dtype)
-    return frame
 
 
 @dataclass(frozen=True)
@@ -128,7 +121,7 @@ def _register(conn: Connection, person_ids: Sequence[int], *, as_of: date,
                                      p.home_area, p.pnc_id, p.given_name, p.family_name)
                         .where(ids_in(p.id, ids)).order_by(p.id),
                         DATE_COLUMNS["persons"], few=scope.few)
-    people = _with_dtypes(people, {"person_id": np.int64})
+    people = with_dtypes(people, {"person_id": np.int64})
     names = {pid: (pnc, " ".join(n for n in (given, family) if isinstance(n, str) and n)
                    or None)
              for pid, pnc, given, family in zip(
@@ -137,25 +130,6 @@ def _register(conn: Connection, person_ids: Sequence[int], *, as_of: date,
     persons = people[["person_id", "date_of_birth", "deceased_on", "home_area"]]
     return _Register(offences=offences_frame(conn, scope), persons=persons,
                      custody=custody_frame(conn, scope), names=names)
-
-
-def _stream_memberships(conn: Connection, *, stream: str, as_of: date,
-                        recorded_by: datetime | None = None,
-                        area: str | None = None) -> pd.DataFrame:
-    """Memberships of one stream active on as_of (in one area, or any): a cohort's size at
-    most."""
-    m = MEMBERSHIPS.c
-    query = (select(m.id.label("membership_id"), m.person_id, m.cohort, m.stream, m.area,
-                    m.adopted_on, m.exited_on)
-             .where(m.stream == stream, m.adopted_on <= as_of,
-                    or_(m.exited_on.is_(None), m.exited_on > as_of))
-             .order_by(m.id))
-    if area is not None:
-        query = query.where(m.area == area)
-    if recorded_by is not None:
-        query = query.where(m.created_at <= recorded_by)
-    frame = read_frame(conn, query, DATE_COLUMNS["memberships"], few=True)
-    return _with_dtypes(frame, {"membership_id": np.int64, "person_id": np.int64})
 
 
 def _versions(scorer: Scorer, config: ShortlistConfig) -> dict[str, str]:
@@ -221,7 +195,7 @@ def window_offences(conn: Connection, *, as_of: date, area: str, stream: str,
         query = query.where(o.recorded_at <= recorded_by)
     # No ORDER BY: the pool only counts rows, and the read stays on the index.
     frame = read_frame(conn, query, ["offence_date"], few=True)
-    return _with_dtypes(frame, {"person_id": np.int64, "domestic_abuse": bool})
+    return with_dtypes(frame, {"person_id": np.int64, "domestic_abuse": bool})
 
 
 def candidate_pool(conn: Connection, *, as_of: date, area: str, stream: str,
@@ -273,7 +247,7 @@ def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of:
     parts = compute_scores(off, per, cus, as_of=as_of, catalogue=scorer.catalogue,
                            config=scorer.config, model=scorer.model)
     scores = frame_from_parts(parts, catalogue=scorer.catalogue, config=scorer.config)
-    members = _stream_memberships(conn, stream=stream, as_of=as_of, recorded_by=recorded_by)
+    members = memberships_frame(conn, stream=stream, active_on=as_of, recorded_by=recorded_by)
     try:
         result = migration_shortlist(
             scores, off, per, cus, members, referrals, as_of=as_of, area=area, stream=stream,
@@ -382,8 +356,8 @@ def exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_o
     check_area_and_stream(session, area=area, stream=stream, config=config)
     conn = session.connection()
     recorded_by = _recorded_by(as_of, knowledge)
-    members = _stream_memberships(conn, stream=stream, as_of=as_of, recorded_by=recorded_by,
-                                  area=area)
+    members = memberships_frame(conn, areas=[area], stream=stream, active_on=as_of,
+                                recorded_by=recorded_by)
     register = _register(conn, members["person_id"].unique().tolist(), as_of=as_of,
                          recorded_by=recorded_by)
     off, per, cus = register.offences, register.persons, register.custody

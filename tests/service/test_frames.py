@@ -1,6 +1,6 @@
 """Reading the register into scoring frames: columns, dtypes, filters, as-recorded."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from fastapi.testclient import TestClient
@@ -61,6 +61,14 @@ def test_filters_by_area_date_and_recording_time(client: TestClient, session: Se
     past = datetime.now(UTC) - timedelta(days=1)
     assert offences_frame(conn, Filters(person_ids=[a], recorded_by=past)).empty
     assert memberships_frame(conn, areas=["BANES"]).empty
+    # Active memberships of a stream (the shortlists' read): adopted 2023-01-15, running.
+    mine = memberships_frame(conn, stream="nsac", active_on=date(2023, 6, 1))
+    assert a in set(mine["person_id"]) and mine["person_id"].dtype == "int64"
+    assert a not in set(memberships_frame(conn, stream="nsac", active_on=date(2023, 1, 14))[
+        "person_id"])
+    assert memberships_frame(conn, stream="domestic_abuse", active_on=date(2023, 6, 1)).empty
+    assert memberships_frame(conn, stream="nsac", active_on=date(2023, 6, 1),
+                             recorded_by=past).empty
 
 
 def test_long_person_id_lists_are_read_in_one_query(client: TestClient,
