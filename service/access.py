@@ -42,6 +42,16 @@ def visible_membership(session: Session, auditor: Auditor,
     return membership
 
 
+def writable_membership(session: Session, auditor: Auditor,
+                        membership_id: int) -> CohortMembership:
+    """The membership if the caller may see both its area and its person; 404 otherwise."""
+    membership = visible_membership(session, auditor, membership_id)
+    person = person_or_404(session, membership.person_id)
+    if not auditor.principal.can_see(person.home_area):
+        raise _refuse(auditor, "membership", membership_id, membership.person_id)
+    return membership
+
+
 def require_area(auditor: Auditor, area: str | None, *, field: str) -> None:
     """Refuse (403) a write that names an area outside the caller's areas."""
     if area is not None and not auditor.principal.can_see(area):

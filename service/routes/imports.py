@@ -91,10 +91,11 @@ OFFENCES_BODY = _request_body(
 @router.post("/persons", response_model=ImportSummary, openapi_extra=PERSONS_BODY,
              responses=responses(403, 409, 413, 415, 422))
 def import_persons(file: ImportFileDep, session: SessionDep, settings: SettingsDep,
-                   _: Importer, audit: AuditDep) -> ImportSummary:
+                   principal: Importer, audit: AuditDep) -> ImportSummary:
     """Import people (CSV or NDJSON), keyed on PNC ID; one bad row means nothing is written."""
     summary = store.import_persons(session=session, file=file,
-                                   max_rows=settings.max_import_rows)
+                                   max_rows=settings.max_import_rows,
+                                   allowed_areas=principal.areas)
     _audit(audit, "persons", summary)
     return summary
 
@@ -102,9 +103,11 @@ def import_persons(file: ImportFileDep, session: SessionDep, settings: SettingsD
 @router.post("/offences", response_model=ImportSummary, openapi_extra=OFFENCES_BODY,
              responses=responses(403, 409, 413, 415, 422))
 def import_offences(file: ImportFileDep, session: SessionDep, settings: SettingsDep,
-                    catalogue: CatalogueDep, _: Importer, audit: AuditDep) -> ImportSummary:
+                    catalogue: CatalogueDep, principal: Importer,
+                    audit: AuditDep) -> ImportSummary:
     """Import offences (CSV or NDJSON), keyed on (source, source_ref); all rows or none."""
     summary = store.import_offences(session=session, file=file, catalogue=catalogue,
-                                    max_rows=settings.max_import_rows)
+                                    max_rows=settings.max_import_rows,
+                                    allowed_areas=principal.areas)
     _audit(audit, "offences", summary)
     return summary

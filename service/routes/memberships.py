@@ -6,7 +6,12 @@ from fastapi import APIRouter, Query, Response, status
 
 from models import AuditAction, MembershipCreate, MembershipRead, MembershipUpdate, Page
 from models.enums import Cohort
-from service.access import require_area, visible_membership
+from service.access import (
+    require_area,
+    visible_membership,
+    visible_person,
+    writable_membership,
+)
 from service.audit import AuditDep
 from service.deps import IdPath, IdQuery, IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
@@ -17,10 +22,13 @@ router = APIRouter(prefix="/cohort/memberships", tags=["cohort"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MembershipRead,
-             responses=responses(403, 409, 422))
+             responses=responses(403, 404, 409, 422))
 def create_membership(membership_in: MembershipCreate, session: SessionDep, _: PersonLevel,
                       audit: AuditDep, response: Response) -> MembershipRead:
     """Adopt a person into a cohort stream (409 if it overlaps one of that stream)."""
+    # The person must be visible to the key, not only the membership's area: otherwise a
+    # back-dated membership in the key's area would bring anyone onto its lists.
+    visible_person(session, audit, membership_in.person_id)
     require_area(audit, membership_in.area, field="area")
     membership = store.create_membership(session=session, membership_in=membership_in)
     audit.record(AuditAction.collection, person_ids=[membership.person_id], status=201,
@@ -72,7 +80,7 @@ def update_membership(membership_id: IdPath, changes: MembershipUpdate, session:
                       _: PersonLevel, audit: AuditDep, expected_version: IfMatchDep,
                       response: Response) -> MembershipRead:
     """Update a membership, e.g. record its exit; needs If-Match (412 if stale)."""
-    visible_membership(session, audit, membership_id)
+    writable_membership(session, audit, membership_id)
     require_area(audit, changes.area, field="area")
     membership = store.update_membership(session=session, membership_id=membership_id,
                                          changes=changes, expected_version=expected_version)

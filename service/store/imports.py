@@ -396,8 +396,13 @@ def _same(stored: Any, new: dict[str, Any], fields: Sequence[str]) -> bool:
 
 # --- persons --------------------------------------------------------------------------------
 
-def import_persons(*, session: Session, file: ImportFile, max_rows: int) -> ImportSummary:
-    """Insert or update people from an extract, keyed on PNC ID; all rows or none."""
+def import_persons(*, session: Session, file: ImportFile, max_rows: int,
+                   allowed_areas: frozenset[str] | None = None) -> ImportSummary:
+    """Insert or update people from an extract, keyed on PNC ID; all rows or none.
+
+    `allowed_areas` (None: all) are the areas the caller may write: a row for another area,
+    or for a person registered in one, is a row error.
+    """
     errors = _Errors()
     rows = parse_rows(file, columns=PERSON_COLUMNS, required=PERSON_REQUIRED,
                       max_rows=max_rows, errors=errors)
@@ -421,12 +426,20 @@ def import_persons(*, session: Session, file: ImportFile, max_rows: int) -> Impo
             errors.add(row.line, "home_area", f"unknown area {person.home_area!r}",
                        "unknown_reference")
             continue
+        if allowed_areas is not None and person.home_area not in allowed_areas:
+            errors.add(row.line, "home_area", "outside the key's areas", "forbidden_area")
+            continue
         valid[person.pnc_id] = person.model_dump()
-    errors.raise_if_any("person")
 
     table = _table(Person)
     cols = [table.c.id, table.c.pnc_id, *(table.c[f] for f in PERSON_FIELDS)]
     stored = {r.pnc_id: r for r in _rows_by_key(conn, cols, table.c.pnc_id, valid)}
+    if allowed_areas is not None:
+        for pnc, row_line in first_line.items():
+            if pnc in stored and stored[pnc].home_area not in allowed_areas:
+                errors.add(row_line, "pnc_id", "this person is registered outside the key's "
+                                               "areas", "forbidden_area")
+    errors.raise_if_any("person")
     # Reads done: end that transaction so the writes start on fresh data (on SQLite a write
     # cannot follow a read snapshot another writer has since moved past).
     session.commit()
@@ -496,8 +509,11 @@ def _person_key(row: _Row, errors: _Errors) -> tuple[str | None, int | None, boo
 
 
 def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCatalogue,
-                    max_rows: int) -> ImportSummary:
-    """Insert or update offences from an extract, keyed on (source, source_ref); all or none."""
+                    max_rows: int, allowed_areas: frozenset[str] | None = None) -> ImportSummary:
+    """Insert or update offences from an extract, keyed on (source, source_ref); all or none.
+
+    `allowed_areas` (None: all): a person living elsewhere is, to this caller, unknown.
+    """
     errors = _Errors()
     rows = parse_rows(file, columns=OFFENCE_COLUMNS, required=OFFENCE_REQUIRED,
                       max_rows=max_rows, errors=errors)
@@ -528,11 +544,15 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
 
     conn = session.connection()
     persons = _table(Person)
-    pcols = (persons.c.id, persons.c.pnc_id, persons.c.date_of_birth)
-    by_pnc = {r.pnc_id: r for r in _rows_by_key(
-        conn, pcols, persons.c.pnc_id, (r.pnc_id for r in checked if r.pnc_id is not None))}
-    by_id = {r.id: r for r in _rows_by_key(
-        conn, pcols, persons.c.id, (r.person_id for r in checked if r.person_id is not None))}
+    pcols = (persons.c.id, persons.c.pnc_id, persons.c.date_of_birth, persons.c.home_area)
+
+    def visible(found: Iterable[Row[Any]]) -> Iterator[Row[Any]]:
+        return (r for r in found if allowed_areas is None or r.home_area in allowed_areas)
+
+    by_pnc = {r.pnc_id: r for r in visible(_rows_by_key(
+        conn, pcols, persons.c.pnc_id, (r.pnc_id for r in checked if r.pnc_id is not None)))}
+    by_id = {r.id: r for r in visible(_rows_by_key(
+        conn, pcols, persons.c.id, (r.person_id for r in checked if r.person_id is not None)))}
 
     valid: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
     for item in checked:

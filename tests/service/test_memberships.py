@@ -50,12 +50,13 @@ def test_exit_rules_are_422(client: TestClient) -> None:
         membership_body(pid, cohort="sideways"),
         membership_body(pid, stream="unknown_stream"),
         membership_body(pid, area="NOWHERE"),
-        membership_body(987654),
     ]
     for body in bad:
         resp = client.post(URL, json=body)
         assert resp.status_code == 422, (body, resp.text)
         assert resp.json()["errors"], body
+    # An unknown person is a 404, as a person outside the key's areas is (referrals too).
+    assert client.post(URL, json=membership_body(987654)).status_code == 404
 
 
 def test_exit_by_patch_with_if_match(client: TestClient) -> None:

@@ -1,0 +1,109 @@
+"""Writes that name a person stay inside the key's areas (issue: area leak via memberships).
+
+A key limited to one area must not be able to bring a person from another area onto its
+lists (a back-dated membership), nor learn whether a person id exists, through any write.
+"""
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import KeyMaker
+from tests.factories import membership_body, offence_body, person_body, pnc_id
+
+
+@pytest.fixture
+def people(client: TestClient) -> dict[str, int | str]:
+    """One person in BRISTOL, one in SOUTH_GLOS (with a SOUTH_GLOS membership)."""
+    bristol = client.post("/persons", json=person_body(home_area="BRISTOL")).json()
+    south = client.post("/persons", json=person_body(home_area="SOUTH_GLOS")).json()
+    elsewhere = client.post("/cohort/memberships",
+                            json=membership_body(south["id"], area="SOUTH_GLOS")).json()
+    return {"bristol": bristol["id"], "south": south["id"], "south_pnc": south["pnc_id"],
+            "south_membership": elsewhere["id"]}
+
+
+@pytest.fixture
+def bristol_om(anon_client: TestClient, make_key: KeyMaker) -> TestClient:
+    anon_client.headers.update({
+        "Authorization": f"Bearer {make_key('offender_manager', areas=['BRISTOL'])}",
+        "X-Justification": "case review"})
+    return anon_client
+
+
+def test_membership_for_an_out_of_area_person_is_refused_like_an_unknown_one(
+        people: dict, bristol_om: TestClient, client: TestClient) -> None:
+    backdated = (date.today() - timedelta(days=800)).isoformat()
+    other = bristol_om.post("/cohort/memberships", json=membership_body(
+        people["south"], area="BRISTOL", adopted_on=backdated))
+    missing = bristol_om.post("/cohort/memberships", json=membership_body(
+        99_999_999, area="BRISTOL", adopted_on=backdated))
+    assert other.status_code == missing.status_code == 404, (other.text, missing.text)
+    assert other.json()["detail"].replace(str(people["south"]), "N") == \
+        missing.json()["detail"].replace("99999999", "N")  # existence does not leak
+    assert client.get("/cohort/memberships",
+                      params={"person_id": people["south"]}).json()["total"] == 1
+    exits = bristol_om.get("/shortlists/exits", params={"area": "BRISTOL", "stream": "nsac",
+                                                       "format": "csv"})
+    assert exits.status_code == 200
+    assert people["south_pnc"] not in exits.text
+    refused = client.get("/admin/audit", params={"person_id": people["south"]}).json()["items"]
+    assert any(e["status"] == 404 and "outside" in e["detail"] for e in refused)
+
+
+def test_own_area_membership_still_works(people: dict, bristol_om: TestClient) -> None:
+    made = bristol_om.post("/cohort/memberships", json=membership_body(people["bristol"]))
+    assert made.status_code == 201, made.text
+
+
+def test_membership_of_an_out_of_area_person_cannot_be_updated(
+        people: dict, bristol_om: TestClient, client: TestClient) -> None:
+    # A BRISTOL membership of a SOUTH_GLOS person (recorded by an all-areas key) is not the
+    # BRISTOL key's to change: it cannot see the person.
+    made = client.post("/cohort/memberships", json=membership_body(
+        people["south"], stream="domestic_abuse", cohort="free", area="BRISTOL")).json()
+    resp = bristol_om.patch(f"/cohort/memberships/{made['id']}",
+                            json={"exited_on": date.today().isoformat(),
+                                  "exit_reason": "other"},
+                            headers={"If-Match": '"1"'})
+    assert resp.status_code == 404, resp.text
+    assert client.get(f"/cohort/memberships/{made['id']}").json()["exited_on"] is None
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/persons/{p}/offences", offence_body()),
+    ("/persons/{p}/custody", {"start_on": "2020-01-01", "end_on": "2020-02-01"}),
+    ("/referrals", {"person_id": "{p}", "requested_stream": "nsac", "reason": "test",
+                    "referring_agency": "probation", "referred_on": "2024-01-01"}),
+])
+def test_other_person_writes_are_404_outside_the_area(people: dict, bristol_om: TestClient,
+                                                      path: str, body: dict) -> None:
+    p = people["south"]
+    body = json.loads(json.dumps(body).replace('"{p}"', str(p)))
+    resp = bristol_om.post(path.format(p=p), json=body)
+    assert resp.status_code == 404, resp.text
+
+
+def test_area_limited_imports_cannot_write_other_areas(people: dict, client: TestClient,
+                                                       anon_client: TestClient,
+                                                       make_key: KeyMaker) -> None:
+    headers = {"Authorization": f"Bearer {make_key('integration', areas=['BRISTOL'])}",
+               "Content-Type": "application/x-ndjson"}
+    offence = {"pnc_id": people["south_pnc"], "offence_date": "2024-01-01",
+               "offence_type": "other", "source": "niche", "source_ref": "AREA-1"}
+    resp = anon_client.post("/imports/offences", content=json.dumps(offence) + "\n",
+                            headers=headers)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["errors"][0]["type"] == "unknown_person"  # as if it did not exist
+    moved = {"pnc_id": people["south_pnc"], "date_of_birth": "1990-04-01",
+             "home_area": "BRISTOL"}
+    new_elsewhere = {"pnc_id": pnc_id(), "date_of_birth": "1990-04-01", "home_area": "BANES"}
+    resp = anon_client.post("/imports/persons", headers=headers,
+                            content="".join(json.dumps(r) + "\n" for r in (moved, new_elsewhere)))
+    assert resp.status_code == 422, resp.text
+    assert [(e["loc"][1], e["loc"][2]) for e in resp.json()["errors"]] == \
+        [(1, "pnc_id"), (2, "home_area")]
+    assert client.get(f"/persons/{people['south']}").json()["home_area"] == "SOUTH_GLOS"
+    assert client.get(f"/persons/{people['south']}/offences").json()["total"] == 0
