@@ -645,7 +645,7 @@ def exit_review(
         if not why:
             continue
         rows.append({"person_id": pid, "membership_id": int(mid), "cohort": str(cohort),
-                     "adopted_on": str(adopted), "last_offence_on": _iso(last),
+                     "adopted_on": _iso(adopted), "last_offence_on": _iso(last),
                      "offences_12m": int(recent.get(pid, 0)),
                      "rfg": round(float(s["rfg"].get(pid, 0.0)), 1),
                      "risk": round(float(s["risk"].get(pid, 0.0)), 3),

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from models import AuditAction, AuditEvent
 from scoring.shortlist import DEFAULT_PATH
 from service.config import get_settings
-from service.exports import CANDIDATE_COLUMNS, DECISION_SUPPORT, cell_text
+from service.exports import CANDIDATE_COLUMNS, DECISION_SUPPORT, EXIT_COLUMNS, cell_text
 from tests.conftest import KeyMaker
 from tests.factories import membership_body, offence_body, person_body
 
@@ -225,6 +225,39 @@ def test_exit_review_lists_quiet_members(client: TestClient) -> None:
     csv_resp = client.get("/shortlists/exits", params={"area": "BRISTOL", "stream": "nsac",
                                                        "as_of": AS_OF, "format": "csv"})
     assert csv_resp.status_code == 200 and str(quiet) in csv_resp.text
+
+
+def test_exit_review_exports_equal_the_json_cell_by_cell(client: TestClient) -> None:
+    quiet = offender(client, ["2022-01-01"])
+    never = offender(client, [])
+    for pid in (quiet, never):
+        client.post("/cohort/memberships", json=membership_body(pid, adopted_on="2022-02-25"))
+    params = {"area": "BRISTOL", "stream": "nsac", "as_of": AS_OF}
+    members = client.get("/shortlists/exits", params=params).json()["members"]
+    assert [m["adopted_on"] for m in members] == ["2022-02-25", "2022-02-25"]
+    resp = client.get("/shortlists/exits", params={**params, "format": "csv"})
+    assert resp.status_code == 200
+    _, _, table = resp.content.decode("utf-8-sig").partition("\r\n\r\n")
+    rows = list(csv.reader(io.StringIO(table)))
+    assert rows[0] == [c.key for c in EXIT_COLUMNS]
+    assert rows[1:] == [[cell_text(m.get(c.key), c.kind) for c in EXIT_COLUMNS]
+                        for m in members]
+    resp = client.get("/shortlists/exits", params={**params, "format": "xlsx"})
+    assert resp.status_code == 200, resp.text
+    ws = load_workbook(io.BytesIO(resp.content))["Exit review"]
+    top = next(i for i, r in enumerate(ws.iter_rows(values_only=True), start=1)
+               if r[0] == EXIT_COLUMNS[0].title)
+    got = [list(r)[: len(EXIT_COLUMNS)] for r in ws.iter_rows(min_row=top + 1, values_only=True)]
+    assert len(got) == len(members)
+    for row, member in zip(got, members, strict=True):
+        for value, col in zip(row, EXIT_COLUMNS, strict=True):
+            want = member[col.key]
+            if col.kind == "date":
+                assert (value.date().isoformat() if value else None) == want, col.key
+            elif col.kind == "list":
+                assert (value or "") == "; ".join(want), col.key
+            else:
+                assert value == want, col.key
 
 
 def test_exit_review_lists_members_serving_long_sentences(client: TestClient) -> None:
