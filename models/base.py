@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy import Column, DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -37,15 +37,28 @@ def _iso_date_only(value: Any) -> Any:
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
 
 
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|z|[+-]\d{2}:?\d{2})?")
+
+
 def _iso_datetime_only(value: Any) -> Any:
-    # As for dates: a number would otherwise be read as a Unix timestamp (365.25 became
-    # 1970-01-01T00:06:05 for a key's expiry).
-    if isinstance(value, datetime | str):
+    # As for dates: a number, or a numeric string in a query ("?to=0.5"), would otherwise
+    # be read as a Unix timestamp (365.25 became 1970-01-01T00:06:05 for a key's expiry).
+    if isinstance(value, datetime):
         return value
-    raise ValueError("a date-time must be written as ISO 8601 text")
+    if isinstance(value, str) and _ISO_DATETIME.fullmatch(value.strip()):
+        return value.strip()
+    raise ValueError("a date-time must be written as ISO 8601 text, e.g. 2026-12-01T09:30Z")
 
 
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_only)]
+def _utc_if_naive(value: datetime) -> datetime:
+    # Stored timestamps are UTC; a date-time written without a zone is read as UTC rather
+    # than compared, unzoned, with zoned values.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_only),
+                        AfterValidator(_utc_if_naive)]
 
 
 def utcnow() -> datetime:

@@ -101,11 +101,19 @@ def _score(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
     from models import ScoreRun
+    from service.errors import Conflict
     from service.scorer import execute_run
     from service.store.scores import create_run
 
+    settings = get_settings()
     with _session() as session:
-        run = create_run(session=session, as_of=as_of, area=args.area)
+        try:
+            run = create_run(session=session, as_of=as_of, area=args.area,
+                             max_active=settings.max_active_score_runs,
+                             stale_after=settings.score_run_stale_after)
+        except Conflict as exc:
+            print(f"iomscore score: {exc.detail}", file=sys.stderr)
+            return 1
         assert run.id is not None
         bar, update = _progress_bar(f"scoring as of {as_of}")
         update(0, 1, "reading the register and scoring")
@@ -149,14 +157,14 @@ def _score_files(args: argparse.Namespace, as_of, scorer) -> int:  # type: ignor
 
 def _train(_args: argparse.Namespace) -> int:
     from scoring import TrainingDataError
-    from service.scorer import train_and_save
+    from service.scorer import TrainingInProgress, train_and_save
 
     bar, update = _progress_bar("training the threat model")
     try:
         with _session() as session:
-            model = train_and_save(conn=session.connection(), scorer=_scorer(),
+            model = train_and_save(session=session, scorer=_scorer(),
                                    model_dir=get_settings().model_dir, progress=update)
-    except TrainingDataError as exc:
+    except (TrainingDataError, TrainingInProgress) as exc:
         print(f"iomscore train: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -229,13 +237,13 @@ def _keys_list(_args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
-    from service.errors import NotFound
+    from service.errors import Conflict, NotFound
     from service.store.keys import revoke_key
 
     with _session() as session:
         try:
             revoke_key(session=session, key_id=args.key_id)
-        except NotFound as exc:
+        except (NotFound, Conflict) as exc:
             print(f"error: {exc.detail}", file=sys.stderr)
             return 2
     print(f"key {args.key_id} revoked", file=sys.stderr)

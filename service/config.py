@@ -1,5 +1,6 @@
 """Settings for the service: one class, read from the environment (and a `.env` file)."""
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from scoring.shortlist import DEFAULT_PATH as DEFAULT_SHORTLIST_CONFIG
 
 # The usual random_page_cost for SSDs (see Settings.db_random_page_cost).
 SSD_RANDOM_PAGE_COST = 1.1
+# The largest page any list returns (openapi.yaml states it as the maximum of `limit`).
+PAGE_SIZE_CEILING = 500
 
 
 class Settings(BaseSettings):
@@ -40,8 +43,9 @@ class Settings(BaseSettings):
         default=Path("var/models"),
         description="Where trained threat models are kept, one folder per version.",
     )
-    # Pages bigger than this cost the database more than any screen can show.
-    max_page_size: int = 500
+    # Pages bigger than this cost the database more than any screen can show; a
+    # deployment may set it lower, never above the ceiling the API contract states.
+    max_page_size: int = Field(default=PAGE_SIZE_CEILING, ge=1, le=PAGE_SIZE_CEILING)
     default_page_size: int = 50
     # An import is one transaction; the cap keeps one request from holding locks for minutes.
     max_import_rows: int = 200_000
@@ -58,6 +62,15 @@ class Settings(BaseSettings):
     # Past this many requests in flight uvicorn answers 503 at once rather than queueing
     # until memory runs out.
     max_concurrent_requests: int = 200
+    # Each score run holds a snapshot of every person in memory and writes as many rows;
+    # more than a couple at once only slows them all (a fuzz run once queued 485). A run
+    # queued or running for longer than `score_run_stale_after` (a worker died under it)
+    # no longer counts against the limit.
+    max_active_score_runs: int = Field(default=2, ge=1)
+    score_run_stale_after: timedelta = timedelta(hours=1)
+    # How long a request waits for a pooled database connection before it is told to
+    # come back later (503), instead of queueing behind a stuck pool.
+    db_pool_timeout_s: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
 
 

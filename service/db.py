@@ -27,11 +27,13 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(url: str, *, statement_timeout_ms: int | None = None,
-                random_page_cost: float = SSD_RANDOM_PAGE_COST) -> Engine:
+                random_page_cost: float = SSD_RANDOM_PAGE_COST,
+                pool_timeout_s: float = 30.0) -> Engine:
     """Create an engine with the per-dialect settings this service relies on
     (``random_page_cost``: see ``Settings.db_random_page_cost``)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               pool_timeout=pool_timeout_s)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -44,6 +46,7 @@ def make_engine(url: str, *, statement_timeout_ms: int | None = None,
     # (Forcing custom plans server-side instead also re-planned every foreign-key check
     # of a bulk write: a score run's snapshot write took twice as long.)
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         pool_timeout=pool_timeout_s,
                          connect_args={"options": " ".join(options),
                                        "prepare_threshold": None})
 
@@ -54,7 +57,8 @@ def get_engine() -> Engine:
     settings = get_settings()
     return make_engine(settings.database_url,
                        statement_timeout_ms=settings.db_statement_timeout_ms,
-                       random_page_cost=settings.db_random_page_cost)
+                       random_page_cost=settings.db_random_page_cost,
+                       pool_timeout_s=settings.db_pool_timeout_s)
 
 
 def get_session() -> Iterator[Session]:

@@ -10,9 +10,9 @@ from fastapi import Path as PathParam
 from sqlmodel import Session
 
 from scoring.catalogue import OffenceCatalogue, load_catalogue
-from service.config import Settings, get_settings
+from service.config import PAGE_SIZE_CEILING, Settings, get_settings
 from service.db import get_session
-from service.errors import InvalidInput, PreconditionRequired
+from service.errors import InvalidInput
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
@@ -24,6 +24,7 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 # No list here holds a billion rows; a larger offset is a mistake, not a page.
 MAX_OFFSET = 1_000_000_000
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+MAX_PAGE_SIZE = PAGE_SIZE_CEILING
 
 
 @lru_cache(maxsize=4)
@@ -47,7 +48,8 @@ class Paging:
 
 def get_paging(
     settings: SettingsDep,
-    limit: Annotated[int | None, Query(ge=1, description="Page size (server caps it)")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE, description=(
+        f"Page size; at most {MAX_PAGE_SIZE}, or less where the server is set lower"))] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Paging:
     """Page parameters; a limit above the server's cap is a 422 rather than silently cut."""
@@ -69,10 +71,12 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def get_if_match(if_match: Annotated[str | None, Header()] = None) -> int:
-    """The version an update was based on, from If-Match; required so no write is blind."""
-    if if_match is None:
-        raise PreconditionRequired("send If-Match with the ETag you read, so no update is lost")
+def get_if_match(if_match: Annotated[str, Header(
+        description="The ETag you read; without it the update is refused (428)")]) -> int:
+    """The version an update was based on, from If-Match; required so no write is blind.
+
+    A missing header is answered 428, not 422, by the validation handler in errors.py.
+    """
     text = if_match.strip()
     if text.startswith("W/"):
         text = text[2:]

@@ -1,6 +1,7 @@
 """Domain exceptions and their one mapping to RFC 9457 problem+json responses."""
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -8,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -128,9 +130,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        if any(e["loc"] == ["header", "if-match"] and e["type"] == "missing" for e in errors):
+            # Required in the contract, but its absence is a missing precondition (RFC 6585).
+            return problem_response(request, status=428, title=PreconditionRequired.title,
+                                    slug=PreconditionRequired.slug,
+                                    detail="send If-Match with the ETag you read, so no "
+                                           "update is lost")
         return problem_response(request, status=422, title="Invalid input", slug="invalid-input",
                                 detail="The request has invalid fields: see errors.",
-                                errors=_validation_errors(exc))
+                                errors=errors)
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
@@ -139,6 +148,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(request, status=503, title="Service unavailable",
                                 slug="database-unavailable",
                                 detail="the database is unreachable; try again shortly",
+                                headers={"Retry-After": "5"})
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every pooled connection is busy (long requests, a burst): shed load with a clear
+        # answer rather than queueing the caller behind them.
+        log.warning("no database connection free on %s", request.url.path)
+        return problem_response(request, status=503, title="Service unavailable",
+                                slug="busy", detail="the service is busy; try again shortly",
                                 headers={"Retry-After": "5"})
 
     @app.exception_handler(IntegrityError)
@@ -183,6 +201,27 @@ def install_error_handlers(app: FastAPI) -> None:
                                 detail=str(exc.detail), headers=headers or None)
 
 
+def unhandled_stack(exc: BaseException) -> str:
+    """Where an unexpected exception came from: type and frames, never its message.
+
+    A message can quote the data being handled (a name, a PNC ID), and logs must hold no
+    personal data; the frames are enough to find the fault.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)[-12:]  # the innermost: where it broke
+    where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}"
+                        for f in reversed(frames))
+    return f"{type(exc).__name__} at {where}"
+
+
+def internal_error(path: str, request_id: str) -> JSONResponse:
+    """The last-resort answer for a fault nothing else mapped: problem+json, no details."""
+    body = Problem(type=PROBLEM_TYPE_BASE + "internal-error", title="Internal error",
+                   status=500, instance=path,
+                   detail=f"the request could not be completed; quote request id {request_id}")
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=500,
+                        media_type=PROBLEM_MEDIA_TYPE)
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": desc, "content": {PROBLEM_MEDIA_TYPE: {}}}
     for code, desc in {
@@ -196,6 +235,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         415: "Unsupported Content-Type",
         422: "Invalid input, with field-level errors",
         428: "If-Match header required",
+        503: "Busy or the database is unreachable; retry after Retry-After seconds",
     }.items()
 }
 

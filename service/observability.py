@@ -15,6 +15,8 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.errors import internal_error, unhandled_stack
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 REQUESTS = Counter("iom_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -83,16 +85,24 @@ class RequestContext:
         status = 500
         started = time.perf_counter()
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_response = message["status"], True
                 message.setdefault("headers", []).append(
                     (b"x-request-id", request_id.encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if started_response:
+                raise
+            access_log.error("unhandled %s", unhandled_stack(exc))
+            await internal_error(scope.get("path", ""), request_id)(scope, receive,
+                                                                     send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)

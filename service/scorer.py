@@ -6,11 +6,12 @@ frames, keeps the configuration and the current model loaded, and stores snapsho
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as clock
@@ -200,19 +201,47 @@ def _mark_failed(sessions: SessionFactory, run_id: int, exc: Exception) -> None:
         log.exception("could not record the failure of score run %s", run_id)
 
 
-def train_and_save(*, conn: Connection, scorer: Scorer, model_dir: Path,
+class TrainingInProgress(RuntimeError):
+    """Another training holds the model folder's lock."""
+
+
+@contextmanager
+def training_lock(model_dir: Path) -> Iterator[None]:
+    """Hold the model folder's training lock, or raise TrainingInProgress at once.
+
+    A file lock (not a thread lock) so that every worker process sharing the folder sees
+    it; the operating system drops it if the holder dies.
+    """
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with open(model_dir / ".training.lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise TrainingInProgress("a threat model is already being trained") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def train_and_save(*, session: Session, scorer: Scorer, model_dir: Path,
                    progress: Callable[[int, int, str], None] | None = None) -> ThreatModel:
     """Train the threat model on the whole register by back-testing, save it as the current
     version, and drop cached scorers so the next score uses it.
 
-    Sex and ethnicity go to the trainer only as monitoring labels for the card's by-group
-    figures; they are never features (the library refuses them).
+    One training at a time (TrainingInProgress otherwise). The register is read first and
+    the session's transaction ended, so the connection goes back to the pool for the
+    minutes the fit takes. Sex and ethnicity go to the trainer only as monitoring labels
+    for the card's by-group figures; they are never features (the library refuses them).
     """
-    offences, persons, custody = offences_frame(conn), persons_frame(conn), custody_frame(conn)
-    model = train_threat_model(
-        offences, persons[["person_id", "date_of_birth", "deceased_on"]], custody,
-        catalogue=scorer.catalogue, config=scorer.config,
-        monitoring=persons[["person_id", "sex", "ethnicity"]], progress=progress)
-    save_model(model, model_dir)
+    with training_lock(model_dir):
+        conn = session.connection()
+        offences, persons, custody = offences_frame(conn), persons_frame(conn), custody_frame(conn)
+        session.commit()
+        model = train_threat_model(
+            offences, persons[["person_id", "date_of_birth", "deceased_on"]], custody,
+            catalogue=scorer.catalogue, config=scorer.config,
+            monitoring=persons[["person_id", "sex", "ethnicity"]], progress=progress)
+        save_model(model, model_dir)
     forget_loaded_scorers()
     return model

@@ -1,11 +1,11 @@
 """Administration: API keys and the audit trail (admin role only)."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
 from models import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, AuditEventRead, Page
+from models.base import IsoDateTime
 from service.deps import IdPath, IdQuery, PagingDep, SessionDep
 from service.errors import responses
 from service.security import Admin
@@ -24,7 +24,7 @@ def create_key(key_in: ApiKeyCreate, session: SessionDep, _: Admin) -> ApiKeyIss
 
 
 @router.get("/keys", response_model=Page[ApiKeyRead], responses=responses(403, 422))
-def list_keys(session: SessionDep, paging: PagingDep, _: Admin) -> Page[ApiKeyRead]:
+def list_keys(_: Admin, session: SessionDep, paging: PagingDep) -> Page[ApiKeyRead]:
     """Every API key with its role, areas and state (never the secret)."""
     rows, total = key_store.list_keys(session=session, paging=paging)
     return Page(items=[ApiKeyRead.model_validate(r) for r in rows], total=total,
@@ -32,21 +32,23 @@ def list_keys(session: SessionDep, paging: PagingDep, _: Admin) -> Page[ApiKeyRe
 
 
 @router.post("/keys/{key_id}/revoke", response_model=ApiKeyRead,
-             responses=responses(403, 404, 422))
-def revoke_key(key_id: IdPath, session: SessionDep, _: Admin) -> ApiKeyRead:
-    """Revoke a key; it stops working at once."""
-    return ApiKeyRead.model_validate(key_store.revoke_key(session=session, key_id=key_id))
+             responses=responses(403, 404, 409, 422))
+def revoke_key(principal: Admin, key_id: IdPath, session: SessionDep) -> ApiKeyRead:
+    """Revoke a key; it stops working at once. Not the caller's own key, nor the last
+    working admin key (409: either would lock administrators out)."""
+    return ApiKeyRead.model_validate(key_store.revoke_key(session=session, key_id=key_id,
+                                                         revoked_by=principal.key_id))
 
 
 @router.get("/audit", response_model=Page[AuditEventRead], responses=responses(403, 422))
 def list_audit_events(
+    _: Admin,
     session: SessionDep,
     paging: PagingDep,
-    _: Admin,
     person_id: IdQuery = None,
     key: IdQuery = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: Annotated[datetime | None, Query()] = None,
+    from_: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    to: Annotated[IsoDateTime | None, Query()] = None,
 ) -> Page[AuditEventRead]:
     """The audit trail, by person, key and time (append-only: there is no way to change it)."""
     rows, total = audit_store.find_events(session=session, paging=paging, person_id=person_id,

@@ -90,8 +90,8 @@ OFFENCES_BODY = _request_body(
 
 @router.post("/persons", response_model=ImportSummary, openapi_extra=PERSONS_BODY,
              responses=responses(403, 409, 413, 415, 422))
-def import_persons(file: ImportFileDep, session: SessionDep, settings: SettingsDep,
-                   principal: Importer, audit: AuditDep) -> ImportSummary:
+def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep,
+                   settings: SettingsDep, audit: AuditDep) -> ImportSummary:
     """Import people (CSV or NDJSON), keyed on PNC ID; one bad row means nothing is written."""
     summary = store.import_persons(session=session, file=file,
                                    max_rows=settings.max_import_rows,
@@ -102,8 +102,8 @@ def import_persons(file: ImportFileDep, session: SessionDep, settings: SettingsD
 
 @router.post("/offences", response_model=ImportSummary, openapi_extra=OFFENCES_BODY,
              responses=responses(403, 409, 413, 415, 422))
-def import_offences(file: ImportFileDep, session: SessionDep, settings: SettingsDep,
-                    catalogue: CatalogueDep, principal: Importer,
+def import_offences(principal: Importer, file: ImportFileDep, session: SessionDep,
+                    settings: SettingsDep, catalogue: CatalogueDep,
                     audit: AuditDep) -> ImportSummary:
     """Import offences (CSV or NDJSON), keyed on (source, source_ref); all rows or none."""
     summary = store.import_offences(session=session, file=file, catalogue=catalogue,

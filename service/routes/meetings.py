@@ -52,7 +52,7 @@ def create_referral(referral_in: ReferralCreate, session: SessionDep, principal:
 
 @router.get("/referrals", response_model=Page[ReferralRead], responses=responses(403, 422))
 def list_referrals(
-    session: SessionDep, paging: PagingDep, principal: PersonLevel,
+    principal: PersonLevel, session: SessionDep, paging: PagingDep,
     justification: Justification, audit: AuditDep,
     area: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[ReferralStatus | None, Query(
@@ -92,8 +92,8 @@ def get_meeting(meeting_id: IdPath, session: SessionDep, _: PersonLevel,
 
 @router.post("/meetings/{meeting_id}/decisions", status_code=status.HTTP_201_CREATED,
              response_model=DecisionRead, responses=responses(403, 404, 409, 422))
-def create_decision(meeting_id: IdPath, decision_in: DecisionCreate, session: SessionDep,
-                    scorer: ScorerDep, principal: PersonLevel, audit: AuditDep,
+def create_decision(principal: PersonLevel, meeting_id: IdPath, decision_in: DecisionCreate,
+                    session: SessionDep, scorer: ScorerDep, audit: AuditDep,
                     response: Response) -> DecisionRead:
     """Record a decision (adopt, decline, defer, exit); adopt and exit update the register in
     the same transaction, and the person's shortlist entry is stored with it."""

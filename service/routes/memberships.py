@@ -40,9 +40,9 @@ def create_membership(membership_in: MembershipCreate, session: SessionDep, _: P
 
 @router.get("", response_model=Page[MembershipRead], responses=responses(403, 422))
 def list_memberships(
+    principal: PersonLevel,
     session: SessionDep,
     paging: PagingDep,
-    principal: PersonLevel,
     justification: Justification,
     audit: AuditDep,
     active: Annotated[bool | None, Query(description="true: not yet exited")] = None,

@@ -18,8 +18,8 @@ router = APIRouter(prefix="/persons/{person_id}", tags=["offences"])
              responses={200: {"model": OffenceRead,
                               "description": "Already recorded (same source and source_ref)"},
                         **responses(403, 404, 409, 422)})
-def add_offence(person_id: IdPath, offence_in: OffenceCreate, session: SessionDep,
-                catalogue: CatalogueDep, _: PersonLevel, audit: AuditDep,
+def add_offence(_: PersonLevel, person_id: IdPath, offence_in: OffenceCreate,
+                session: SessionDep, catalogue: CatalogueDep, audit: AuditDep,
                 response: Response) -> OffenceRead:
     """Record an offence (by offence_type or Home Office code); re-sending never duplicates."""
     visible_person(session, audit, person_id)
@@ -34,7 +34,7 @@ def add_offence(person_id: IdPath, offence_in: OffenceCreate, session: SessionDe
 
 
 @router.get("/offences", response_model=Page[OffenceRead], responses=responses(403, 404, 422))
-def list_offences(person_id: IdPath, session: SessionDep, paging: PagingDep, _: PersonLevel,
+def list_offences(_: PersonLevel, person_id: IdPath, session: SessionDep, paging: PagingDep,
                   justification: Justification, audit: AuditDep) -> Page[OffenceRead]:
     """A person's offences, oldest first."""
     visible_person(session, audit, person_id)
@@ -59,7 +59,7 @@ def add_custody(person_id: IdPath, custody_in: CustodyCreate, session: SessionDe
 
 
 @router.get("/custody", response_model=Page[CustodyRead], responses=responses(403, 404, 422))
-def list_custody(person_id: IdPath, session: SessionDep, paging: PagingDep, _: PersonLevel,
+def list_custody(_: PersonLevel, person_id: IdPath, session: SessionDep, paging: PagingDep,
                  justification: Justification, audit: AuditDep) -> Page[CustodyRead]:
     """A person's custody spells, oldest first."""
     visible_person(session, audit, person_id)

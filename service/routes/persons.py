@@ -34,9 +34,9 @@ def create_person(person_in: PersonCreate, session: SessionDep, _: PersonLevel,
 
 @router.get("", response_model=Page[PersonRead], responses=responses(403, 422))
 def list_persons(
+    principal: PersonLevel,
     session: SessionDep,
     paging: PagingDep,
-    principal: PersonLevel,
     justification: Justification,
     audit: AuditDep,
     pnc_id: Annotated[str | None, Query(description="Full or short form PNC ID")] = None,

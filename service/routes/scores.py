@@ -20,9 +20,15 @@ from scoring import TrainingDataError, model_card
 from service.access import visible_person
 from service.audit import AuditDep
 from service.deps import CatalogueDep, IdPath, PagingDep, SessionDep, SettingsDep
-from service.errors import InvalidInput, responses
+from service.errors import Conflict, InvalidInput, responses
 from service.jobs import RunSchedulerDep
-from service.scorer import Scorer, get_scorer_for, person_score, train_and_save
+from service.scorer import (
+    Scorer,
+    TrainingInProgress,
+    get_scorer_for,
+    person_score,
+    train_and_save,
+)
 from service.security import Admin, BatchRunner, Justification, PersonLevel
 from service.store import scores as store
 from service.store.common import get_or_404
@@ -42,7 +48,7 @@ Knowledge = Literal["current", "as_recorded"]
 @router.get("/persons/{person_id}/score", response_model=PersonScoreRead,
             responses=responses(403, 404, 422))
 def get_person_score(
-    person_id: IdPath, session: SessionDep, scorer: ScorerDep, _: PersonLevel,
+    _: PersonLevel, person_id: IdPath, session: SessionDep, scorer: ScorerDep,
     justification: Justification, audit: AuditDep,
     as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None,
     knowledge: Annotated[Knowledge, Query(
@@ -59,13 +65,14 @@ def get_person_score(
 
 
 @router.post("/scores/runs", status_code=status.HTTP_202_ACCEPTED, response_model=ScoreRunRead,
-             responses=responses(403, 422))
-def start_score_run(run_in: ScoreRunCreate, session: SessionDep, scorer: ScorerDep,
-                    schedule: RunSchedulerDep, _: BatchRunner,
+             responses=responses(403, 409, 422))
+def start_score_run(_: BatchRunner, run_in: ScoreRunCreate, session: SessionDep,
+                    scorer: ScorerDep, schedule: RunSchedulerDep, settings: SettingsDep,
                     response: Response) -> ScoreRunRead:
     """Score everyone (or one area) as of a date in the background; poll the run's status."""
     run = store.create_run(session=session, as_of=run_in.as_of or date.today(),
-                           area=run_in.area)
+                           area=run_in.area, max_active=settings.max_active_score_runs,
+                           stale_after=settings.score_run_stale_after)
     assert run.id is not None
     schedule(run.id, scorer)
     response.headers["Location"] = f"/scores/runs/{run.id}"
@@ -84,7 +91,7 @@ class ScoreSnapshotPage(Page[ScoreSnapshotRead]):
 
 @router.get("/scores", response_model=ScoreSnapshotPage, responses=responses(403, 404, 422))
 def list_scores(
-    session: SessionDep, paging: PagingDep, principal: PersonLevel,
+    principal: PersonLevel, session: SessionDep, paging: PagingDep,
     justification: Justification, audit: AuditDep,
     area: Annotated[str | None, Query()] = None,
     order_by: Annotated[Literal["risk", "rfg", "threat", "harm", "rfg_acquisitive",
@@ -115,14 +122,16 @@ def get_model_card(scorer: ScorerDep) -> dict[str, Any]:
 
 
 @router.post("/model/train", status_code=status.HTTP_201_CREATED, response_model=ModelCard,
-             responses=responses(403, 422))
-def train_model(session: SessionDep, scorer: ScorerDep, settings: SettingsDep,
-                _: Admin) -> dict[str, Any]:
+             responses=responses(403, 409, 422))
+def train_model(_: Admin, session: SessionDep, scorer: ScorerDep,
+                settings: SettingsDep) -> dict[str, Any]:
     """Train the threat model on the register by back-testing and make it current (slow:
     seconds to minutes; the card reports held-out AUC and Brier against the fallback)."""
     try:
-        model = train_and_save(conn=session.connection(), scorer=scorer,
-                               model_dir=settings.model_dir)
+        model = train_and_save(session=session, scorer=scorer, model_dir=settings.model_dir)
+    except TrainingInProgress as exc:
+        raise Conflict(f"{exc}; try again when it has finished",
+                       headers={"Retry-After": "60"}) from exc
     except TrainingDataError as exc:
         raise InvalidInput(str(exc), errors=[{"loc": ["body"], "msg": str(exc),
                                               "type": "training_data"}]) from exc

@@ -61,8 +61,10 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-AreaQuery = Annotated[str, Query(max_length=32, description="The meeting's area code")]
-StreamQuery = Annotated[str, Query(max_length=32, description="Cohort stream code")]
+AreaQuery = Annotated[str, Query(max_length=32, description="The meeting's area code",
+                                 examples=["BRISTOL"])]
+StreamQuery = Annotated[str, Query(max_length=32, description="Cohort stream code",
+                                   examples=["nsac"])]
 AsOfQuery = Annotated[IsoDate | None, Query(description="The world as at the end of this day "
                                                     "(default: today)")]
 KnowledgeQuery = Annotated[store.Knowledge, Query(
@@ -73,7 +75,7 @@ KnowledgeQuery = Annotated[store.Knowledge, Query(
 @router.get("/migration", response_model=ShortlistRead, responses={
     **FILE_RESPONSES, **responses(403, 422)})
 def get_migration_shortlist(
-    session: SessionDep, scorer: ScorerDep, principal: PersonLevel,
+    principal: PersonLevel, session: SessionDep, scorer: ScorerDep,
     justification: Justification, audit: AuditDep, area: AreaQuery, stream: StreamQuery,
     as_of: AsOfQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Score-ranked candidates to list "
@@ -98,7 +100,7 @@ def get_migration_shortlist(
 
 @router.get("/migration/counts", response_model=ShortlistCounts, responses=responses(403, 422))
 def get_migration_shortlist_counts(
-    session: SessionDep, scorer: ScorerDep, principal: CurrentPrincipal, area: AreaQuery,
+    principal: CurrentPrincipal, session: SessionDep, scorer: ScorerDep, area: AreaQuery,
     stream: StreamQuery, as_of: AsOfQuery = None,
     include_other_areas: Annotated[bool, Query(
         description="Keep referred people whose home area is elsewhere")] = False,
@@ -120,7 +122,7 @@ def get_migration_shortlist_counts(
 @router.get("/exits", response_model=ExitReviewRead, responses={
     **FILE_RESPONSES, **responses(403, 422)})
 def get_exit_shortlist(
-    session: SessionDep, scorer: ScorerDep, principal: PersonLevel,
+    principal: PersonLevel, session: SessionDep, scorer: ScorerDep,
     justification: Justification, audit: AuditDep, area: AreaQuery, stream: StreamQuery,
     as_of: AsOfQuery = None, knowledge: KnowledgeQuery = "current",
     format: Annotated[Format, Query()] = "json",

@@ -2,11 +2,11 @@
 
 from datetime import UTC, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from models import ApiKey, ApiKeyCreate, Area
+from models import ApiKey, ApiKeyCreate, Area, Role
 from service.deps import Paging
-from service.errors import InvalidInput
+from service.errors import Conflict, InvalidInput
 from service.security import new_key_material
 from service.store.common import get_or_404, page
 
@@ -39,12 +39,33 @@ def list_keys(*, session: Session, paging: Paging) -> tuple[list[ApiKey], int]:
     return page(session, select(ApiKey), paging, ApiKey.id)
 
 
-def revoke_key(*, session: Session, key_id: int) -> ApiKey:
-    """Revoke a key from now on (idempotent: a revoked key keeps its first revocation time)."""
+def revoke_key(*, session: Session, key_id: int, revoked_by: int | None = None) -> ApiKey:
+    """Revoke a key from now on (idempotent: a revoked key keeps its first revocation time).
+
+    Refused (409) for the caller's own key (`revoked_by`) and for the last working admin
+    key: either would lock the administrators out of the service.
+    """
     key = get_or_404(session, ApiKey, key_id, what="API key")
-    if key.revoked_at is None:
-        key.revoked_at = datetime.now(UTC)
-        session.add(key)
-        session.commit()
-        session.refresh(key)
+    if key.revoked_at is not None:
+        return key
+    if revoked_by is not None and key.id == revoked_by:
+        raise Conflict("a key cannot revoke itself: revoke it with another admin key")
+    now = datetime.now(UTC)
+    if key.role == Role.admin:
+        # Row locks on the admin keys, so two admins revoking each other at once cannot
+        # both succeed on PostgreSQL (SQLite serialises writers anyway).
+        admins = session.exec(select(ApiKey).where(
+            ApiKey.role == Role.admin, col(ApiKey.revoked_at).is_(None)).with_for_update()).all()
+        working = [k for k in admins if k.expires_at is None or _aware(k.expires_at) > now]
+        if all(k.id == key.id for k in working):
+            raise Conflict("this is the last working admin key: issue another before "
+                           "revoking it")
+    key.revoked_at = now
+    session.add(key)
+    session.commit()
+    session.refresh(key)
     return key
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,32 +1,18 @@
 """Training the threat model through the API, on demo data: it must beat the fallback."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from service.config import Settings, get_settings
 from service.demo import generate_demo, load_demo
-from service.main import app
-from service.scorer import forget_loaded_scorers
 from tests.conftest import KeyMaker
 
 
 @pytest.fixture(scope="module")
 def demo_register(engine: Engine) -> None:
     load_demo(engine, generate_demo(seed=7, people=3000))
-
-
-@pytest.fixture
-def model_dir(tmp_path: Path) -> Iterator[Path]:
-    settings = Settings(model_dir=tmp_path / "models")
-    app.dependency_overrides[get_settings] = lambda: settings
-    forget_loaded_scorers()
-    yield settings.model_dir
-    app.dependency_overrides.pop(get_settings, None)
-    forget_loaded_scorers()
 
 
 def test_train_makes_a_current_model_that_beats_the_fallback(
