@@ -37,10 +37,9 @@ from scoring.shortlist import migration_shortlist  # noqa: E402
 from service.config import get_settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.demo import generate_demo, load_demo  # noqa: E402
-from service.deps import get_catalogue  # noqa: E402
+from service.deps import get_catalogue, get_scorer  # noqa: E402
 from service.frames import memberships_frame  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
-from service.routes.scores import get_scorer  # noqa: E402
 from service.scorer import Scorer  # noqa: E402
 from service.store import shortlists as store  # noqa: E402
 from service.store.keys import create_key  # noqa: E402

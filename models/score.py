@@ -7,10 +7,11 @@ meeting" can always be answered, with the versions that made the numbers.
 from datetime import date, datetime
 from enum import StrEnum
 
+from pydantic import BaseModel
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from models.base import UTCDateTime, enum_column, timestamp_field
+from models.base import Page, UTCDateTime, enum_column, timestamp_field
 
 
 class RunStatus(StrEnum):
@@ -126,4 +127,15 @@ class PersonScoreRead(SQLModel):
     explanation: list[Factor]
     config_version: str
     catalogue_version: str
+    model_version: str
+
+
+class ScoreSnapshotPage(Page[ScoreSnapshotRead]):
+    run: ScoreRunRead
+
+
+class ModelCard(BaseModel):
+    model_config = {"extra": "allow"}
+
+    threat_source: str
     model_version: str

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: database session, settings, catalogue, paging, If-Match."""
+"""FastAPI dependencies: database session, settings, catalogue, scorer, paging, If-Match."""
 
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,6 +13,7 @@ from scoring.catalogue import OffenceCatalogue, load_catalogue
 from service.config import PAGE_SIZE_CEILING, Settings, get_settings
 from service.db import get_session
 from service.errors import InvalidInput
+from service.scorer import Scorer, get_scorer_for
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
@@ -38,6 +39,14 @@ def get_catalogue(settings: SettingsDep) -> OffenceCatalogue:
 
 
 CatalogueDep = Annotated[OffenceCatalogue, Depends(get_catalogue)]
+
+
+def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
+    """The loaded rules and current model."""
+    return get_scorer_for(catalogue, settings.scoring_config_path, settings.model_dir)
+
+
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,10 @@ from service.console.pages import (
     router,
 )
 from service.console.session import FORM_TOKEN_FIELD, ConsoleAuditor, check_form, form_token
-from service.deps import IdPath, SessionDep
+from service.deps import IdPath, ScorerDep, SessionDep
 from service.errors import InvalidInput, NotFound
 from service.exports import export_listing
 from service.routes.reference import list_areas, list_streams
-from service.routes.scores import ScorerDep
 from service.store import meetings as meeting_store
 from service.store import shortlists as shortlist_store
 

@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 
 from models import AuditAction, Role
 from models.enums import Cohort, Rag
+from models.report import IdiomReportRead
 from scoring.idiom import add_months
 from service.access import visible_person
 from service.console import charts
@@ -35,11 +36,10 @@ from service.console.session import (
     may_see_people,
     set_session_cookie,
 )
-from service.deps import CatalogueDep, IdPath, Paging, SessionDep
+from service.deps import CatalogueDep, IdPath, Paging, ScorerDep, SessionDep
 from service.errors import DomainError, InvalidInput
 from service.routes.reference import list_areas, list_streams
-from service.routes.reports import IdiomReportRead, idiom_params
-from service.routes.scores import ScorerDep
+from service.routes.reports import idiom_params
 from service.scorer import person_score
 from service.security import Principal, principal_for_key
 from service.store import custody as custody_store

@@ -5,13 +5,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from models import AuditAction
+from models.imports import ImportSummary
 from service.audit import AuditDep, Auditor
 from service.deps import CatalogueDep, SessionDep, SettingsDep
 from service.errors import UnsupportedMediaType, responses
 from service.observability import IMPORT_ROWS
 from service.security import Importer
 from service.store import imports as store
-from service.store.imports import ImportFile, ImportFormat, ImportSummary
+from service.store.imports import ImportFile, ImportFormat
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 

@@ -17,9 +17,8 @@ from models import (
 )
 from service.access import require_area, visible_person
 from service.audit import AuditDep, Auditor
-from service.deps import IdPath, IdQuery, PagingDep, SessionDep
+from service.deps import IdPath, IdQuery, PagingDep, ScorerDep, SessionDep
 from service.errors import NotFound, responses
-from service.routes.scores import ScorerDep
 from service.security import Justification, PersonLevel
 from service.store import meetings as store
 from service.store.common import person_or_404

@@ -1,10 +1,10 @@
 """Reference data: areas, cohort streams and the offence catalogue."""
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 from sqlmodel import select
 
 from models import Area, AreaRead, Stream, StreamRead
+from models.catalogue import CatalogueRead, OffenceTypeRead
 from service.deps import CatalogueDep, SessionDep
 
 router = APIRouter(tags=["reference"])
@@ -21,25 +21,6 @@ def list_streams(session: SessionDep) -> list[StreamRead]:
     """The cohort streams memberships can belong to."""
     return [StreamRead.model_validate(s)
             for s in session.exec(select(Stream).order_by(Stream.code))]
-
-
-class OffenceTypeRead(BaseModel):
-    offence_type: str
-    label: str
-    offence_group: str
-    neighbourhood_crime: bool
-    gravity: int
-    harm_weight: float
-    unit_cost_gbp: float
-    cost_confirmed: bool
-    cost_source: str
-    ho_codes: list[str]
-
-
-class CatalogueRead(BaseModel):
-    version: str
-    cost_table: str
-    offence_types: list[OffenceTypeRead]
 
 
 @router.get("/catalogue/offence-types", response_model=CatalogueRead)

@@ -4,18 +4,16 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from models import AuditAction, ExitReviewRead, ShortlistRead
 from models.base import IsoDate
-from models.meeting import ShortlistHead
+from models.shortlist import ShortlistCounts
 from service import exports
 from service.access import require_area_visible
 from service.audit import AuditDep, Auditor
-from service.deps import SessionDep
+from service.deps import ScorerDep, SessionDep
 from service.errors import responses
 from service.exports import export_listing
-from service.routes.scores import ScorerDep
 from service.security import (
     CurrentPrincipal,
     Justification,
@@ -25,32 +23,6 @@ from service.store import shortlists as store
 
 router = APIRouter(prefix="/shortlists", tags=["shortlists"])
 
-
-class ExcludedByReason(BaseModel):
-    """Excluded people per reason (a person excluded for two reasons counts under both)."""
-
-    active_member: int = Field(description="Already an active member of the stream")
-    in_custody: int = Field(description="In custody on as_of")
-    deceased: int
-    other_area: int = Field(description="Home area elsewhere (include_other_areas=false)")
-
-
-class ReferralCounts(BaseModel):
-    open: int = Field(description="People with a referral to the stream open on as_of")
-    listed: int = Field(description="Of those, listed as candidates")
-    excluded: int = Field(description="Of those, excluded")
-
-
-class ShortlistCounts(ShortlistHead):
-    """A migration shortlist's aggregate counts: no person-level data."""
-
-    eligible: int = Field(description="Everyone the full list would rank (no limit)")
-    eligible_on_criteria: int = Field(description="Eligible people who meet the criteria")
-    eligible_on_referral_only: int = Field(
-        description="Eligible people listed only because of an open referral")
-    excluded: int
-    excluded_by_reason: ExcludedByReason
-    referrals: ReferralCounts
 
 Format = Literal["json", "csv", "xlsx"]
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import Column, Table, bindparam, column, func, select, update
 from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,6 +24,7 @@ from sqlmodel import Session, SQLModel
 from models import Area, Offence, OffenceCreate, Person, PersonCreate
 from models.base import utcnow
 from models.identifiers import canonical_pnc_id
+from models.imports import ImportSummary
 from scoring.catalogue import OffenceCatalogue
 from service.errors import InvalidInput, PayloadTooLarge
 from service.store.offences import MUTABLE_FIELDS, check_against_person, offence_values
@@ -72,21 +73,6 @@ MAX_ID = 2**31 - 1
 KEY_CHUNK = 5000
 # Rows per executemany batch on SQLite: bounds the memory held per round trip.
 WRITE_CHUNK = 5000
-
-
-class ImportSummary(BaseModel):
-    """What an import did: every row of the file is exactly one of inserted/updated/unchanged."""
-
-    inserted: int = Field(description="New records written")
-    updated: int = Field(description="Existing records whose content changed")
-    unchanged: int = Field(description="Existing records already identical (a re-sent row)")
-    rows: int = Field(description="Data rows in the file")
-    # The people the file touched, for the audit trail (never part of the response).
-    _person_ids: list[int] = PrivateAttr(default_factory=list)
-
-    @property
-    def person_ids(self) -> list[int]:
-        return self._person_ids
 
 
 @dataclass(frozen=True)

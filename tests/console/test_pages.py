@@ -12,8 +12,8 @@ from sqlmodel import Session, func, select
 
 from models import ApiKey, ApiKeyCreate, AuditEvent, CohortMembership, Person, Role
 from service.console.session import COOKIE_NAME, decode_session, encode_session
+from service.deps import get_scorer
 from service.main import app
-from service.routes.scores import get_scorer
 from service.store.keys import create_key, revoke_key
 from tests.console.conftest import SignIn
 

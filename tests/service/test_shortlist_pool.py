@@ -14,9 +14,8 @@ from scoring.shortlist import Shortlist, migration_shortlist
 from service.config import get_settings
 from service.demo.generate import generate_demo
 from service.demo.load import load_demo
-from service.deps import get_catalogue
+from service.deps import get_catalogue, get_scorer
 from service.frames import Filters, custody_frame, memberships_frame, offences_frame, persons_frame
-from service.routes.scores import get_scorer
 from service.scorer import Scorer
 from service.store import shortlists as store
 from tests.factories import offence_body, person_body
