@@ -20,22 +20,16 @@ from models import AuditAction, DecisionCreate, DecisionKind, Meeting, MeetingCr
 from models.enums import Cohort, ExitReason
 from service.access import require_area, require_area_visible, visible_person
 from service.audit import Auditor
-from service.console.pages import (
-    NO_STORE,
-    _blank,
-    _date,
-    _invalid,
-    _justification,
-    render,
-    router,
-)
+from service.console.forms import blank, form_date
+from service.console.forms import justification as justification_of
 from service.console.session import FORM_TOKEN_FIELD, ConsoleAuditor, check_form, form_token
+from service.console.web import NO_STORE, render, router
 from service.deps import IdPath, ScorerDep, SessionDep
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput, NotFound, invalid_field
 from service.exports import export_listing
-from service.routes.reference import list_areas, list_streams
 from service.store import meetings as meeting_store
 from service.store import shortlists as shortlist_store
+from service.store.reference import list_areas, list_streams
 
 MEETINGS_LISTED = 50
 DEFAULT_LIMIT = 25
@@ -50,34 +44,34 @@ Short = Annotated[str, Form(max_length=1000)]
 
 
 def _limit(value: str | None) -> int:
-    text = _blank(value)
+    text = blank(value)
     try:
         limit = int(text) if text else DEFAULT_LIMIT
     except ValueError:
-        raise _invalid("limit", "limit must be a whole number") from None
+        raise invalid_field(["query", "limit"], "limit must be a whole number") from None
     if not 1 <= limit <= MAX_LIMIT:
-        raise _invalid("limit", f"limit must be between 1 and {MAX_LIMIT}")
+        raise invalid_field(["query", "limit"], f"limit must be between 1 and {MAX_LIMIT}")
     return limit
 
 
 def _meeting_id(value: str | None) -> int | None:
-    text = _blank(value)
+    text = blank(value)
     if text is None:
         return None
     if not text.isdigit() or not 0 < int(text) < 2**31:
-        raise _invalid("meeting_id", "meeting_id must be a meeting's number")
+        raise invalid_field(["query", "meeting_id"], "meeting_id must be a meeting's number")
     return int(text)
 
 
 def _form_fields(area: str | None, stream: str | None, as_of: str | None, rank_by: str | None,
                  limit: str | None) -> dict[str, Any]:
     """The page's choices, validated as the API validates its query."""
-    fields: dict[str, Any] = {"area": _blank(area), "stream": _blank(stream),
-                              "as_of": _blank(as_of), "rank_by": _blank(rank_by) or "risk",
+    fields: dict[str, Any] = {"area": blank(area), "stream": blank(stream),
+                              "as_of": blank(as_of), "rank_by": blank(rank_by) or "risk",
                               "limit": _limit(limit)}
-    _date(fields["as_of"], "as_of")
+    form_date(fields["as_of"], "as_of")
     if fields["rank_by"] not in RANK_BY:
-        raise _invalid("rank_by", "rank_by takes risk or rfg")
+        raise invalid_field(["query", "rank_by"], "rank_by takes risk or rfg")
     return fields
 
 
@@ -126,7 +120,7 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
                  limit: str | None = None, meeting_id: str | None = None,
                  recorded: str | None = None, justification: str | None = None) -> Response:
     """The migration meeting: shortlist, exclusions, exit review, exports and decisions."""
-    why = _justification(justification)
+    why = justification_of(justification)
     fields = _form_fields(area, stream, as_of, rank_by, limit)
     principal = auditor.principal
     allowed = principal.areas
@@ -145,12 +139,13 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
             if missing else None}, status=422 if missing else 200, headers=NO_STORE)
     the_area, the_stream = fields["area"], fields["stream"]
     require_area_visible(principal, the_area)
-    day = _date(fields["as_of"], "as_of") or date.today()
+    day = form_date(fields["as_of"], "as_of") or date.today()
     meeting = None
     if chosen_meeting is not None:
         meeting = _visible_meeting(auditor, chosen_meeting)
         if meeting.area != the_area:
-            raise _invalid("meeting_id", f"meeting {meeting.id} is for area {meeting.area}, "
+            raise invalid_field(["query", "meeting_id"],
+                                f"meeting {meeting.id} is for area {meeting.area}, "
                                          f"not {the_area}")
     listing = shortlist_store.migration_list(
         session=session, scorer=scorer, area=the_area, stream=the_stream, as_of=day,
@@ -199,18 +194,18 @@ def meetingexport_listing(session: SessionDep, scorer: ScorerDep, auditor: Conso
                    limit: str | None = None, kind: str | None = None,
                    format: str | None = None, justification: str | None = None) -> Response:
     """The shortlist or exit review as CSV/XLSX: the API's export, audited as a disclosure."""
-    why = _justification(justification)
+    why = justification_of(justification)
     if why is None:
-        raise _invalid("justification", "a download needs a justification")
+        raise invalid_field(["query", "justification"], "a download needs a justification")
     fields = _form_fields(area, stream, as_of, rank_by, limit)
     if fields["area"] is None or fields["stream"] is None:
-        raise _invalid("area", "choose an area and a stream")
+        raise invalid_field(["query", "area"], "choose an area and a stream")
     if kind not in KINDS:
-        raise _invalid("kind", "kind takes migration or exits")
+        raise invalid_field(["query", "kind"], "kind takes migration or exits")
     if format not in FORMATS:
-        raise _invalid("format", "format takes csv or xlsx")
+        raise invalid_field(["query", "format"], "format takes csv or xlsx")
     require_area_visible(auditor.principal, fields["area"])
-    day = _date(fields["as_of"], "as_of") or date.today()
+    day = form_date(fields["as_of"], "as_of") or date.today()
     if kind == "migration":
         listing = shortlist_store.migration_list(
             session=session, scorer=scorer, area=fields["area"], stream=fields["stream"],
@@ -244,11 +239,11 @@ def create_meeting(request: Request, session: SessionDep, auditor: ConsoleAudito
     fields = _return_fields(area, stream, as_of, rank_by, limit)
     the_area = fields["area"]
     if the_area is None:
-        raise _invalid("area", "choose an area")
+        raise invalid_field(["query", "area"], "choose an area")
     require_area(auditor, the_area, field="area")
-    day = _date(held_on, "held_on")
+    day = form_date(held_on, "held_on")
     if day is None:
-        raise _invalid("held_on", "give the date the meeting is held on")
+        raise invalid_field(["query", "held_on"], "give the date the meeting is held on")
     present = [a.strip() for a in agencies.replace("\n", ",").split(",") if a.strip()]
     try:
         meeting_in = MeetingCreate(area=the_area, held_on=day, agencies=present)
@@ -258,7 +253,7 @@ def create_meeting(request: Request, session: SessionDep, auditor: ConsoleAudito
             for e in exc.errors()]) from None
     meeting = meeting_store.create_meeting(session=session, meeting_in=meeting_in,
                                            recorded_by=auditor.principal.name)
-    return RedirectResponse(_page_url(fields, justification=_justification(justification),
+    return RedirectResponse(_page_url(fields, justification=justification_of(justification),
                                       meeting_id=meeting.id, anchor="#meeting-h"),
                             status_code=303)
 
@@ -274,18 +269,18 @@ def record_decision(request: Request, meeting_id: IdPath, session: SessionDep,
     check_form(request, form_token)
     fields = _return_fields(area, stream, as_of, rank_by, limit)
     meeting = _visible_meeting(auditor, meeting_id)
-    why = _blank(rationale)
+    why = blank(rationale)
     if why is None:
-        raise _invalid("rationale", "a decision needs a rationale")
+        raise invalid_field(["query", "rationale"], "a decision needs a rationale")
     if not person_id.strip().isdigit():
-        raise _invalid("person_id", "person_id must be a number")
-    seen_as_of = _date(as_of, "as_of")
+        raise invalid_field(["query", "person_id"], "person_id must be a number")
+    seen_as_of = form_date(as_of, "as_of")
     try:
         decision_in = DecisionCreate(
             person_id=int(person_id), decision=decision.strip(),  # type: ignore[arg-type]
-            cohort=_blank(cohort) if decision.strip() == "adopt" else None,  # type: ignore[arg-type]
+            cohort=blank(cohort) if decision.strip() == "adopt" else None,  # type: ignore[arg-type]
             stream=stream.strip(), rationale=why,
-            exit_reason=_blank(exit_reason) if decision.strip() == "exit" else None,  # type: ignore[arg-type]
+            exit_reason=blank(exit_reason) if decision.strip() == "exit" else None,  # type: ignore[arg-type]
             shortlist_as_of=seen_as_of)
     except ValidationError as exc:
         raise InvalidInput("the decision is not valid", errors=[
@@ -297,11 +292,11 @@ def record_decision(request: Request, meeting_id: IdPath, session: SessionDep,
                                              recorded_by=auditor.principal.name)
     auditor.record(AuditAction.collection if decision_in.decision != "exit"
                    else AuditAction.alteration, person_ids=[recorded.person_id], status=201,
-                   justification=_justification(justification),
+                   justification=justification_of(justification),
                    detail=f"decision {recorded.id} ({recorded.decision}) at meeting "
                           f"{meeting_id} (console)")
     if fields["area"] is None:
         fields["area"] = meeting.area
-    return RedirectResponse(_page_url(fields, justification=_justification(justification),
+    return RedirectResponse(_page_url(fields, justification=justification_of(justification),
                                       meeting_id=meeting_id, recorded=recorded.id,
                                       anchor="#decisions-h"), status_code=303)

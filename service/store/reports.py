@@ -14,7 +14,7 @@ from models import Area, CohortMembership, CustodyPeriod, Offence, Person, Strea
 from models.enums import Cohort
 from scoring.catalogue import OffenceCatalogue
 from scoring.idiom import IdiomReport, add_months, idiom_report, report_table
-from service.errors import InvalidInput
+from service.store.common import require_reference
 
 # Matching looks back 24 months before the adoption month (scoring.comparison).
 _COMPARISON_LOOKBACK_MONTHS = 25
@@ -51,10 +51,8 @@ class IdiomParams:
 def _check_reference(session: Session, params: IdiomParams) -> None:
     for name, model in (("area", Area), ("stream", Stream)):
         code = getattr(params, name)
-        if code is not None and session.get(model, code) is None:
-            raise InvalidInput(f"unknown {name} {code!r}",
-                               errors=[{"loc": ["query", name], "msg": f"unknown {name} {code!r}",
-                                        "type": "unknown_reference"}])
+        if code is not None:
+            require_reference(session, model, code, field=name, where="query")
 
 
 def _membership_filter(params: IdiomParams) -> list[Any]:

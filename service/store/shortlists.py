@@ -38,7 +38,7 @@ from scoring.shortlist import (
     shortlist_pool,
 )
 from service.config import get_settings
-from service.errors import InvalidInput
+from service.errors import invalid_field
 from service.frames import (
     DATE_COLUMNS,
     Filters,
@@ -51,6 +51,7 @@ from service.frames import (
     with_dtypes,
 )
 from service.scorer import Scorer, end_of_day_utc
+from service.store.common import require_reference
 
 # current: everything known now about as_of; as_recorded: only what was recorded by then.
 Knowledge = Literal["current", "as_recorded"]
@@ -73,18 +74,12 @@ def shortlist_config(path: Path | None = None) -> ShortlistConfig:
     return _load(Path(path).resolve())
 
 
-def _query_invalid(field: str, msg: str) -> InvalidInput:
-    return InvalidInput(msg, errors=[{"loc": ["query", field], "msg": msg,
-                                      "type": "value_error"}])
-
-
 def check_area_and_stream(session: Session, *, area: str, stream: str,
                           config: ShortlistConfig) -> None:
     """422 unless the area and stream exist and the stream has shortlist rules."""
-    if session.get(Area, area) is None:
-        raise _query_invalid("area", f"unknown area {area!r}")
+    require_reference(session, Area, area, field="area", where="query", type="value_error")
     if session.get(Stream, stream) is None or stream not in config.streams:
-        raise _query_invalid("stream", f"no shortlist rules for stream {stream!r}")
+        raise invalid_field(["query", "stream"], f"no shortlist rules for stream {stream!r}")
 
 
 def _referrals(conn: Connection, *, area: str, stream: str,
@@ -254,7 +249,7 @@ def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of:
             config=config, catalogue_table=table, rank_by=rank_by, limit=limit,
             include_other_areas=include_other_areas)
     except ShortlistError as exc:
-        raise _query_invalid("stream", str(exc)) from exc
+        raise invalid_field(["query", "stream"], str(exc)) from exc
     result.criteria["knowledge"] = knowledge
     return _Computed(result=result, parts=parts, register=register, config=config)
 
