@@ -12,7 +12,7 @@ from sqlmodel import Session
 from scoring.catalogue import OffenceCatalogue, load_catalogue
 from service.config import PAGE_SIZE_CEILING, Settings, get_settings
 from service.db import get_session
-from service.errors import InvalidInput
+from service.errors import invalid_field
 from service.scorer import Scorer, get_scorer_for
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -64,11 +64,9 @@ def get_paging(
     """Page parameters; a limit above the server's cap is a 422 rather than silently cut."""
     size = settings.default_page_size if limit is None else limit
     if size > settings.max_page_size:
-        raise InvalidInput(
-            f"limit may be at most {settings.max_page_size}",
-            errors=[{"loc": ["query", "limit"], "msg": f"at most {settings.max_page_size}",
-                     "type": "less_than_equal"}],
-        )
+        raise invalid_field(["query", "limit"], f"at most {settings.max_page_size}",
+                            type="less_than_equal",
+                            detail=f"limit may be at most {settings.max_page_size}")
     return Paging(limit=size, offset=offset)
 
 
@@ -91,11 +89,8 @@ def get_if_match(if_match: Annotated[str, Header(
         text = text[2:]
     text = text.strip('"')
     if not text.isdigit():
-        raise InvalidInput(
-            "If-Match must be an ETag this service issued",
-            errors=[{"loc": ["header", "if-match"], "msg": "not an ETag issued here",
-                     "type": "value_error"}],
-        )
+        raise invalid_field(["header", "if-match"], "not an ETag issued here",
+                            detail="If-Match must be an ETag this service issued")
     return int(text)
 
 

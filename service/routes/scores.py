@@ -19,7 +19,7 @@ from scoring import TrainingDataError, model_card
 from service.access import visible_person
 from service.audit import AuditDep
 from service.deps import IdPath, PagingDep, ScorerDep, SessionDep, SettingsDep
-from service.errors import Conflict, InvalidInput, responses
+from service.errors import Conflict, invalid_field, responses
 from service.jobs import RunSchedulerDep
 from service.scorer import TrainingInProgress, person_score, train_and_save
 from service.security import Admin, BatchRunner, Justification, PersonLevel
@@ -109,6 +109,5 @@ def train_model(_: Admin, session: SessionDep, scorer: ScorerDep,
         raise Conflict(f"{exc}; try again when it has finished",
                        headers={"Retry-After": "60"}) from exc
     except TrainingDataError as exc:
-        raise InvalidInput(str(exc), errors=[{"loc": ["body"], "msg": str(exc),
-                                              "type": "training_data"}]) from exc
+        raise invalid_field(["body"], str(exc), type="training_data") from exc
     return model_card(model, config=scorer.config, catalogue=scorer.catalogue)

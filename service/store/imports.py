@@ -26,7 +26,7 @@ from models.base import utcnow
 from models.identifiers import canonical_pnc_id
 from models.imports import ImportSummary
 from scoring.catalogue import OffenceCatalogue
-from service.errors import InvalidInput, PayloadTooLarge
+from service.errors import InvalidInput, PayloadTooLarge, invalid_field
 from service.store.offences import MUTABLE_FIELDS, check_against_person, offence_values
 
 ImportFormat = Literal["csv", "ndjson"]
@@ -118,13 +118,12 @@ def _text(file: ImportFile) -> str:
         text = file.data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = file.data[:exc.start].count(b"\n") + 1
-        raise InvalidInput("the file is not UTF-8 text", errors=[
-            {"loc": ["body", line], "msg": "not valid UTF-8", "type": "encoding"}]) from exc
+        raise invalid_field(["body", line], "not valid UTF-8", type="encoding",
+                            detail="the file is not UTF-8 text") from exc
     nul = text.find("\x00")
     if nul >= 0:  # no text column can store it (PostgreSQL refuses NUL in text)
-        raise InvalidInput("the file contains a NUL character", errors=[
-            {"loc": ["body", text.count("\n", 0, nul) + 1], "msg": "NUL character",
-             "type": "encoding"}])
+        raise invalid_field(["body", text.count("\n", 0, nul) + 1], "NUL character",
+                            type="encoding", detail="the file contains a NUL character")
     return text
 
 
@@ -163,9 +162,9 @@ def _csv_rows(text: str, *, columns: dict[str, str], required: Sequence[Sequence
             values = {h: c.strip() for h, c in zip(header, cells, strict=True) if c.strip()}
             yield _Row(start, values)
     except csv.Error as exc:
-        raise InvalidInput("the CSV is malformed; nothing was imported", errors=[
-            {"loc": ["body", reader.line_num], "msg": f"malformed CSV: {exc}",
-             "type": "csv_syntax"}]) from exc
+        raise invalid_field(["body", reader.line_num], f"malformed CSV: {exc}",
+                            type="csv_syntax",
+                            detail="the CSV is malformed; nothing was imported") from exc
 
 
 def _header_errors(header: list[str], columns: dict[str, str],
@@ -236,9 +235,9 @@ def parse_rows(file: ImportFile, *, columns: dict[str, str], required: Sequence[
     else:
         rows = list(_ndjson_rows(text, columns=columns, max_rows=max_rows, errors=errors))
     if not rows and not errors.items:
-        raise InvalidInput("the file has no data rows; nothing was imported", errors=[
-            {"loc": ["body"], "msg": "no data rows (a CSV needs a header line and at least "
-                                     "one row)", "type": "empty_file"}])
+        raise invalid_field(["body"], "no data rows (a CSV needs a header line and at least "
+                            "one row)", type="empty_file",
+                            detail="the file has no data rows; nothing was imported")
     return rows
 
 
