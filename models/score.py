@@ -6,6 +6,7 @@ meeting" can always be answered, with the versions that made the numbers.
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Index
@@ -75,6 +76,10 @@ class ScoreValues(SQLModel):
     threat_source: str = Field(max_length=16)
     band: str = Field(max_length=16)
     offences_to_date: int
+
+
+# The snapshot columns a list of scores can be ordered by (highest first).
+ScoreOrder = Literal["risk", "rfg", "threat", "harm", "rfg_acquisitive", "rfg_domestic_abuse"]
 
 
 class ScoreSnapshot(ScoreValues, table=True):

@@ -14,7 +14,7 @@ from models import (
     ScoreSnapshotRead,
 )
 from models.base import IsoDate
-from models.score import ModelCard, ScoreSnapshotPage
+from models.score import ModelCard, ScoreOrder, ScoreSnapshotPage
 from scoring import TrainingDataError, model_card
 from service.access import visible_person
 from service.audit import AuditDep
@@ -77,8 +77,7 @@ def list_scores(
     principal: PersonLevel, session: SessionDep, paging: PagingDep,
     justification: Justification, audit: AuditDep,
     area: Annotated[str | None, Query()] = None,
-    order_by: Annotated[Literal["risk", "rfg", "threat", "harm", "rfg_acquisitive",
-                                "rfg_domestic_abuse"], Query()] = "risk",
+    order_by: Annotated[ScoreOrder, Query()] = "risk",
 ) -> ScoreSnapshotPage:
     """The latest snapshot, highest first: what the scores said on the day of that run."""
     run = store.latest_run(session=session, area=area)
