@@ -1,4 +1,5 @@
-"""FastAPI dependencies: database session, settings, catalogue, scorer, paging, If-Match."""
+"""FastAPI dependencies: database session, settings, catalogue, scorer, shortlist rules,
+paging, If-Match."""
 
 from dataclasses import dataclass
 from functools import lru_cache
@@ -10,6 +11,7 @@ from fastapi import Path as PathParam
 from sqlmodel import Session
 
 from scoring.catalogue import OffenceCatalogue, load_catalogue
+from scoring.shortlist import ShortlistConfig, load_shortlist_config
 from service.config import PAGE_SIZE_CEILING, Settings, get_settings
 from service.db import get_session
 from service.errors import invalid_field
@@ -47,6 +49,19 @@ def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
 
 
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+
+
+@lru_cache(maxsize=4)
+def _shortlist_config_at(path: Path) -> ShortlistConfig:
+    return load_shortlist_config(path)
+
+
+def get_shortlist_config(settings: SettingsDep) -> ShortlistConfig:
+    """The migration-meeting shortlist rules named by the settings (loaded once per path)."""
+    return _shortlist_config_at(settings.shortlist_config_path.resolve())
+
+
+ShortlistConfigDep = Annotated[ShortlistConfig, Depends(get_shortlist_config)]
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,20 @@ from sqlmodel import select
 
 from models import AuditAction, DecisionCreate, DecisionKind, Meeting, MeetingCreate
 from models.enums import Cohort, ExitReason
+from scoring.shortlist import ShortlistConfig
 from service.access import require_area, require_area_visible, visible_person
 from service.audit import Auditor
 from service.console.forms import blank, form_date
 from service.console.forms import justification as justification_of
-from service.console.session import FORM_TOKEN_FIELD, ConsoleAuditor, check_form, form_token
+from service.console.session import (
+    FORM_TOKEN_FIELD,
+    ConsoleAuditor,
+    ConsoleSecret,
+    check_form,
+    form_token,
+)
 from service.console.web import NO_STORE, render, router
-from service.deps import IdPath, ScorerDep, SessionDep
+from service.deps import IdPath, ScorerDep, SessionDep, ShortlistConfigDep
 from service.errors import InvalidInput, NotFound, invalid_field
 from service.exports import export_listing
 from service.store import meetings as meeting_store
@@ -108,13 +115,15 @@ def _area_meetings(auditor: Auditor, area: str) -> list[Meeting]:
     return list(auditor.session.exec(query).all())
 
 
-def _shortlist_streams(session: SessionDep) -> list[Any]:
-    ruled = shortlist_store.shortlist_config().streams
+def _shortlist_streams(session: SessionDep, rules: ShortlistConfig) -> list[Any]:
+    ruled = rules.streams
     return [s for s in list_streams(session) if s.code in ruled]
 
 
 @router.get("/meeting")
 def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
+                 rules: ShortlistConfigDep,
+                 secret: ConsoleSecret,
                  auditor: ConsoleAuditor, area: str | None = None, stream: str | None = None,
                  as_of: str | None = None, rank_by: str | None = None,
                  limit: str | None = None, meeting_id: str | None = None,
@@ -129,7 +138,7 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
         "title": "Migration meeting", "active": "meeting", "fields": fields,
         "justification": why,
         "areas": [a for a in list_areas(session) if allowed is None or a.code in allowed],
-        "streams": _shortlist_streams(session), "rank_bys": RANK_BY,
+        "streams": _shortlist_streams(session, rules), "rank_bys": RANK_BY,
         "listing": None, "exits": None,
     }
     if why is None or fields["area"] is None or fields["stream"] is None:
@@ -148,9 +157,9 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
                                 f"meeting {meeting.id} is for area {meeting.area}, "
                                          f"not {the_area}")
     listing = shortlist_store.migration_list(
-        session=session, scorer=scorer, area=the_area, stream=the_stream, as_of=day,
+        session=session, scorer=scorer, config=rules, area=the_area, stream=the_stream, as_of=day,
         rank_by=fields["rank_by"], limit=fields["limit"])
-    exits = shortlist_store.exits_list(session=session, scorer=scorer, area=the_area,
+    exits = shortlist_store.exits_list(session=session, scorer=scorer, config=rules, area=the_area,
                                        stream=the_stream, as_of=day)
     ids = [c["person_id"] for c in listing["candidates"]] + [
         e["person_id"] for e in listing["excluded"]]
@@ -179,7 +188,8 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
         **context, "error": None, "listing": listing, "exits": exits, "as_of": day,
         "meetings": _area_meetings(auditor, the_area), "meeting": meeting,
         "decisions": decisions, "decided": decided, "flash": flash,
-        "downloads": downloads, "token": form_token(request), "token_field": FORM_TOKEN_FIELD,
+        "downloads": downloads, "token": form_token(request, secret),
+        "token_field": FORM_TOKEN_FIELD,
         "cohorts": list(Cohort), "exit_reasons": list(ExitReason),
         "kinds": [DecisionKind.adopt, DecisionKind.decline, DecisionKind.defer],
         "today": date.today(), "self_url": _page_url(fields, justification=why,
@@ -188,7 +198,8 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
 
 
 @router.get("/meeting/export")
-def meetingexport_listing(session: SessionDep, scorer: ScorerDep, auditor: ConsoleAuditor,
+def meetingexport_listing(session: SessionDep, scorer: ScorerDep, rules: ShortlistConfigDep,
+                          auditor: ConsoleAuditor,
                    area: str | None = None, stream: str | None = None,
                    as_of: str | None = None, rank_by: str | None = None,
                    limit: str | None = None, kind: str | None = None,
@@ -208,12 +219,12 @@ def meetingexport_listing(session: SessionDep, scorer: ScorerDep, auditor: Conso
     day = form_date(fields["as_of"], "as_of") or date.today()
     if kind == "migration":
         listing = shortlist_store.migration_list(
-            session=session, scorer=scorer, area=fields["area"], stream=fields["stream"],
-            as_of=day, rank_by=fields["rank_by"], limit=fields["limit"])
+            session=session, scorer=scorer, config=rules, area=fields["area"],
+            stream=fields["stream"], as_of=day, rank_by=fields["rank_by"], limit=fields["limit"])
         ids = [c["person_id"] for c in listing["candidates"]] + [
             e["person_id"] for e in listing["excluded"]]
     else:
-        listing = shortlist_store.exits_list(session=session, scorer=scorer,
+        listing = shortlist_store.exits_list(session=session, scorer=scorer, config=rules,
                                              area=fields["area"], stream=fields["stream"],
                                              as_of=day)
         ids = [m["person_id"] for m in listing["members"]]
@@ -230,12 +241,13 @@ def _return_fields(area: str, stream: str, as_of: str, rank_by: str,
 
 @router.post("/meetings")
 def create_meeting(request: Request, session: SessionDep, auditor: ConsoleAuditor,
+                   secret: ConsoleSecret,
                    area: Short = "", held_on: Short = "", agencies: Short = "",
                    stream: Short = "", as_of: Short = "", rank_by: Short = "",
                    limit: Short = "", justification: Short = "",
                    form_token: Short = "") -> Response:
     """Record a migration meeting (area, date, agencies present), then open it."""
-    check_form(request, form_token)
+    check_form(request, form_token, secret)
     fields = _return_fields(area, stream, as_of, rank_by, limit)
     the_area = fields["area"]
     if the_area is None:
@@ -260,13 +272,14 @@ def create_meeting(request: Request, session: SessionDep, auditor: ConsoleAudito
 
 @router.post("/meetings/{meeting_id}/decisions")
 def record_decision(request: Request, meeting_id: IdPath, session: SessionDep,
-                    scorer: ScorerDep, auditor: ConsoleAuditor, person_id: Short = "",
+                    secret: ConsoleSecret, scorer: ScorerDep, rules: ShortlistConfigDep,
+                    auditor: ConsoleAuditor, person_id: Short = "",
                     decision: Short = "", cohort: Short = "", exit_reason: Short = "",
                     rationale: Text = "", stream: Short = "", area: Short = "",
                     as_of: Short = "", rank_by: Short = "", limit: Short = "",
                     justification: Short = "", form_token: Short = "") -> Response:
     """Record one decision (adopt, decline, defer, exit) with the API's own function."""
-    check_form(request, form_token)
+    check_form(request, form_token, secret)
     fields = _return_fields(area, stream, as_of, rank_by, limit)
     meeting = _visible_meeting(auditor, meeting_id)
     why = blank(rationale)
@@ -287,7 +300,8 @@ def record_decision(request: Request, meeting_id: IdPath, session: SessionDep,
             {"loc": ["form", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
             for e in exc.errors()]) from None
     visible_person(session, auditor, decision_in.person_id)
-    recorded = meeting_store.record_decision(session=session, scorer=scorer, meeting=meeting,
+    recorded = meeting_store.record_decision(session=session, scorer=scorer, config=rules,
+                                             meeting=meeting,
                                              decision_in=decision_in,
                                              recorded_by=auditor.principal.name)
     auditor.record(AuditAction.collection if decision_in.decision != "exit"

@@ -22,6 +22,7 @@ from service.console.forms import report_form, report_params, safe_next
 from service.console.monthly import monthly_offending
 from service.console.session import (
     ConsolePrincipal,
+    ConsoleSecret,
     clear_session_cookie,
     set_session_cookie,
 )
@@ -58,7 +59,7 @@ def sign_in_form(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/sign-in")
-def sign_in(request: Request, session: SessionDep,
+def sign_in(request: Request, session: SessionDep, secret: ConsoleSecret,
             api_key: Annotated[str, Form(max_length=200)] = "",
             next: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Check the key and start a session (the same answer for every kind of bad key)."""
@@ -70,7 +71,7 @@ def sign_in(request: Request, session: SessionDep,
                        "error": "That key is unknown, revoked or expired."}, status=401)
     log.info("console sign-in: key %s (%s)", principal.key_id, principal.role.value)
     response = RedirectResponse(safe_next(next), status_code=303)
-    set_session_cookie(response, api_key.strip())
+    set_session_cookie(response, api_key.strip(), secret=secret)
     return response
 
 

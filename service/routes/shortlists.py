@@ -11,7 +11,7 @@ from models.shortlist import ShortlistCounts
 from service import exports
 from service.access import require_area_visible
 from service.audit import AuditDep, Auditor
-from service.deps import ScorerDep, SessionDep
+from service.deps import ScorerDep, SessionDep, ShortlistConfigDep
 from service.errors import responses
 from service.exports import export_listing
 from service.security import (
@@ -47,7 +47,7 @@ KnowledgeQuery = Annotated[store.Knowledge, Query(
 @router.get("/migration", response_model=ShortlistRead, responses={
     **FILE_RESPONSES, **responses(403, 422)})
 def get_migration_shortlist(
-    principal: PersonLevel, session: SessionDep, scorer: ScorerDep,
+    principal: PersonLevel, session: SessionDep, scorer: ScorerDep, rules: ShortlistConfigDep,
     justification: Justification, audit: AuditDep, area: AreaQuery, stream: StreamQuery,
     as_of: AsOfQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Score-ranked candidates to list "
@@ -60,7 +60,8 @@ def get_migration_shortlist(
 ) -> Any:
     """Ranked candidates for a stream, who is excluded and why (decision support only)."""
     require_area_visible(principal, area)
-    listing = store.migration_list(session=session, scorer=scorer, area=area, stream=stream,
+    listing = store.migration_list(session=session, scorer=scorer, config=rules, area=area,
+                                   stream=stream,
                                    as_of=as_of or date.today(), rank_by=rank_by, limit=limit,
                                    include_other_areas=include_other_areas,
                                    knowledge=knowledge)
@@ -72,7 +73,8 @@ def get_migration_shortlist(
 
 @router.get("/migration/counts", response_model=ShortlistCounts, responses=responses(403, 422))
 def get_migration_shortlist_counts(
-    principal: CurrentPrincipal, session: SessionDep, scorer: ScorerDep, area: AreaQuery,
+    principal: CurrentPrincipal, session: SessionDep, scorer: ScorerDep,
+    rules: ShortlistConfigDep, area: AreaQuery,
     stream: StreamQuery, as_of: AsOfQuery = None,
     include_other_areas: Annotated[bool, Query(
         description="Keep referred people whose home area is elsewhere")] = False,
@@ -85,7 +87,8 @@ def get_migration_shortlist_counts(
     audited.
     """
     require_area_visible(principal, area)
-    return store.migration_counts(session=session, scorer=scorer, area=area, stream=stream,
+    return store.migration_counts(session=session, scorer=scorer, config=rules, area=area,
+                                  stream=stream,
                                   as_of=as_of or date.today(),
                                   include_other_areas=include_other_areas,
                                   knowledge=knowledge)
@@ -94,14 +97,15 @@ def get_migration_shortlist_counts(
 @router.get("/exits", response_model=ExitReviewRead, responses={
     **FILE_RESPONSES, **responses(403, 422)})
 def get_exit_shortlist(
-    principal: PersonLevel, session: SessionDep, scorer: ScorerDep,
+    principal: PersonLevel, session: SessionDep, scorer: ScorerDep, rules: ShortlistConfigDep,
     justification: Justification, audit: AuditDep, area: AreaQuery, stream: StreamQuery,
     as_of: AsOfQuery = None, knowledge: KnowledgeQuery = "current",
     format: Annotated[Format, Query()] = "json",
 ) -> Any:
     """Current members whose recent record suggests an exit review, with reasons."""
     require_area_visible(principal, area)
-    listing = store.exits_list(session=session, scorer=scorer, area=area, stream=stream,
+    listing = store.exits_list(session=session, scorer=scorer, config=rules, area=area,
+                               stream=stream,
                                as_of=as_of or date.today(), knowledge=knowledge)
     return _answer(listing, kind="exits", fmt=format,
                    person_ids=[m["person_id"] for m in listing["members"]], audit=audit,

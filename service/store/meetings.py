@@ -23,6 +23,7 @@ from models import (
     Stream,
 )
 from models.enums import Cohort
+from scoring.shortlist import ShortlistConfig
 from service.deps import Paging
 from service.errors import Conflict, invalid_field
 from service.scorer import Scorer
@@ -101,8 +102,9 @@ def _active_membership(session: Session, *, person_id: int, stream: str,
     ).order_by(CohortMembership.id)).first()  # type: ignore[arg-type]
 
 
-def record_decision(*, session: Session, scorer: Scorer, meeting: Meeting,
-                    decision_in: DecisionCreate, recorded_by: str) -> Decision:
+def record_decision(*, session: Session, scorer: Scorer, config: ShortlistConfig,
+                    meeting: Meeting, decision_in: DecisionCreate,
+                    recorded_by: str) -> Decision:
     """Record a meeting's decision on a person, in one transaction with what it changes.
 
     adopt: a new membership (cohort, stream, the meeting's area, adopted on the meeting
@@ -121,7 +123,8 @@ def record_decision(*, session: Session, scorer: Scorer, meeting: Meeting,
     seen_as_of = decision_in.shortlist_as_of or min(held_on, date.today())
     entry = entry_seen(session=session, scorer=scorer, area=meeting.area,
                        stream=decision_in.stream, as_of=seen_as_of,
-                       person_id=decision_in.person_id, exit_list=kind == DecisionKind.exit)
+                       person_id=decision_in.person_id, exit_list=kind == DecisionKind.exit,
+                       config=config)
     decision = Decision(**decision_in.model_dump(exclude={"shortlist_as_of"}),
                         meeting_id=meeting.id or 0, shortlist_entry=entry,
                         recorded_by=recorded_by)
