@@ -27,7 +27,7 @@ _custody = CustodyPeriod.__table__  # type: ignore[attr-defined]
 
 @dataclass(frozen=True)
 class IdiomParams:
-    """What an IDIOM report was asked for (validated by the route)."""
+    """What an IDIOM report was asked for (validated by `service.idiom.idiom_params`)."""
 
     as_of: date
     window_months: int = 12
