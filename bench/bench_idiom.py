@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -48,6 +47,7 @@ from service.db import make_engine  # noqa: E402
 from service.demo import generate_demo, load_demo  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.store import reports as store  # noqa: E402
+from tests.scratch import scratch_postgres  # noqa: E402
 
 END = date(2025, 12, 31)
 
@@ -59,17 +59,8 @@ def scratch_database(url: str | None) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{Path(tmp) / 'bench.db'}"
         return
-    server = make_url(url)
-    name = f"iombench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server.render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(url, prefix="iombench") as scratch:
+        yield scratch
 
 
 def load_data(engine: Engine, people: int) -> str:

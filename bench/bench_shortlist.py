@@ -37,10 +37,9 @@ from scoring.shortlist import migration_shortlist  # noqa: E402
 from service.config import get_settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.demo import generate_demo, load_demo  # noqa: E402
-from service.deps import get_catalogue  # noqa: E402
+from service.deps import get_catalogue, get_scorer, get_shortlist_config  # noqa: E402
 from service.frames import memberships_frame  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
-from service.routes.scores import get_scorer  # noqa: E402
 from service.scorer import Scorer  # noqa: E402
 from service.store import shortlists as store  # noqa: E402
 from service.store.keys import create_key  # noqa: E402
@@ -100,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         with Session(engine) as session:
             results["store function, nsac (no HTTP, no audit)"] = timings(
                 lambda: store.migration_list(session=session, scorer=scorer, area=AREA,
-                                             stream="nsac", as_of=END), args.repeats)
+                                             stream="nsac", as_of=END,
+                                             config=get_shortlist_config(settings)),
+                args.repeats)
             _stages(session, scorer, results, args.repeats)
         engine.dispose()
 
@@ -115,7 +116,7 @@ def _stages(session: Session, scorer: Scorer, results: dict[str, dict[str, float
             repeats: int) -> None:
     """Each stage of ``store.migration_list`` for nsac, on the same inputs every time."""
     conn = session.connection()
-    cfg = store.shortlist_config()
+    cfg = get_shortlist_config(get_settings())
     table = scorer.catalogue.table
     refs = store._referrals(conn, area=AREA, stream="nsac")
     results["  stage: referrals"] = timings(

@@ -6,11 +6,13 @@ meeting" can always be answered, with the versions that made the numbers.
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
+from pydantic import BaseModel
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from models.base import UTCDateTime, enum_column, timestamp_field
+from models.base import Page, UTCDateTime, enum_column, timestamp_field
 
 
 class RunStatus(StrEnum):
@@ -76,6 +78,10 @@ class ScoreValues(SQLModel):
     offences_to_date: int
 
 
+# The snapshot columns a list of scores can be ordered by (highest first).
+ScoreOrder = Literal["risk", "rfg", "threat", "harm", "rfg_acquisitive", "rfg_domestic_abuse"]
+
+
 class ScoreSnapshot(ScoreValues, table=True):
     __tablename__ = "score_snapshots"
     __table_args__ = (Index("ix_score_snapshots_run_id_risk", "run_id", "risk"),)
@@ -126,4 +132,15 @@ class PersonScoreRead(SQLModel):
     explanation: list[Factor]
     config_version: str
     catalogue_version: str
+    model_version: str
+
+
+class ScoreSnapshotPage(Page[ScoreSnapshotRead]):
+    run: ScoreRunRead
+
+
+class ModelCard(BaseModel):
+    model_config = {"extra": "allow"}
+
+    threat_source: str
     model_version: str

@@ -4,7 +4,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring.catalogue import DEFAULT_PATH as DEFAULT_CATALOGUE
@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # come back later (503), instead of queueing behind a stuck pool.
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    # Signs the console's session cookies (CONSOLE_SECRET). Unset, a random secret is drawn
+    # per process: safe, but sessions end on restart and do not cross workers.
+    console_secret: SecretStr = SecretStr("")
 
 
 @lru_cache

@@ -1,4 +1,5 @@
-"""FastAPI dependencies: database session, settings, catalogue, paging, If-Match."""
+"""FastAPI dependencies: database session, settings, catalogue, scorer, shortlist rules,
+paging, If-Match."""
 
 from dataclasses import dataclass
 from functools import lru_cache
@@ -10,9 +11,11 @@ from fastapi import Path as PathParam
 from sqlmodel import Session
 
 from scoring.catalogue import OffenceCatalogue, load_catalogue
+from scoring.shortlist import ShortlistConfig, load_shortlist_config
 from service.config import PAGE_SIZE_CEILING, Settings, get_settings
 from service.db import get_session
-from service.errors import InvalidInput
+from service.errors import invalid_field
+from service.scorer import Scorer, get_scorer_for
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
@@ -40,6 +43,27 @@ def get_catalogue(settings: SettingsDep) -> OffenceCatalogue:
 CatalogueDep = Annotated[OffenceCatalogue, Depends(get_catalogue)]
 
 
+def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
+    """The loaded rules and current model."""
+    return get_scorer_for(catalogue, settings.scoring_config_path, settings.model_dir)
+
+
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+
+
+@lru_cache(maxsize=4)
+def _shortlist_config_at(path: Path) -> ShortlistConfig:
+    return load_shortlist_config(path)
+
+
+def get_shortlist_config(settings: SettingsDep) -> ShortlistConfig:
+    """The migration-meeting shortlist rules named by the settings (loaded once per path)."""
+    return _shortlist_config_at(settings.shortlist_config_path.resolve())
+
+
+ShortlistConfigDep = Annotated[ShortlistConfig, Depends(get_shortlist_config)]
+
+
 @dataclass(frozen=True)
 class Paging:
     limit: int
@@ -55,11 +79,9 @@ def get_paging(
     """Page parameters; a limit above the server's cap is a 422 rather than silently cut."""
     size = settings.default_page_size if limit is None else limit
     if size > settings.max_page_size:
-        raise InvalidInput(
-            f"limit may be at most {settings.max_page_size}",
-            errors=[{"loc": ["query", "limit"], "msg": f"at most {settings.max_page_size}",
-                     "type": "less_than_equal"}],
-        )
+        raise invalid_field(["query", "limit"], f"at most {settings.max_page_size}",
+                            type="less_than_equal",
+                            detail=f"limit may be at most {settings.max_page_size}")
     return Paging(limit=size, offset=offset)
 
 
@@ -82,11 +104,8 @@ def get_if_match(if_match: Annotated[str, Header(
         text = text[2:]
     text = text.strip('"')
     if not text.isdigit():
-        raise InvalidInput(
-            "If-Match must be an ETag this service issued",
-            errors=[{"loc": ["header", "if-match"], "msg": "not an ETag issued here",
-                     "type": "value_error"}],
-        )
+        raise invalid_field(["header", "if-match"], "not an ETag issued here",
+                            detail="If-Match must be an ETag this service issued")
     return int(text)
 
 

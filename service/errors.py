@@ -80,6 +80,13 @@ class UnsupportedMediaType(DomainError):
     status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
 
 
+def invalid_field(loc: list[str | int], msg: str, *, type: str = "value_error",
+                  detail: str | None = None) -> InvalidInput:
+    """A 422 naming one field at fault (`loc` as in FastAPI's errors: ["query", "as_of"]);
+    the detail is the message unless a fuller sentence is given."""
+    return InvalidInput(detail or msg, errors=[{"loc": loc, "msg": msg, "type": type}])
+
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 

@@ -105,17 +105,58 @@ def _whole_numbers(values: Sequence[Any]) -> np.ndarray | None:
     return numbers if numbers.dtype == np.int64 else None
 
 
+def _fetch_columns(conn: Connection, query: Select[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The query's column names and its values column by column, as the driver gave them."""
+    result = conn.execute(query)
+    names = list(result.keys())
+    # The driver's own tuples: SQLAlchemy's per-value result processing is most of the
+    # cost of a few thousand rows, and the columns are converted by the caller anyway.
+    rows = result.cursor.fetchall()
+    result.close()
+    return names, list(zip(*rows, strict=True)) if rows else [() for _ in names]
+
+
+def _copy_csv(conn: Connection, query: Select[Any]) -> io.BytesIO:
+    """PostgreSQL's ``COPY (query) TO STDOUT`` as CSV with a header, on the connection's own
+    DBAPI connection (so it sees its transaction). Parameters are rendered as literals by
+    SQLAlchemy's own quoting."""
+    sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+    buffer = io.BytesIO()
+    raw: Any = conn.connection.dbapi_connection
+    copy_sql = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)"
+    with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+        for chunk in copy:
+            buffer.write(chunk)
+    buffer.seek(0)
+    return buffer
+
+
+def read_values(conn: Connection, query: Select[Any], *,
+                ids: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows as object columns of plain strings and numbers, nothing inferred (the IDIOM
+    report's reads: dates arrive as ISO text and scoring parses a whole column at once).
+
+    COPY on PostgreSQL, where every value arrives as text and the ``ids`` columns are
+    parsed back to int64; the driver's tuples on SQLite, which already gives numbers.
+    """
+    if conn.dialect.name == "postgresql":
+        frame = pd.read_csv(_copy_csv(conn, query), dtype=object, keep_default_na=False,
+                            na_values=[""])
+        frame = frame.astype(object).where(frame.notna(), None)
+        for name in ids:
+            if name in frame:
+                frame[name] = frame[name].astype(np.int64)
+        return frame
+    names, columns = _fetch_columns(conn, query)
+    return pd.DataFrame({name: pd.Series(list(values), dtype=object)
+                         for name, values in zip(names, columns, strict=True)})
+
+
 def _read_few(conn: Connection, query: Select[Any], dates: Sequence[str]) -> pd.DataFrame:
     # Up to some thousands of rows (one person's history, a shortlist's pool): fetch the
     # driver's tuples and build each column as a numpy array of its final dtype. COPY,
     # read_sql and per-column pandas conversions have fixed costs that dominate here.
-    result = conn.execute(query)
-    names = list(result.keys())
-    # The driver's own tuples: SQLAlchemy's per-value result processing is most of the
-    # cost of a few thousand rows, and the columns are converted below anyway.
-    rows = result.cursor.fetchall()
-    result.close()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    names, columns = _fetch_columns(conn, query)
     data: dict[str, Any] = {}
     for name, values in zip(names, columns, strict=True):
         if name in dates:
@@ -134,15 +175,7 @@ def _read(conn: Connection, query: Select[Any], dates: Sequence[str], *,
     if few:
         return _read_few(conn, query, dates)
     if conn.dialect.name == "postgresql":
-        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
-        buffer = io.BytesIO()
-        raw: Any = conn.connection.dbapi_connection
-        copy_sql = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)"
-        with raw.cursor() as cur, cur.copy(copy_sql) as copy:
-            for chunk in copy:
-                buffer.write(chunk)
-        buffer.seek(0)
-        frame = pd.read_csv(buffer, keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(_copy_csv(conn, query), keep_default_na=False, na_values=[""])
     else:
         frame = pd.read_sql(query, conn)
     for column in dates:

@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from sqlmodel import Session
 
 from models import RunStatus, ScoreRun
+from models.score import ScoreValues
 from scoring import (
     OffenceCatalogue,
     ScoringConfig,
@@ -42,9 +43,8 @@ from service.observability import SCORE_RUN_SECONDS
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_COLUMNS = ("recency", "frequency", "gravity", "victims", "rfg", "rfg_acquisitive",
-                    "rfg_domestic_abuse", "threat", "harm", "risk", "escalating",
-                    "threat_source", "band", "offences_to_date")
+# A snapshot row holds exactly the score values its table model declares.
+SNAPSHOT_COLUMNS = tuple(ScoreValues.model_fields)
 
 
 @dataclass(frozen=True)

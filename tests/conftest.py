@@ -6,14 +6,12 @@ each module gets its own scratch database on that server, dropped afterwards.
 """
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models import ApiKeyCreate, Role
@@ -21,6 +19,7 @@ from service.db import get_session, make_engine
 from service.main import app
 from service.migrate import upgrade
 from service.store.keys import create_key
+from tests.scratch import scratch_postgres
 
 TEST_DATABASE = os.environ.get("IOM_TEST_DATABASE", "sqlite")
 
@@ -38,25 +37,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def _scratch_postgres() -> Iterator[str]:
-    server = make_url(TEST_DATABASE)
-    name = f"iomtest_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(server.render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A new, empty database for this test module (not yet migrated)."""
     if is_postgres():
-        yield from _scratch_postgres()
+        with scratch_postgres(TEST_DATABASE) as url:
+            yield url
     else:
         path = tmp_path_factory.mktemp("db") / "test.db"
         yield f"sqlite:///{path}"

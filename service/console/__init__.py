@@ -1,6 +1,7 @@
 """The web console: server-rendered pages for meeting chairs, offender managers, analysts."""
 
-from service.console import meeting  # noqa: F401  (registers the migration-meeting pages)
-from service.console.pages import router
+# Importing the page modules registers their routes on the console's one router.
+from service.console import meeting, pages, people  # noqa: F401
+from service.console.web import router
 
 __all__ = ["router"]

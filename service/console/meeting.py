@@ -18,25 +18,25 @@ from sqlmodel import select
 
 from models import AuditAction, DecisionCreate, DecisionKind, Meeting, MeetingCreate
 from models.enums import Cohort, ExitReason
+from scoring.shortlist import ShortlistConfig
 from service.access import require_area, require_area_visible, visible_person
 from service.audit import Auditor
-from service.console.pages import (
-    NO_STORE,
-    _blank,
-    _date,
-    _invalid,
-    _justification,
-    render,
-    router,
+from service.console.forms import blank, form_date
+from service.console.forms import justification as justification_of
+from service.console.session import (
+    FORM_TOKEN_FIELD,
+    ConsoleAuditor,
+    ConsoleSecret,
+    check_form,
+    form_token,
 )
-from service.console.session import FORM_TOKEN_FIELD, ConsoleAuditor, check_form, form_token
-from service.deps import IdPath, SessionDep
-from service.errors import InvalidInput, NotFound
+from service.console.web import NO_STORE, render, router
+from service.deps import IdPath, ScorerDep, SessionDep, ShortlistConfigDep
+from service.errors import InvalidInput, NotFound, invalid_field
 from service.exports import export_listing
-from service.routes.reference import list_areas, list_streams
-from service.routes.scores import ScorerDep
 from service.store import meetings as meeting_store
 from service.store import shortlists as shortlist_store
+from service.store.reference import list_areas, list_streams
 
 MEETINGS_LISTED = 50
 DEFAULT_LIMIT = 25
@@ -51,34 +51,34 @@ Short = Annotated[str, Form(max_length=1000)]
 
 
 def _limit(value: str | None) -> int:
-    text = _blank(value)
+    text = blank(value)
     try:
         limit = int(text) if text else DEFAULT_LIMIT
     except ValueError:
-        raise _invalid("limit", "limit must be a whole number") from None
+        raise invalid_field(["query", "limit"], "limit must be a whole number") from None
     if not 1 <= limit <= MAX_LIMIT:
-        raise _invalid("limit", f"limit must be between 1 and {MAX_LIMIT}")
+        raise invalid_field(["query", "limit"], f"limit must be between 1 and {MAX_LIMIT}")
     return limit
 
 
 def _meeting_id(value: str | None) -> int | None:
-    text = _blank(value)
+    text = blank(value)
     if text is None:
         return None
     if not text.isdigit() or not 0 < int(text) < 2**31:
-        raise _invalid("meeting_id", "meeting_id must be a meeting's number")
+        raise invalid_field(["query", "meeting_id"], "meeting_id must be a meeting's number")
     return int(text)
 
 
 def _form_fields(area: str | None, stream: str | None, as_of: str | None, rank_by: str | None,
                  limit: str | None) -> dict[str, Any]:
     """The page's choices, validated as the API validates its query."""
-    fields: dict[str, Any] = {"area": _blank(area), "stream": _blank(stream),
-                              "as_of": _blank(as_of), "rank_by": _blank(rank_by) or "risk",
+    fields: dict[str, Any] = {"area": blank(area), "stream": blank(stream),
+                              "as_of": blank(as_of), "rank_by": blank(rank_by) or "risk",
                               "limit": _limit(limit)}
-    _date(fields["as_of"], "as_of")
+    form_date(fields["as_of"], "as_of")
     if fields["rank_by"] not in RANK_BY:
-        raise _invalid("rank_by", "rank_by takes risk or rfg")
+        raise invalid_field(["query", "rank_by"], "rank_by takes risk or rfg")
     return fields
 
 
@@ -115,19 +115,21 @@ def _area_meetings(auditor: Auditor, area: str) -> list[Meeting]:
     return list(auditor.session.exec(query).all())
 
 
-def _shortlist_streams(session: SessionDep) -> list[Any]:
-    ruled = shortlist_store.shortlist_config().streams
+def _shortlist_streams(session: SessionDep, rules: ShortlistConfig) -> list[Any]:
+    ruled = rules.streams
     return [s for s in list_streams(session) if s.code in ruled]
 
 
 @router.get("/meeting")
 def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
+                 rules: ShortlistConfigDep,
+                 secret: ConsoleSecret,
                  auditor: ConsoleAuditor, area: str | None = None, stream: str | None = None,
                  as_of: str | None = None, rank_by: str | None = None,
                  limit: str | None = None, meeting_id: str | None = None,
                  recorded: str | None = None, justification: str | None = None) -> Response:
     """The migration meeting: shortlist, exclusions, exit review, exports and decisions."""
-    why = _justification(justification)
+    why = justification_of(justification)
     fields = _form_fields(area, stream, as_of, rank_by, limit)
     principal = auditor.principal
     allowed = principal.areas
@@ -136,7 +138,7 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
         "title": "Migration meeting", "active": "meeting", "fields": fields,
         "justification": why,
         "areas": [a for a in list_areas(session) if allowed is None or a.code in allowed],
-        "streams": _shortlist_streams(session), "rank_bys": RANK_BY,
+        "streams": _shortlist_streams(session, rules), "rank_bys": RANK_BY,
         "listing": None, "exits": None,
     }
     if why is None or fields["area"] is None or fields["stream"] is None:
@@ -146,17 +148,18 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
             if missing else None}, status=422 if missing else 200, headers=NO_STORE)
     the_area, the_stream = fields["area"], fields["stream"]
     require_area_visible(principal, the_area)
-    day = _date(fields["as_of"], "as_of") or date.today()
+    day = form_date(fields["as_of"], "as_of") or date.today()
     meeting = None
     if chosen_meeting is not None:
         meeting = _visible_meeting(auditor, chosen_meeting)
         if meeting.area != the_area:
-            raise _invalid("meeting_id", f"meeting {meeting.id} is for area {meeting.area}, "
+            raise invalid_field(["query", "meeting_id"],
+                                f"meeting {meeting.id} is for area {meeting.area}, "
                                          f"not {the_area}")
     listing = shortlist_store.migration_list(
-        session=session, scorer=scorer, area=the_area, stream=the_stream, as_of=day,
+        session=session, scorer=scorer, config=rules, area=the_area, stream=the_stream, as_of=day,
         rank_by=fields["rank_by"], limit=fields["limit"])
-    exits = shortlist_store.exits_list(session=session, scorer=scorer, area=the_area,
+    exits = shortlist_store.exits_list(session=session, scorer=scorer, config=rules, area=the_area,
                                        stream=the_stream, as_of=day)
     ids = [c["person_id"] for c in listing["candidates"]] + [
         e["person_id"] for e in listing["excluded"]]
@@ -185,7 +188,8 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
         **context, "error": None, "listing": listing, "exits": exits, "as_of": day,
         "meetings": _area_meetings(auditor, the_area), "meeting": meeting,
         "decisions": decisions, "decided": decided, "flash": flash,
-        "downloads": downloads, "token": form_token(request), "token_field": FORM_TOKEN_FIELD,
+        "downloads": downloads, "token": form_token(request, secret),
+        "token_field": FORM_TOKEN_FIELD,
         "cohorts": list(Cohort), "exit_reasons": list(ExitReason),
         "kinds": [DecisionKind.adopt, DecisionKind.decline, DecisionKind.defer],
         "today": date.today(), "self_url": _page_url(fields, justification=why,
@@ -194,32 +198,33 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
 
 
 @router.get("/meeting/export")
-def meetingexport_listing(session: SessionDep, scorer: ScorerDep, auditor: ConsoleAuditor,
+def meetingexport_listing(session: SessionDep, scorer: ScorerDep, rules: ShortlistConfigDep,
+                          auditor: ConsoleAuditor,
                    area: str | None = None, stream: str | None = None,
                    as_of: str | None = None, rank_by: str | None = None,
                    limit: str | None = None, kind: str | None = None,
                    format: str | None = None, justification: str | None = None) -> Response:
     """The shortlist or exit review as CSV/XLSX: the API's export, audited as a disclosure."""
-    why = _justification(justification)
+    why = justification_of(justification)
     if why is None:
-        raise _invalid("justification", "a download needs a justification")
+        raise invalid_field(["query", "justification"], "a download needs a justification")
     fields = _form_fields(area, stream, as_of, rank_by, limit)
     if fields["area"] is None or fields["stream"] is None:
-        raise _invalid("area", "choose an area and a stream")
+        raise invalid_field(["query", "area"], "choose an area and a stream")
     if kind not in KINDS:
-        raise _invalid("kind", "kind takes migration or exits")
+        raise invalid_field(["query", "kind"], "kind takes migration or exits")
     if format not in FORMATS:
-        raise _invalid("format", "format takes csv or xlsx")
+        raise invalid_field(["query", "format"], "format takes csv or xlsx")
     require_area_visible(auditor.principal, fields["area"])
-    day = _date(fields["as_of"], "as_of") or date.today()
+    day = form_date(fields["as_of"], "as_of") or date.today()
     if kind == "migration":
         listing = shortlist_store.migration_list(
-            session=session, scorer=scorer, area=fields["area"], stream=fields["stream"],
-            as_of=day, rank_by=fields["rank_by"], limit=fields["limit"])
+            session=session, scorer=scorer, config=rules, area=fields["area"],
+            stream=fields["stream"], as_of=day, rank_by=fields["rank_by"], limit=fields["limit"])
         ids = [c["person_id"] for c in listing["candidates"]] + [
             e["person_id"] for e in listing["excluded"]]
     else:
-        listing = shortlist_store.exits_list(session=session, scorer=scorer,
+        listing = shortlist_store.exits_list(session=session, scorer=scorer, config=rules,
                                              area=fields["area"], stream=fields["stream"],
                                              as_of=day)
         ids = [m["person_id"] for m in listing["members"]]
@@ -236,20 +241,21 @@ def _return_fields(area: str, stream: str, as_of: str, rank_by: str,
 
 @router.post("/meetings")
 def create_meeting(request: Request, session: SessionDep, auditor: ConsoleAuditor,
+                   secret: ConsoleSecret,
                    area: Short = "", held_on: Short = "", agencies: Short = "",
                    stream: Short = "", as_of: Short = "", rank_by: Short = "",
                    limit: Short = "", justification: Short = "",
                    form_token: Short = "") -> Response:
     """Record a migration meeting (area, date, agencies present), then open it."""
-    check_form(request, form_token)
+    check_form(request, form_token, secret)
     fields = _return_fields(area, stream, as_of, rank_by, limit)
     the_area = fields["area"]
     if the_area is None:
-        raise _invalid("area", "choose an area")
+        raise invalid_field(["query", "area"], "choose an area")
     require_area(auditor, the_area, field="area")
-    day = _date(held_on, "held_on")
+    day = form_date(held_on, "held_on")
     if day is None:
-        raise _invalid("held_on", "give the date the meeting is held on")
+        raise invalid_field(["query", "held_on"], "give the date the meeting is held on")
     present = [a.strip() for a in agencies.replace("\n", ",").split(",") if a.strip()]
     try:
         meeting_in = MeetingCreate(area=the_area, held_on=day, agencies=present)
@@ -259,50 +265,52 @@ def create_meeting(request: Request, session: SessionDep, auditor: ConsoleAudito
             for e in exc.errors()]) from None
     meeting = meeting_store.create_meeting(session=session, meeting_in=meeting_in,
                                            recorded_by=auditor.principal.name)
-    return RedirectResponse(_page_url(fields, justification=_justification(justification),
+    return RedirectResponse(_page_url(fields, justification=justification_of(justification),
                                       meeting_id=meeting.id, anchor="#meeting-h"),
                             status_code=303)
 
 
 @router.post("/meetings/{meeting_id}/decisions")
 def record_decision(request: Request, meeting_id: IdPath, session: SessionDep,
-                    scorer: ScorerDep, auditor: ConsoleAuditor, person_id: Short = "",
+                    secret: ConsoleSecret, scorer: ScorerDep, rules: ShortlistConfigDep,
+                    auditor: ConsoleAuditor, person_id: Short = "",
                     decision: Short = "", cohort: Short = "", exit_reason: Short = "",
                     rationale: Text = "", stream: Short = "", area: Short = "",
                     as_of: Short = "", rank_by: Short = "", limit: Short = "",
                     justification: Short = "", form_token: Short = "") -> Response:
     """Record one decision (adopt, decline, defer, exit) with the API's own function."""
-    check_form(request, form_token)
+    check_form(request, form_token, secret)
     fields = _return_fields(area, stream, as_of, rank_by, limit)
     meeting = _visible_meeting(auditor, meeting_id)
-    why = _blank(rationale)
+    why = blank(rationale)
     if why is None:
-        raise _invalid("rationale", "a decision needs a rationale")
+        raise invalid_field(["query", "rationale"], "a decision needs a rationale")
     if not person_id.strip().isdigit():
-        raise _invalid("person_id", "person_id must be a number")
-    seen_as_of = _date(as_of, "as_of")
+        raise invalid_field(["query", "person_id"], "person_id must be a number")
+    seen_as_of = form_date(as_of, "as_of")
     try:
         decision_in = DecisionCreate(
             person_id=int(person_id), decision=decision.strip(),  # type: ignore[arg-type]
-            cohort=_blank(cohort) if decision.strip() == "adopt" else None,  # type: ignore[arg-type]
+            cohort=blank(cohort) if decision.strip() == "adopt" else None,  # type: ignore[arg-type]
             stream=stream.strip(), rationale=why,
-            exit_reason=_blank(exit_reason) if decision.strip() == "exit" else None,  # type: ignore[arg-type]
+            exit_reason=blank(exit_reason) if decision.strip() == "exit" else None,  # type: ignore[arg-type]
             shortlist_as_of=seen_as_of)
     except ValidationError as exc:
         raise InvalidInput("the decision is not valid", errors=[
             {"loc": ["form", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
             for e in exc.errors()]) from None
     visible_person(session, auditor, decision_in.person_id)
-    recorded = meeting_store.record_decision(session=session, scorer=scorer, meeting=meeting,
+    recorded = meeting_store.record_decision(session=session, scorer=scorer, config=rules,
+                                             meeting=meeting,
                                              decision_in=decision_in,
                                              recorded_by=auditor.principal.name)
     auditor.record(AuditAction.collection if decision_in.decision != "exit"
                    else AuditAction.alteration, person_ids=[recorded.person_id], status=201,
-                   justification=_justification(justification),
+                   justification=justification_of(justification),
                    detail=f"decision {recorded.id} ({recorded.decision}) at meeting "
                           f"{meeting_id} (console)")
     if fields["area"] is None:
         fields["area"] = meeting.area
-    return RedirectResponse(_page_url(fields, justification=_justification(justification),
+    return RedirectResponse(_page_url(fields, justification=justification_of(justification),
                                       meeting_id=meeting_id, recorded=recorded.id,
                                       anchor="#decisions-h"), status_code=303)

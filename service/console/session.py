@@ -2,16 +2,15 @@
 
 The cookie carries the key (so every page re-checks it with `principal_for_key`, and a
 revoked or expired key stops working at once) plus the time it was issued, signed with
-HMAC-SHA256 under ``CONSOLE_SECRET``. Without that variable a random secret is drawn per
-process: sessions then end when the process restarts and do not cross workers, which is
-safe but inconvenient; set it in production.
+HMAC-SHA256 under the ``console_secret`` setting (``CONSOLE_SECRET``). Without it a random
+secret is drawn per process: sessions then end when the process restarts and do not cross
+workers, which is safe but inconvenient; set it in production.
 """
 
 import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from functools import lru_cache
@@ -23,7 +22,7 @@ from fastapi.responses import Response
 
 from models import Role
 from service.audit import Auditor
-from service.deps import SessionDep
+from service.deps import SessionDep, SettingsDep
 from service.security import PERSON_LEVEL_ROLES, Forbidden, Principal, principal_for_key
 
 COOKIE_NAME = "iom_console"
@@ -36,28 +35,35 @@ class SignInRequired(Exception):
 
 
 @lru_cache
-def console_secret() -> bytes:
-    """The signing secret: CONSOLE_SECRET, or a random per-process one."""
-    configured = os.environ.get("CONSOLE_SECRET", "")
+def _secret_for(configured: str) -> bytes:
+    # Cached, so an unset secret is drawn once per process, not once per request.
     return configured.encode() if configured else secrets.token_bytes(32)
 
 
-def _sign(payload: bytes) -> str:
-    return hmac.new(console_secret(), payload, hashlib.sha256).hexdigest()
+def console_secret(settings: SettingsDep) -> bytes:
+    """The signing secret: the console_secret setting, or a random per-process one."""
+    return _secret_for(settings.console_secret.get_secret_value())
 
 
-def encode_session(api_key: str, *, now: float | None = None) -> str:
+ConsoleSecret = Annotated[bytes, Depends(console_secret)]
+
+
+def _sign(secret: bytes, payload: bytes) -> str:
+    return hmac.new(secret, payload, hashlib.sha256).hexdigest()
+
+
+def encode_session(api_key: str, *, secret: bytes, now: float | None = None) -> str:
     """The cookie value for a signed-in key."""
     body = json.dumps({"k": api_key, "t": int(now if now is not None else time.time())},
                       separators=(",", ":")).encode()
     encoded = base64.urlsafe_b64encode(body).decode().rstrip("=")
-    return f"{encoded}.{_sign(encoded.encode())}"
+    return f"{encoded}.{_sign(secret, encoded.encode())}"
 
 
-def decode_session(value: str, *, now: float | None = None) -> str | None:
+def decode_session(value: str, *, secret: bytes, now: float | None = None) -> str | None:
     """The API key in a cookie value, or None if it is forged, malformed or expired."""
     encoded, _, signature = value.partition(".")
-    if not encoded or not hmac.compare_digest(signature, _sign(encoded.encode())):
+    if not encoded or not hmac.compare_digest(signature, _sign(secret, encoded.encode())):
         return None
     try:
         body = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
@@ -70,10 +76,11 @@ def decode_session(value: str, *, now: float | None = None) -> str | None:
     return key
 
 
-def set_session_cookie(response: Response, api_key: str) -> None:
+def set_session_cookie(response: Response, api_key: str, *, secret: bytes) -> None:
     """Start a session: Secure, HttpOnly, SameSite=Strict, scoped to the console's paths."""
-    response.set_cookie(COOKIE_NAME, encode_session(api_key), max_age=SESSION_SECONDS,
-                        path="/console", secure=True, httponly=True, samesite="strict")
+    response.set_cookie(COOKIE_NAME, encode_session(api_key, secret=secret),
+                        max_age=SESSION_SECONDS, path="/console", secure=True, httponly=True,
+                        samesite="strict")
 
 
 def clear_session_cookie(response: Response) -> None:
@@ -82,10 +89,11 @@ def clear_session_cookie(response: Response) -> None:
                            samesite="strict")
 
 
-def console_principal(request: Request, session: SessionDep) -> Principal:
+def console_principal(request: Request, session: SessionDep,
+                      secret: ConsoleSecret) -> Principal:
     """The signed-in principal (the key is re-validated on every request)."""
     raw = request.cookies.get(COOKIE_NAME)
-    key = decode_session(raw) if raw else None
+    key = decode_session(raw, secret=secret) if raw else None
     principal = principal_for_key(session, key) if key else None
     if principal is None:
         raise SignInRequired
@@ -120,17 +128,17 @@ FORM_TOKEN_FIELD = "form_token"
 SAME_SITE_FETCH = frozenset({"same-origin"})
 
 
-def form_token(request: Request) -> str:
+def form_token(request: Request, secret: bytes) -> str:
     """The per-session token every console POST form carries (HMAC of the session cookie).
 
     It changes with each sign-in and is worthless without the cookie's signing secret, so
     a page on another site cannot forge a console form (on top of SameSite=Strict).
     """
     raw = request.cookies.get(COOKIE_NAME, "")
-    return _sign(b"form:" + raw.encode()) if raw else ""
+    return _sign(secret, b"form:" + raw.encode()) if raw else ""
 
 
-def check_form(request: Request, token: str) -> None:
+def check_form(request: Request, token: str, secret: bytes) -> None:
     """Refuse (403) a POST that did not come from a console page of this session.
 
     The form token must match the session; a browser's Origin (unless "null", which our
@@ -146,7 +154,7 @@ def check_form(request: Request, token: str) -> None:
     if origin is not None and origin != "null" \
             and urlsplit(origin).netloc != request.headers.get("host"):
         raise refused
-    expected = form_token(request)
+    expected = form_token(request, secret)
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         raise refused
 

@@ -5,13 +5,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from models import AuditAction
+from models.imports import ImportSummary
 from service.audit import AuditDep, Auditor
 from service.deps import CatalogueDep, SessionDep, SettingsDep
 from service.errors import UnsupportedMediaType, responses
 from service.observability import IMPORT_ROWS
 from service.security import Importer
 from service.store import imports as store
-from service.store.imports import ImportFile, ImportFormat, ImportSummary
+from service.store.import_files import OFFENCE_COLUMNS, PERSON_COLUMNS, ImportFile, ImportFormat
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
@@ -72,14 +73,14 @@ def _request_body(kind: str, columns: dict[str, str], example_csv: str,
 
 
 PERSONS_BODY = _request_body(
-    "people", store.PERSON_COLUMNS,
+    "people", PERSON_COLUMNS,
     "pnc_id,given_name,family_name,date_of_birth,sex,ethnicity,home_area,deceased_on\n"
     "79/123456T,Alex,Example,1979-04-01,male,W1,BRISTOL,\n",
     '{"pnc_id": "79/123456T", "date_of_birth": "1979-04-01", "sex": "male", '
     '"home_area": "BRISTOL"}\n',
 )
 OFFENCES_BODY = _request_body(
-    "offences", store.OFFENCE_COLUMNS,
+    "offences", OFFENCE_COLUMNS,
     "pnc_id,offence_date,ho_code,domestic_abuse,outcome,outcome_date,source,source_ref\n"
     "79/123456T,2024-03-10,28A,no,charge,2024-03-12,niche,OCC-2024-000123\n",
     '{"pnc_id": "79/123456T", "offence_date": "2024-03-10", '

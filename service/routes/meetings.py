@@ -17,9 +17,8 @@ from models import (
 )
 from service.access import require_area, visible_person
 from service.audit import AuditDep, Auditor
-from service.deps import IdPath, IdQuery, PagingDep, SessionDep
+from service.deps import IdPath, IdQuery, PagingDep, ScorerDep, SessionDep, ShortlistConfigDep
 from service.errors import NotFound, responses
-from service.routes.scores import ScorerDep
 from service.security import Justification, PersonLevel
 from service.store import meetings as store
 from service.store.common import person_or_404
@@ -93,13 +92,13 @@ def get_meeting(meeting_id: IdPath, session: SessionDep, _: PersonLevel,
 @router.post("/meetings/{meeting_id}/decisions", status_code=status.HTTP_201_CREATED,
              response_model=DecisionRead, responses=responses(403, 404, 409, 422))
 def create_decision(principal: PersonLevel, meeting_id: IdPath, decision_in: DecisionCreate,
-                    session: SessionDep, scorer: ScorerDep, audit: AuditDep,
-                    response: Response) -> DecisionRead:
+                    session: SessionDep, scorer: ScorerDep, rules: ShortlistConfigDep,
+                    audit: AuditDep, response: Response) -> DecisionRead:
     """Record a decision (adopt, decline, defer, exit); adopt and exit update the register in
     the same transaction, and the person's shortlist entry is stored with it."""
     meeting = _visible_meeting(session, audit, meeting_id)
     visible_person(session, audit, decision_in.person_id)
-    decision = store.record_decision(session=session, scorer=scorer, meeting=meeting,
+    decision = store.record_decision(session=session, scorer=scorer, config=rules, meeting=meeting,
                                      decision_in=decision_in, recorded_by=principal.name)
     audit.record(AuditAction.collection if decision_in.decision != "exit"
                  else AuditAction.alteration, person_ids=[decision.person_id], status=201,

@@ -1,11 +1,11 @@
 """Reference data: areas, cohort streams and the offence catalogue."""
 
 from fastapi import APIRouter
-from pydantic import BaseModel
-from sqlmodel import select
 
-from models import Area, AreaRead, Stream, StreamRead
+from models import AreaRead, StreamRead
+from models.catalogue import CatalogueRead, OffenceTypeRead
 from service.deps import CatalogueDep, SessionDep
+from service.store import reference as store
 
 router = APIRouter(tags=["reference"])
 
@@ -13,33 +13,13 @@ router = APIRouter(tags=["reference"])
 @router.get("/areas", response_model=list[AreaRead])
 def list_areas(session: SessionDep) -> list[AreaRead]:
     """The areas (BCUs / local authority areas) this deployment reports on."""
-    return [AreaRead.model_validate(a) for a in session.exec(select(Area).order_by(Area.code))]
+    return store.list_areas(session)
 
 
 @router.get("/streams", response_model=list[StreamRead])
 def list_streams(session: SessionDep) -> list[StreamRead]:
     """The cohort streams memberships can belong to."""
-    return [StreamRead.model_validate(s)
-            for s in session.exec(select(Stream).order_by(Stream.code))]
-
-
-class OffenceTypeRead(BaseModel):
-    offence_type: str
-    label: str
-    offence_group: str
-    neighbourhood_crime: bool
-    gravity: int
-    harm_weight: float
-    unit_cost_gbp: float
-    cost_confirmed: bool
-    cost_source: str
-    ho_codes: list[str]
-
-
-class CatalogueRead(BaseModel):
-    version: str
-    cost_table: str
-    offence_types: list[OffenceTypeRead]
+    return store.list_streams(session)
 
 
 @router.get("/catalogue/offence-types", response_model=CatalogueRead)

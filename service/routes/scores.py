@@ -3,12 +3,10 @@
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Response, status
 
 from models import (
     AuditAction,
-    Page,
     PersonScoreRead,
     ScoreRun,
     ScoreRunCreate,
@@ -16,19 +14,14 @@ from models import (
     ScoreSnapshotRead,
 )
 from models.base import IsoDate
+from models.score import ModelCard, ScoreOrder, ScoreSnapshotPage
 from scoring import TrainingDataError, model_card
 from service.access import visible_person
 from service.audit import AuditDep
-from service.deps import CatalogueDep, IdPath, PagingDep, SessionDep, SettingsDep
-from service.errors import Conflict, InvalidInput, responses
+from service.deps import IdPath, PagingDep, ScorerDep, SessionDep, SettingsDep
+from service.errors import Conflict, invalid_field, responses
 from service.jobs import RunSchedulerDep
-from service.scorer import (
-    Scorer,
-    TrainingInProgress,
-    get_scorer_for,
-    person_score,
-    train_and_save,
-)
+from service.scorer import TrainingInProgress, person_score, train_and_save
 from service.security import Admin, BatchRunner, Justification, PersonLevel
 from service.store import scores as store
 from service.store.common import get_or_404
@@ -36,12 +29,6 @@ from service.store.common import get_or_404
 router = APIRouter(tags=["scores"])
 
 
-def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
-    """The loaded rules and current model."""
-    return get_scorer_for(catalogue, settings.scoring_config_path, settings.model_dir)
-
-
-ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 Knowledge = Literal["current", "as_recorded"]
 
 
@@ -85,17 +72,12 @@ def get_score_run(run_id: IdPath, session: SessionDep) -> ScoreRunRead:
     return ScoreRunRead.model_validate(get_or_404(session, ScoreRun, run_id, what="score run"))
 
 
-class ScoreSnapshotPage(Page[ScoreSnapshotRead]):
-    run: ScoreRunRead
-
-
 @router.get("/scores", response_model=ScoreSnapshotPage, responses=responses(403, 404, 422))
 def list_scores(
     principal: PersonLevel, session: SessionDep, paging: PagingDep,
     justification: Justification, audit: AuditDep,
     area: Annotated[str | None, Query()] = None,
-    order_by: Annotated[Literal["risk", "rfg", "threat", "harm", "rfg_acquisitive",
-                                "rfg_domestic_abuse"], Query()] = "risk",
+    order_by: Annotated[ScoreOrder, Query()] = "risk",
 ) -> ScoreSnapshotPage:
     """The latest snapshot, highest first: what the scores said on the day of that run."""
     run = store.latest_run(session=session, area=area)
@@ -106,13 +88,6 @@ def list_scores(
     items = [ScoreSnapshotRead(**r.model_dump(), as_of=run.as_of) for r in rows]
     return ScoreSnapshotPage(items=items, total=total, limit=paging.limit,
                              offset=paging.offset, run=ScoreRunRead.model_validate(run))
-
-
-class ModelCard(BaseModel):
-    model_config = {"extra": "allow"}
-
-    threat_source: str
-    model_version: str
 
 
 @router.get("/model", response_model=ModelCard)
@@ -133,6 +108,5 @@ def train_model(_: Admin, session: SessionDep, scorer: ScorerDep,
         raise Conflict(f"{exc}; try again when it has finished",
                        headers={"Retry-After": "60"}) from exc
     except TrainingDataError as exc:
-        raise InvalidInput(str(exc), errors=[{"loc": ["body"], "msg": str(exc),
-                                              "type": "training_data"}]) from exc
+        raise invalid_field(["body"], str(exc), type="training_data") from exc
     return model_card(model, config=scorer.config, catalogue=scorer.catalogue)

@@ -4,18 +4,16 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from models import AuditAction, ExitReviewRead, ShortlistRead
 from models.base import IsoDate
-from models.meeting import ShortlistHead
+from models.shortlist import ShortlistCounts
 from service import exports
 from service.access import require_area_visible
 from service.audit import AuditDep, Auditor
-from service.deps import SessionDep
+from service.deps import ScorerDep, SessionDep, ShortlistConfigDep
 from service.errors import responses
 from service.exports import export_listing
-from service.routes.scores import ScorerDep
 from service.security import (
     CurrentPrincipal,
     Justification,
@@ -25,32 +23,6 @@ from service.store import shortlists as store
 
 router = APIRouter(prefix="/shortlists", tags=["shortlists"])
 
-
-class ExcludedByReason(BaseModel):
-    """Excluded people per reason (a person excluded for two reasons counts under both)."""
-
-    active_member: int = Field(description="Already an active member of the stream")
-    in_custody: int = Field(description="In custody on as_of")
-    deceased: int
-    other_area: int = Field(description="Home area elsewhere (include_other_areas=false)")
-
-
-class ReferralCounts(BaseModel):
-    open: int = Field(description="People with a referral to the stream open on as_of")
-    listed: int = Field(description="Of those, listed as candidates")
-    excluded: int = Field(description="Of those, excluded")
-
-
-class ShortlistCounts(ShortlistHead):
-    """A migration shortlist's aggregate counts: no person-level data."""
-
-    eligible: int = Field(description="Everyone the full list would rank (no limit)")
-    eligible_on_criteria: int = Field(description="Eligible people who meet the criteria")
-    eligible_on_referral_only: int = Field(
-        description="Eligible people listed only because of an open referral")
-    excluded: int
-    excluded_by_reason: ExcludedByReason
-    referrals: ReferralCounts
 
 Format = Literal["json", "csv", "xlsx"]
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -75,7 +47,7 @@ KnowledgeQuery = Annotated[store.Knowledge, Query(
 @router.get("/migration", response_model=ShortlistRead, responses={
     **FILE_RESPONSES, **responses(403, 422)})
 def get_migration_shortlist(
-    principal: PersonLevel, session: SessionDep, scorer: ScorerDep,
+    principal: PersonLevel, session: SessionDep, scorer: ScorerDep, rules: ShortlistConfigDep,
     justification: Justification, audit: AuditDep, area: AreaQuery, stream: StreamQuery,
     as_of: AsOfQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Score-ranked candidates to list "
@@ -88,7 +60,8 @@ def get_migration_shortlist(
 ) -> Any:
     """Ranked candidates for a stream, who is excluded and why (decision support only)."""
     require_area_visible(principal, area)
-    listing = store.migration_list(session=session, scorer=scorer, area=area, stream=stream,
+    listing = store.migration_list(session=session, scorer=scorer, config=rules, area=area,
+                                   stream=stream,
                                    as_of=as_of or date.today(), rank_by=rank_by, limit=limit,
                                    include_other_areas=include_other_areas,
                                    knowledge=knowledge)
@@ -100,7 +73,8 @@ def get_migration_shortlist(
 
 @router.get("/migration/counts", response_model=ShortlistCounts, responses=responses(403, 422))
 def get_migration_shortlist_counts(
-    principal: CurrentPrincipal, session: SessionDep, scorer: ScorerDep, area: AreaQuery,
+    principal: CurrentPrincipal, session: SessionDep, scorer: ScorerDep,
+    rules: ShortlistConfigDep, area: AreaQuery,
     stream: StreamQuery, as_of: AsOfQuery = None,
     include_other_areas: Annotated[bool, Query(
         description="Keep referred people whose home area is elsewhere")] = False,
@@ -113,7 +87,8 @@ def get_migration_shortlist_counts(
     audited.
     """
     require_area_visible(principal, area)
-    return store.migration_counts(session=session, scorer=scorer, area=area, stream=stream,
+    return store.migration_counts(session=session, scorer=scorer, config=rules, area=area,
+                                  stream=stream,
                                   as_of=as_of or date.today(),
                                   include_other_areas=include_other_areas,
                                   knowledge=knowledge)
@@ -122,14 +97,15 @@ def get_migration_shortlist_counts(
 @router.get("/exits", response_model=ExitReviewRead, responses={
     **FILE_RESPONSES, **responses(403, 422)})
 def get_exit_shortlist(
-    principal: PersonLevel, session: SessionDep, scorer: ScorerDep,
+    principal: PersonLevel, session: SessionDep, scorer: ScorerDep, rules: ShortlistConfigDep,
     justification: Justification, audit: AuditDep, area: AreaQuery, stream: StreamQuery,
     as_of: AsOfQuery = None, knowledge: KnowledgeQuery = "current",
     format: Annotated[Format, Query()] = "json",
 ) -> Any:
     """Current members whose recent record suggests an exit review, with reasons."""
     require_area_visible(principal, area)
-    listing = store.exits_list(session=session, scorer=scorer, area=area, stream=stream,
+    listing = store.exits_list(session=session, scorer=scorer, config=rules, area=area,
+                               stream=stream,
                                as_of=as_of or date.today(), knowledge=knowledge)
     return _answer(listing, kind="exits", fmt=format,
                    person_ids=[m["person_id"] for m in listing["members"]], audit=audit,

@@ -10,7 +10,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from models import Area, Person, Stream
 from models.base import utcnow
 from service.deps import Paging
-from service.errors import InvalidInput, NotFound, StaleVersion
+from service.errors import NotFound, StaleVersion, invalid_field
 
 T = TypeVar("T", bound=SQLModel)
 
@@ -30,13 +30,11 @@ def person_or_404(session: Session, person_id: int, *, for_update: bool = False)
 
 
 def require_reference(session: Session, model: type[Area] | type[Stream], code: str, *,
-                      field: str) -> None:
-    """Refuse (422 on `field`) a code that is not in the reference table."""
+                      field: str, where: str = "body", type: str = "unknown_reference") -> None:
+    """Refuse (422 on `field` of the body or query) a code not in the reference table."""
     if session.get(model, code) is None:
         kind = "area" if model is Area else "stream"
-        raise InvalidInput(f"unknown {kind} {code!r}",
-                           errors=[{"loc": ["body", field], "msg": f"unknown {kind} {code!r}",
-                                    "type": "unknown_reference"}])
+        raise invalid_field([where, field], f"unknown {kind} {code!r}", type=type)
 
 
 def page(session: Session, query: SelectOfScalar[T], paging: Paging,

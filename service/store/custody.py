@@ -4,7 +4,7 @@ from sqlmodel import Session, select
 
 from models import CustodyCreate, CustodyPeriod
 from service.deps import Paging
-from service.errors import Conflict, InvalidInput
+from service.errors import Conflict, invalid_field
 from service.store.common import page, person_or_404
 
 
@@ -17,9 +17,8 @@ def add_custody(*, session: Session, person_id: int, custody_in: CustodyCreate) 
     """Record a custody spell; overlapping another spell of the same person is a conflict."""
     person = person_or_404(session, person_id, for_update=True)
     if custody_in.start_on < person.date_of_birth:
-        raise InvalidInput("start_on is before the person's date_of_birth",
-                           errors=[{"loc": ["body", "start_on"], "msg": "before date_of_birth",
-                                    "type": "value_error"}])
+        raise invalid_field(["body", "start_on"], "before date_of_birth",
+                            detail="start_on is before the person's date_of_birth")
     spells = session.exec(select(CustodyPeriod).where(CustodyPeriod.person_id == person_id)).all()
     for spell in spells:
         if _overlaps(custody_in.start_on, custody_in.end_on, spell.start_on, spell.end_on):

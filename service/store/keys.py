@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select
 
 from models import ApiKey, ApiKeyCreate, Area, Role
 from service.deps import Paging
-from service.errors import Conflict, InvalidInput
+from service.errors import Conflict, invalid_field
 from service.security import new_key_material
 from service.store.common import get_or_404, page
 
@@ -18,12 +18,10 @@ def create_key(*, session: Session, key_in: ApiKeyCreate) -> tuple[ApiKey, str]:
         unknown = sorted(set(key_in.areas) - known)
         if unknown or not key_in.areas:
             msg = f"unknown areas: {', '.join(unknown)}" if unknown else "give at least one area"
-            raise InvalidInput(msg, errors=[{"loc": ["body", "areas"], "msg": msg,
-                                             "type": "value_error"}])
+            raise invalid_field(["body", "areas"], msg)
     if key_in.expires_at is not None and key_in.expires_at.tzinfo is None:
-        raise InvalidInput("expires_at needs a time zone",
-                           errors=[{"loc": ["body", "expires_at"], "msg": "needs a time zone",
-                                    "type": "value_error"}])
+        raise invalid_field(["body", "expires_at"], "needs a time zone",
+                            detail="expires_at needs a time zone")
     full_key, prefix, secret_hash = new_key_material()
     key = ApiKey(name=key_in.name, role=key_in.role,
                  areas=None if key_in.areas is None else sorted(set(key_in.areas)),

@@ -23,8 +23,9 @@ from models import (
     Stream,
 )
 from models.enums import Cohort
+from scoring.shortlist import ShortlistConfig
 from service.deps import Paging
-from service.errors import Conflict, InvalidInput
+from service.errors import Conflict, invalid_field
 from service.scorer import Scorer
 from service.store.common import get_or_404, page, person_or_404, require_reference
 
@@ -33,10 +34,6 @@ from service.store.common import get_or_404, page, person_or_404, require_refere
 # membership are written in one transaction.
 from service.store.memberships import check_no_overlap, lock_person
 from service.store.shortlists import entry_seen
-
-
-def _invalid(field: str, msg: str) -> InvalidInput:
-    return InvalidInput(msg, errors=[{"loc": ["body", field], "msg": msg, "type": "value_error"}])
 
 
 def referral_read(referral: Referral) -> ReferralRead:
@@ -52,7 +49,8 @@ def create_referral(*, session: Session, referral_in: ReferralCreate, area: str,
     require_reference(session, Stream, referral_in.requested_stream, field="requested_stream")
     require_reference(session, Area, area, field="area")
     if referral_in.referred_on < person.date_of_birth:
-        raise _invalid("referred_on", "referred_on is before the person's date_of_birth")
+        raise invalid_field(["body", "referred_on"],
+                            "referred_on is before the person's date_of_birth")
     referral = Referral(**referral_in.model_dump(exclude={"area"}), area=area,
                         recorded_by=recorded_by)
     session.add(referral)
@@ -104,8 +102,9 @@ def _active_membership(session: Session, *, person_id: int, stream: str,
     ).order_by(CohortMembership.id)).first()  # type: ignore[arg-type]
 
 
-def record_decision(*, session: Session, scorer: Scorer, meeting: Meeting,
-                    decision_in: DecisionCreate, recorded_by: str) -> Decision:
+def record_decision(*, session: Session, scorer: Scorer, config: ShortlistConfig,
+                    meeting: Meeting, decision_in: DecisionCreate,
+                    recorded_by: str) -> Decision:
     """Record a meeting's decision on a person, in one transaction with what it changes.
 
     adopt: a new membership (cohort, stream, the meeting's area, adopted on the meeting
@@ -119,11 +118,13 @@ def record_decision(*, session: Session, scorer: Scorer, meeting: Meeting,
     require_reference(session, Stream, decision_in.stream, field="stream")
     held_on, kind = meeting.held_on, decision_in.decision
     if kind in (DecisionKind.adopt, DecisionKind.exit) and held_on > date.today():
-        raise _invalid("decision", "a meeting dated in the future cannot adopt or exit yet")
+        raise invalid_field(["body", "decision"],
+                            "a meeting dated in the future cannot adopt or exit yet")
     seen_as_of = decision_in.shortlist_as_of or min(held_on, date.today())
     entry = entry_seen(session=session, scorer=scorer, area=meeting.area,
                        stream=decision_in.stream, as_of=seen_as_of,
-                       person_id=decision_in.person_id, exit_list=kind == DecisionKind.exit)
+                       person_id=decision_in.person_id, exit_list=kind == DecisionKind.exit,
+                       config=config)
     decision = Decision(**decision_in.model_dump(exclude={"shortlist_as_of"}),
                         meeting_id=meeting.id or 0, shortlist_entry=entry,
                         recorded_by=recorded_by)
@@ -134,9 +135,10 @@ def record_decision(*, session: Session, scorer: Scorer, meeting: Meeting,
                     person_id=decision_in.person_id, cohort=decision_in.cohort or Cohort.fixed,
                     stream=decision_in.stream, area=meeting.area, adopted_on=held_on)
             except ValidationError as exc:
-                raise _invalid("decision", str(exc.errors()[0]["msg"])) from exc
+                raise invalid_field(["body", "decision"], str(exc.errors()[0]["msg"])) from exc
             if held_on < person.date_of_birth:
-                raise _invalid("decision", "the meeting is before the person's date_of_birth")
+                raise invalid_field(["body", "decision"],
+                                    "the meeting is before the person's date_of_birth")
             check_no_overlap(session, person_id=decision_in.person_id,
                               stream=decision_in.stream, adopted_on=held_on, exited_on=None)
             membership = CohortMembership.model_validate(membership_in)
@@ -150,7 +152,8 @@ def record_decision(*, session: Session, scorer: Scorer, meeting: Meeting,
                 raise Conflict(f"person {decision_in.person_id} has no active membership of "
                                f"stream {decision_in.stream} on {held_on} to exit")
             if held_on < current.adopted_on:
-                raise _invalid("decision", "the meeting is before the membership's adoption")
+                raise invalid_field(["body", "decision"],
+                                    "the meeting is before the membership's adoption")
             current.exited_on, current.exit_reason = held_on, decision_in.exit_reason
             current.version += 1
             session.add(current)

@@ -15,12 +15,8 @@ from models import (
 )
 from models.membership import check_membership
 from service.deps import Paging
-from service.errors import Conflict, InvalidInput
+from service.errors import Conflict, invalid_field
 from service.store.common import get_or_404, page, require_reference, versioned_update
-
-
-def _invalid(field: str, msg: str) -> InvalidInput:
-    return InvalidInput(msg, errors=[{"loc": ["body", field], "msg": msg, "type": "value_error"}])
 
 
 def check_no_overlap(session: Session, *, person_id: int, stream: str, adopted_on: date,
@@ -50,7 +46,7 @@ def lock_person(session: Session, person_id: int) -> Person:
     # PostgreSQL, so the overlap check cannot race; SQLite serialises writers anyway.
     person = session.get(Person, person_id, with_for_update=True)
     if person is None:
-        raise _invalid("person_id", f"person {person_id} not found")
+        raise invalid_field(["body", "person_id"], f"person {person_id} not found")
     return person
 
 
@@ -60,7 +56,8 @@ def create_membership(*, session: Session, membership_in: MembershipCreate) -> C
     require_reference(session, Stream, membership_in.stream, field="stream")
     require_reference(session, Area, membership_in.area, field="area")
     if membership_in.adopted_on < person.date_of_birth:
-        raise _invalid("adopted_on", "adopted_on is before the person's date_of_birth")
+        raise invalid_field(["body", "adopted_on"],
+                            "adopted_on is before the person's date_of_birth")
     check_no_overlap(session, person_id=person.id or 0, stream=membership_in.stream,
                       adopted_on=membership_in.adopted_on, exited_on=membership_in.exited_on)
     membership = CohortMembership.model_validate(membership_in)
@@ -100,13 +97,13 @@ def update_membership(*, session: Session, membership_id: int, changes: Membersh
     data = changes.model_dump(exclude_unset=True)
     for field in ("cohort", "area", "adopted_on"):
         if field in data and data[field] is None:
-            raise _invalid(field, f"{field} cannot be removed")
+            raise invalid_field(["body", field], f"{field} cannot be removed")
     merged = current.model_dump() | data
     try:
         check_membership(merged["adopted_on"], merged["exited_on"], merged["exit_reason"])
     except ValueError as exc:
         field = "exit_reason" if "reason" in str(exc) else "exited_on"
-        raise _invalid(field, str(exc)) from exc
+        raise invalid_field(["body", field], str(exc)) from exc
     if "area" in data:
         require_reference(session, Area, data["area"], field="area")
     lock_person(session, current.person_id)

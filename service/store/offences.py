@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from models import Offence, OffenceCreate, Person
 from scoring.catalogue import OffenceCatalogue
 from service.deps import Paging
-from service.errors import Conflict, InvalidInput
+from service.errors import Conflict, invalid_field
 from service.store.common import page, person_or_404
 
 # Fields that describe the offence itself: a re-sent record with the same (source,
@@ -50,11 +50,6 @@ def offence_values(offence_in: OffenceCreate, catalogue: OffenceCatalogue) -> di
     return values
 
 
-def _invalid(exc: ValueError, field: str) -> InvalidInput:
-    return InvalidInput(str(exc), errors=[{"loc": ["body", field], "msg": str(exc),
-                                           "type": "value_error"}])
-
-
 def add_offence(*, session: Session, person_id: int, offence_in: OffenceCreate,
                 catalogue: OffenceCatalogue) -> tuple[Offence, bool]:
     """Record an offence for a person. Returns (offence, created).
@@ -67,11 +62,11 @@ def add_offence(*, session: Session, person_id: int, offence_in: OffenceCreate,
     try:
         values = offence_values(offence_in, catalogue)
     except ValueError as exc:
-        raise _invalid(exc, "offence_type") from exc
+        raise invalid_field(["body", "offence_type"], str(exc)) from exc
     try:
         check_against_person(offence_in, person.date_of_birth)
     except ValueError as exc:
-        raise _invalid(exc, "offence_date") from exc
+        raise invalid_field(["body", "offence_date"], str(exc)) from exc
     if offence_in.source_ref is not None:
         existing = session.exec(select(Offence).where(
             Offence.source == offence_in.source, Offence.source_ref == offence_in.source_ref,

@@ -6,7 +6,7 @@ from sqlmodel import Session, select
 from models import Area, Person, PersonCreate, PersonUpdate
 from models.identifiers import canonical_pnc_id
 from service.deps import Paging
-from service.errors import Conflict, InvalidInput
+from service.errors import Conflict, invalid_field
 from service.store.common import page, person_or_404, require_reference, versioned_update
 
 
@@ -41,8 +41,7 @@ def find_persons(*, session: Session, paging: Paging, pnc_id: str | None = None,
         try:
             canonical = canonical_pnc_id(pnc_id)
         except ValueError as exc:
-            raise InvalidInput(str(exc), errors=[{"loc": ["query", "pnc_id"], "msg": str(exc),
-                                                  "type": "value_error"}]) from exc
+            raise invalid_field(["query", "pnc_id"], str(exc)) from exc
         query = query.where(Person.pnc_id == canonical)
     if home_area is not None:
         query = query.where(Person.home_area == home_area)
@@ -56,16 +55,14 @@ def update_person(*, session: Session, person_id: int, changes: PersonUpdate,
     data = changes.model_dump(exclude_unset=True)
     for field in ("date_of_birth", "sex", "home_area"):
         if field in data and data[field] is None:
-            raise InvalidInput(f"{field} cannot be removed",
-                               errors=[{"loc": ["body", field], "msg": "cannot be null",
-                                        "type": "value_error"}])
+            raise invalid_field(["body", field], "cannot be null",
+                                detail=f"{field} cannot be removed")
     if "home_area" in data:
         require_reference(session, Area, data["home_area"], field="home_area")
     born = data.get("date_of_birth", person.date_of_birth)
     died = data.get("deceased_on", person.deceased_on)
     if died is not None and died < born:
-        raise InvalidInput("deceased_on cannot be before date_of_birth",
-                           errors=[{"loc": ["body", "deceased_on"],
-                                    "msg": "before date_of_birth", "type": "value_error"}])
+        raise invalid_field(["body", "deceased_on"], "before date_of_birth",
+                            detail="deceased_on cannot be before date_of_birth")
     return versioned_update(session, Person, person_id, expected_version=expected_version,
                             values=data, what="person")

@@ -1,6 +1,5 @@
 """Reports: read the rows a report needs with SQL into DataFrames, hand them to `scoring`."""
 
-import io
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -14,7 +13,8 @@ from models import Area, CohortMembership, CustodyPeriod, Offence, Person, Strea
 from models.enums import Cohort
 from scoring.catalogue import OffenceCatalogue
 from scoring.idiom import IdiomReport, add_months, idiom_report, report_table
-from service.errors import InvalidInput
+from service.frames import read_values
+from service.store.common import require_reference
 
 # Matching looks back 24 months before the adoption month (scoring.comparison).
 _COMPARISON_LOOKBACK_MONTHS = 25
@@ -27,7 +27,7 @@ _custody = CustodyPeriod.__table__  # type: ignore[attr-defined]
 
 @dataclass(frozen=True)
 class IdiomParams:
-    """What an IDIOM report was asked for (validated by the route)."""
+    """What an IDIOM report was asked for (validated by `service.idiom.idiom_params`)."""
 
     as_of: date
     window_months: int = 12
@@ -51,10 +51,8 @@ class IdiomParams:
 def _check_reference(session: Session, params: IdiomParams) -> None:
     for name, model in (("area", Area), ("stream", Stream)):
         code = getattr(params, name)
-        if code is not None and session.get(model, code) is None:
-            raise InvalidInput(f"unknown {name} {code!r}",
-                               errors=[{"loc": ["query", name], "msg": f"unknown {name} {code!r}",
-                                        "type": "unknown_reference"}])
+        if code is not None:
+            require_reference(session, model, code, field=name, where="query")
 
 
 def _membership_filter(params: IdiomParams) -> list[Any]:
@@ -75,39 +73,10 @@ def _membership_filter(params: IdiomParams) -> list[Any]:
     return conditions
 
 
-def _frame(session: Session, stmt: Select[Any], columns: list[str]) -> pd.DataFrame:
-    """Rows as a frame of strings and numbers (dates as ISO text; scoring parses them).
-
-    The query runs on the session's own DBAPI connection (so it sees the session's
-    transaction), bypassing SQLAlchemy's per-row objects: PostgreSQL streams
-    ``COPY (query) TO STDOUT`` into ``read_csv`` (as ``service.frames`` does), SQLite's
-    plain tuples are gathered column by column. Parameters are rendered as literals by
-    SQLAlchemy's own quoting, after the route and ``_check_reference`` validated them.
-    """
-    conn = session.connection()
-    sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
-    raw: Any = conn.connection.dbapi_connection
-    if conn.dialect.name == "postgresql":
-        buffer = io.BytesIO()
-        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
-            for chunk in copy:
-                buffer.write(chunk)
-        buffer.seek(0)
-        frame = pd.read_csv(buffer, header=None, names=columns, dtype=object,
-                            keep_default_na=False, na_values=[""])
-        frame = frame.astype(object).where(frame.notna(), None)
-        for name in ("person_id", "membership_id"):
-            if name in frame.columns:
-                frame[name] = frame[name].astype(np.int64)
-        return frame
-    cursor = raw.cursor()
-    try:
-        rows = cursor.execute(sql).fetchall()
-    finally:
-        cursor.close()
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    return pd.DataFrame({name: pd.Series(list(col), dtype=object)
-                         for name, col in zip(columns, values, strict=True)})
+def _frame(session: Session, stmt: Select[Any]) -> pd.DataFrame:
+    """Rows as a frame of strings and numbers (dates as ISO text; scoring parses them), read
+    on the session's connection so they see its transaction."""
+    return read_values(session.connection(), stmt, ids=("person_id", "membership_id"))
 
 
 def _raw(column: Any) -> Any:
@@ -123,15 +92,13 @@ def _iso(column: Any) -> Any:
 
 def _read_memberships(session: Session, params: IdiomParams) -> pd.DataFrame:
     m, p = _memberships, _persons
-    stmt = (select(m.c.id, m.c.person_id, m.c.area, _raw(m.c.cohort), m.c.stream,
-                   _raw(p.c.sex), _iso(m.c.adopted_on), _iso(m.c.exited_on),
+    stmt = (select(m.c.id.label("membership_id"), m.c.person_id, m.c.area, _raw(m.c.cohort),
+                   m.c.stream, _raw(p.c.sex), _iso(m.c.adopted_on), _iso(m.c.exited_on),
                    _raw(m.c.exit_reason))
             .join(p, p.c.id == m.c.person_id)
             .where(*_membership_filter(params))
             .order_by(m.c.id))
-    frame = _frame(session, stmt, ["membership_id", "person_id", "area", "cohort", "stream",
-                                   "sex", "adopted_on", "exited_on", "exit_reason"])
-    return frame
+    return _frame(session, stmt)
 
 
 def read_offences(session: Session, params: IdiomParams, since: date,
@@ -145,8 +112,7 @@ def read_offences(session: Session, params: IdiomParams, since: date,
     if not everyone:
         members = select(m.c.person_id).where(*_membership_filter(params))
         stmt = stmt.where(o.c.person_id.in_(members))
-    return _frame(session, stmt, ["person_id", "offence_date", "offence_type", "outcome",
-                                  "outcome_date"])
+    return _frame(session, stmt)
 
 
 def _read_custody(session: Session, params: IdiomParams, since: date,
@@ -157,17 +123,16 @@ def _read_custody(session: Session, params: IdiomParams, since: date,
     if not everyone:
         members = select(m.c.person_id).where(*_membership_filter(params))
         stmt = stmt.where(c.c.person_id.in_(members))
-    return _frame(session, stmt, ["person_id", "start_on", "end_on"])
+    return _frame(session, stmt)
 
 
 def _read_population(session: Session, params: IdiomParams) -> pd.DataFrame:
     """Everyone, flagged if ever adopted onto any cohort by the report date."""
     p, m = _persons, _memberships
     adopted = exists().where(and_(m.c.person_id == p.c.id, m.c.adopted_on <= params.as_of))
-    stmt = select(p.c.id, _iso(p.c.date_of_birth), _raw(p.c.sex), _iso(p.c.deceased_on),
-                  adopted.label("adopted"))
-    frame = _frame(session, stmt, ["person_id", "date_of_birth", "sex", "deceased_on",
-                                   "adopted"])
+    stmt = select(p.c.id.label("person_id"), _iso(p.c.date_of_birth), _raw(p.c.sex),
+                  _iso(p.c.deceased_on), adopted.label("adopted"))
+    frame = _frame(session, stmt)
     # COPY sends booleans as t/f text; SQLite sends 0/1.
     frame["adopted"] = frame["adopted"].astype(str).str.lower().isin(["t", "true", "1"])
     return frame

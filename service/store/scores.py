@@ -14,9 +14,6 @@ from service.store.common import page, require_reference
 # An arbitrary constant naming the advisory lock that serialises queueing score runs.
 _RUN_QUEUE_LOCK = 0x10D5C0E
 
-ORDERABLE = ("risk", "rfg", "threat", "harm", "rfg_acquisitive", "rfg_domestic_abuse")
-
-
 def create_run(*, session: Session, as_of: date, area: str | None, max_active: int,
                stale_after: timedelta) -> ScoreRun:
     """Queue a score run for everyone (or one home area) as of a date.

@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -31,14 +29,12 @@ from scoring.shortlist import (
     ShortlistConfig,
     ShortlistError,
     exit_review,
-    load_shortlist_config,
     lookback_start,
     migration_shortlist,
     qualifying_types,
     shortlist_pool,
 )
-from service.config import get_settings
-from service.errors import InvalidInput
+from service.errors import invalid_field
 from service.frames import (
     DATE_COLUMNS,
     Filters,
@@ -51,6 +47,7 @@ from service.frames import (
     with_dtypes,
 )
 from service.scorer import Scorer, end_of_day_utc
+from service.store.common import require_reference
 
 # current: everything known now about as_of; as_recorded: only what was recorded by then.
 Knowledge = Literal["current", "as_recorded"]
@@ -60,31 +57,12 @@ PERSONS = table_of(Person)
 OFFENCES = table_of(Offence)
 
 
-@lru_cache(maxsize=4)
-def _load(path: Path) -> ShortlistConfig:
-    return load_shortlist_config(path)
-
-
-def shortlist_config(path: Path | None = None) -> ShortlistConfig:
-    """The shortlist rules: ``path``, or the ``shortlist_config_path`` setting (a force's
-    own file; default ``scoring/data/shortlists.yaml``). Loaded once per path."""
-    if path is None:
-        path = get_settings().shortlist_config_path
-    return _load(Path(path).resolve())
-
-
-def _query_invalid(field: str, msg: str) -> InvalidInput:
-    return InvalidInput(msg, errors=[{"loc": ["query", field], "msg": msg,
-                                      "type": "value_error"}])
-
-
 def check_area_and_stream(session: Session, *, area: str, stream: str,
                           config: ShortlistConfig) -> None:
     """422 unless the area and stream exist and the stream has shortlist rules."""
-    if session.get(Area, area) is None:
-        raise _query_invalid("area", f"unknown area {area!r}")
+    require_reference(session, Area, area, field="area", where="query", type="value_error")
     if session.get(Stream, stream) is None or stream not in config.streams:
-        raise _query_invalid("stream", f"no shortlist rules for stream {stream!r}")
+        raise invalid_field(["query", "stream"], f"no shortlist rules for stream {stream!r}")
 
 
 def _referrals(conn: Connection, *, area: str, stream: str,
@@ -232,8 +210,7 @@ def _recorded_by(as_of: date, knowledge: Knowledge) -> datetime | None:
 
 def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
              rank_by: str, limit: int | None, include_other_areas: bool,
-             config: ShortlistConfig | None, knowledge: Knowledge = "current") -> _Computed:
-    config = config or shortlist_config()
+             config: ShortlistConfig, knowledge: Knowledge = "current") -> _Computed:
     check_area_and_stream(session, area=area, stream=stream, config=config)
     conn = session.connection()
     table = scorer.catalogue.table
@@ -254,7 +231,7 @@ def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of:
             config=config, catalogue_table=table, rank_by=rank_by, limit=limit,
             include_other_areas=include_other_areas)
     except ShortlistError as exc:
-        raise _query_invalid("stream", str(exc)) from exc
+        raise invalid_field(["query", "stream"], str(exc)) from exc
     result.criteria["knowledge"] = knowledge
     return _Computed(result=result, parts=parts, register=register, config=config)
 
@@ -268,7 +245,7 @@ def _with_names(frame: pd.DataFrame,
 def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
                    rank_by: str = "risk", limit: int | None = 25,
                    include_other_areas: bool = False,
-                   config: ShortlistConfig | None = None,
+                   config: ShortlistConfig,
                    knowledge: Knowledge = "current") -> dict[str, Any]:
     """The migration-meeting shortlist for a stream in an area as of a date (a dict shaped
     like `ShortlistRead`).
@@ -313,7 +290,7 @@ EXCLUSION_KINDS = (("active_member", "already an active member of "),
 
 def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str,
                      as_of: date, include_other_areas: bool = False,
-                     config: ShortlistConfig | None = None,
+                     config: ShortlistConfig,
                      knowledge: Knowledge = "current") -> dict[str, Any]:
     """The shortlist's aggregate counts (no person-level data), shaped like
     `ShortlistCounts`: how many are eligible (all of them, no limit), how many of those
@@ -349,10 +326,9 @@ def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str
 
 
 def exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
-               config: ShortlistConfig | None = None,
+               config: ShortlistConfig,
                knowledge: Knowledge = "current") -> dict[str, Any]:
     """Current members of a stream in an area whose record suggests an exit review."""
-    config = config or shortlist_config()
     check_area_and_stream(session, area=area, stream=stream, config=config)
     conn = session.connection()
     recorded_by = _recorded_by(as_of, knowledge)
@@ -376,7 +352,7 @@ def exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_o
 
 
 def entry_seen(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
-               person_id: int, exit_list: bool) -> dict[str, Any]:
+               person_id: int, exit_list: bool, config: ShortlistConfig) -> dict[str, Any]:
     """A person's entry on the shortlist (or exits list) of `as_of`, as a decision stores it.
 
     The whole list is computed (no limit), so the stored rank is the person's rank among
@@ -384,7 +360,7 @@ def entry_seen(*, session: Session, scorer: Scorer, area: str, stream: str, as_o
     """
     if exit_list:
         result = exits_list(session=session, scorer=scorer, area=area, stream=stream,
-                            as_of=as_of)
+                            as_of=as_of, config=config)
         listed = {r["person_id"]: r for r in result["members"]}
         section = "exits"
         excluded: dict[int, dict[str, Any]] = {}
@@ -393,7 +369,7 @@ def entry_seen(*, session: Session, scorer: Scorer, area: str, stream: str, as_o
         # (explaining all of them is most of the cost of an unlimited list).
         computed = _compute(session=session, scorer=scorer, area=area, stream=stream,
                             as_of=as_of, rank_by="risk", limit=None,
-                            include_other_areas=False, config=None)
+                            include_other_areas=False, config=config)
         cand, excl = computed.result.candidates, computed.result.excluded
         names = computed.register.names
         listed = {r["person_id"]: r for r in _with_names(
@@ -420,4 +396,4 @@ def entry_seen(*, session: Session, scorer: Scorer, area: str, stream: str, as_o
 
 
 __all__ = ["candidate_pool", "check_area_and_stream", "entry_seen", "exits_list",
-           "migration_counts", "migration_list", "shortlist_config", "window_offences"]
+           "migration_counts", "migration_list", "window_offences"]

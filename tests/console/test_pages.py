@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from models import ApiKey, ApiKeyCreate, AuditEvent, CohortMembership, Person, Role
-from service.console.session import COOKIE_NAME, decode_session, encode_session
+from service.config import get_settings
+from service.console.session import COOKIE_NAME, console_secret, decode_session, encode_session
+from service.deps import get_scorer
 from service.main import app
-from service.routes.scores import get_scorer
 from service.store.keys import create_key, revoke_key
 from tests.console.conftest import SignIn
 
@@ -120,10 +121,11 @@ def test_open_redirects_are_refused(console: SignIn, make_key: Any) -> None:
 
 def test_forged_and_expired_cookies_are_ignored(console: SignIn, make_key: Any) -> None:
     key = make_key("admin")
-    value = encode_session(key)
-    assert decode_session(value) == key
-    assert decode_session(value[:-1] + ("0" if value[-1] != "0" else "1")) is None
-    assert decode_session(encode_session(key, now=0)) is None
+    secret = console_secret(get_settings())
+    value = encode_session(key, secret=secret)
+    assert decode_session(value, secret=secret) == key
+    assert decode_session(value[:-1] + ("0" if value[-1] != "0" else "1"), secret=secret) is None
+    assert decode_session(encode_session(key, secret=secret, now=0), secret=secret) is None
     client = TestClient(app, base_url="https://testserver")
     client.cookies.set(COOKIE_NAME, value[:-2] + "00", path="/console")
     assert client.get("/console/model", follow_redirects=False).status_code == 303

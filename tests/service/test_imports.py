@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models import Offence, Person
+from models.imports import ImportSummary
 from service.config import get_settings
 from service.deps import get_catalogue
 from service.main import app
@@ -390,7 +391,7 @@ def test_concurrent_overlapping_imports_neither_duplicate_nor_fail(engine: Engin
     files = ["\n".join([header, *body[:15_000]]) + "\n",
              "\n".join([header, *body[5_000:]]) + "\n"]
     catalogue = get_catalogue(get_settings())
-    results: list[store.ImportSummary] = []
+    results: list[ImportSummary] = []
     failures: list[BaseException] = []
     barrier = threading.Barrier(2)
 

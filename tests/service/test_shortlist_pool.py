@@ -14,9 +14,8 @@ from scoring.shortlist import Shortlist, migration_shortlist
 from service.config import get_settings
 from service.demo.generate import generate_demo
 from service.demo.load import load_demo
-from service.deps import get_catalogue
+from service.deps import get_catalogue, get_scorer, get_shortlist_config
 from service.frames import Filters, custody_frame, memberships_frame, offences_frame, persons_frame
-from service.routes.scores import get_scorer
 from service.scorer import Scorer
 from service.store import shortlists as store
 from tests.factories import offence_body, person_body
@@ -56,7 +55,7 @@ def _everyone(session: Session, scorer: Scorer, *, area: str, stream: str, as_of
                           config=scorer.config, model=scorer.model)
     return migration_shortlist(scores, off, per, cus, memberships_frame(conn), refs,
                                as_of=as_of, area=area, stream=stream,
-                               config=store.shortlist_config(),
+                               config=get_shortlist_config(get_settings()),
                                catalogue_table=scorer.catalogue.table, **kw)  # type: ignore[arg-type]
 
 
@@ -77,7 +76,8 @@ def test_narrow_query_path_equals_scoring_the_whole_area(
             for wider in (False, True):
                 kw = {"rank_by": "risk", "limit": None, "include_other_areas": wider}
                 new = store._compute(session=session, scorer=scorer, area="BRISTOL",
-                                     stream=stream, as_of=as_of, config=None, **kw).result
+                                     stream=stream, as_of=as_of,
+                                     config=get_shortlist_config(get_settings()), **kw).result
                 old = _everyone(session, scorer, area="BRISTOL", stream=stream, as_of=as_of,
                                 **kw)
                 assert len(new.candidates) > 5, (stream, as_of)
@@ -90,7 +90,7 @@ def test_narrow_query_path_equals_scoring_the_whole_area(
     conn = session.connection()
     refs = store._referrals(conn, area="BRISTOL", stream="nsac")
     pool = store.candidate_pool(conn, as_of=END, area="BRISTOL", stream="nsac",
-                                config=store.shortlist_config(),
+                                config=get_shortlist_config(get_settings()),
                                 table=scorer.catalogue.table, referrals=refs)
     area_people = len(persons_frame(conn, Filters(areas=["BRISTOL"])))
     assert {other, quiet} <= set(pool.tolist()) and len(pool) < area_people / 3

@@ -1,0 +1,70 @@
+"""Structure rules for the service: small modules, routes used only as routes, settings only
+through dependencies."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_LINES = 500
+
+
+def _modules(*packages: str) -> list[Path]:
+    return sorted(p for package in packages for p in (ROOT / package).rglob("*.py"))
+
+
+def _name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _imported(path: Path) -> set[str]:
+    """Every module `path` imports, with `from x import y` also counted as x.y (y may be a
+    module)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_no_module_in_service_or_models_is_over_500_lines() -> None:
+    long = {str(p.relative_to(ROOT)): n for p in _modules("service", "models")
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+def test_routes_are_imported_only_by_the_app() -> None:
+    # Route modules are entry points, not a library: what two callers share lives in
+    # deps, models, the store or a service module.
+    offenders = {}
+    for path in _modules("service", "models", "bench", "tests"):
+        name = _name(path)
+        if name.startswith("service.routes") or name == "service.main":
+            continue
+        routes = sorted(m for m in _imported(path)
+                        if m.startswith("service.routes.") and m != "service.routes")
+        if routes:
+            offenders[str(path.relative_to(ROOT))] = routes
+    assert offenders == {}
+
+
+def _reads_settings_itself(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Name) and node.id == "get_settings":
+            found.append(f"line {node.lineno}: get_settings")
+        elif isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv") \
+                and isinstance(node.value, ast.Name) and node.value.id == "os":
+            found.append(f"line {node.lineno}: os.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "os" \
+                and any(a.name in ("environ", "getenv") for a in node.names):
+            found.append(f"line {node.lineno}: from os import")
+    return found
+
+
+def test_store_modules_take_settings_as_arguments() -> None:
+    offenders = {str(p.relative_to(ROOT)): found for p in _modules("service/store")
+                 if (found := _reads_settings_itself(p))}
+    assert offenders == {}
