@@ -23,10 +23,9 @@ from fastapi.templating import Jinja2Templates
 
 from models import AuditAction, Role
 from models.enums import Cohort, Rag
-from scoring.idiom import add_months
+from scoring.idiom import add_months, monthly_offending
 from service.access import visible_person
 from service.console import charts
-from service.console.monthly import monthly_offending
 from service.console.session import (
     ConsoleAuditor,
     ConsolePrincipal,

@@ -508,10 +508,10 @@ def test_comparison_group_recovers_a_known_effect(effect: float) -> None:
 
 def test_comparison_matches_within_sex_and_month_and_skips_adopted_people() -> None:
     ms, offs, population = synthetic_population(0.3, people=3000, seed=1)
-    from scoring.comparison import match_comparison
-    from scoring.idiom import _compute_windows
+    from scoring.idiom import match_comparison
+    from scoring.idiom.windows import compute_windows
 
-    windows = _compute_windows(ms, offs, NO_CUSTODY, TYPES, as_of=date(2023, 12, 31),
+    windows = compute_windows(ms, offs, NO_CUSTODY, TYPES, as_of=date(2023, 12, 31),
                                window_months=12, counting="recorded", by_offence_group=False)
     included = windows.per[windows.per["included"]].reset_index(drop=True)
     matching = match_comparison(included, population, windows.offences,

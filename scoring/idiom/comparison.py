@@ -32,14 +32,10 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
-from scoring.idiom import (
-    _NAT,
-    PreparedOffences,
-    _day,
-    _days,
-    window_bounds,
-    window_counts,
-)
+from scoring.dates import NAT, day_number, nat_day_numbers
+from scoring.idiom.inputs import PreparedOffences
+from scoring.idiom.windows import window_bounds, window_counts
+from scoring.validation import check_frame, check_unique
 
 FEATURES = ("offences_12m", "offences_12_24m", "harm_12m", "months_since_last", "age")
 POPULATION_COLUMNS = ("person_id", "date_of_birth", "sex", "deceased_on", "adopted")
@@ -124,18 +120,15 @@ def _distance_space(raw: np.ndarray) -> np.ndarray:
 
 
 def _prepare_population(population: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in POPULATION_COLUMNS if c not in population.columns]
-    if missing:
-        raise ValueError(f"population lacks column(s): {', '.join(missing)}")
+    check_frame(population, POPULATION_COLUMNS, "population")
     pop = pd.DataFrame({
         "person_id": population["person_id"].to_numpy(dtype=np.int64),
-        "dob": _days(population["date_of_birth"]),
+        "dob": nat_day_numbers(population["date_of_birth"]),
         "sex": population["sex"].astype(str).to_numpy(),
-        "deceased": _days(population["deceased_on"]),
+        "deceased": nat_day_numbers(population["deceased_on"]),
         "adopted": population["adopted"].to_numpy(dtype=bool),
     })
-    if pop["person_id"].duplicated().any():
-        raise ValueError("population has a person_id twice")
+    check_unique(pop["person_id"], "population has a person_id twice")
     return pop.set_index("person_id")
 
 
@@ -180,7 +173,7 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
     if caliper <= 0:
         raise ValueError("caliper must be positive")
     pop = _prepare_population(population)
-    end_of_day = _day(as_of) + 1
+    end_of_day = day_number(as_of) + 1
     members = members.reset_index(drop=True)
     adopted = members["adopted"].to_numpy(dtype=np.int64)
     summary: dict[str, Any] = {
@@ -218,7 +211,7 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
     pop = pop[keep]
     history = _History(pop.index, offences.frame, first, int(months.max()) - first)
     dob = pop["dob"].to_numpy()
-    alive = (pop["deceased"].to_numpy() == _NAT) | (pop["deceased"].to_numpy() >= end_of_day)
+    alive = (pop["deceased"].to_numpy() == NAT) | (pop["deceased"].to_numpy() >= end_of_day)
     never = ~pop["adopted"].to_numpy()
     pop_sex = pop["sex"].to_numpy()
     pop_ids = pop.index.to_numpy()
