@@ -59,7 +59,7 @@ class GroupColumns:
 
 
 def summarise_group(rows: GroupColumns, key: dict[str, Any], rng: np.random.Generator,
-               s: GroupSettings, *, with_comparison: bool) -> dict[str, Any]:
+                    s: GroupSettings, *, with_comparison: bool) -> dict[str, Any]:
     """One group's figures (rows: one per membership, or membership x offence group)."""
     members = len(rows)
     people = len(np.unique(rows["person_id"]))
@@ -134,7 +134,7 @@ def summarise_group(rows: GroupColumns, key: dict[str, Any], rng: np.random.Gene
 
 
 def comparison_for_group(rows: GroupColumns, rng: np.random.Generator,
-                      s: GroupSettings) -> dict[str, Any]:
+                         s: GroupSettings) -> dict[str, Any]:
     """Cohort change net of its matched comparison group's change, for one group."""
     matched = rows.rows(np.flatnonzero(rows["matched"].astype(bool)))
     mb = matched["before_offences"].astype(float)

@@ -26,7 +26,7 @@ UNKNOWN_GROUP = "unknown"
 
 
 def check_options(*, window_months: int, counting: str,
-                   group_by: Sequence[str] = ()) -> None:
+                  group_by: Sequence[str] = ()) -> None:
     if not isinstance(window_months, int | np.integer) or not 1 <= window_months <= 120:
         raise ValueError("window_months must be an integer from 1 to 120")
     if counting not in COUNTING:

@@ -90,8 +90,8 @@ def idiom_report(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.
         raise ValueError("n_boot must be at least 1")
     by_group = "offence_group" in group_by
     result = compute_windows(memberships, offences, custody, offence_types, as_of=as_of,
-                              window_months=window_months, counting=counting,
-                              by_offence_group=by_group)
+                             window_months=window_months, counting=counting,
+                             by_offence_group=by_group)
     per = result.per
     included = per[per["included"].to_numpy(dtype=bool)].reset_index(drop=True)
     reasons = per["excluded_reason"].value_counts()
@@ -116,7 +116,7 @@ def idiom_report(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.
         units = _expand_by_offence_group(included, result.by_group, comp_group)
 
     settings = GroupSettings(n_boot=n_boot, level=level, small_group=small_group,
-                         suppress_below=suppress_below, min_liberty_days=min_liberty_days)
+                             suppress_below=suppress_below, min_liberty_days=min_liberty_days)
     rng = np.random.default_rng(seed)
     with_comparison = population is not None
     groups = []
@@ -132,13 +132,28 @@ def idiom_report(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.
     totals = summarise_group(GroupColumns.of(included), {}, rng, settings,
                              with_comparison=with_comparison)
 
+    warnings = _report_warnings(excluded, result.offences.unknown_types, included, groups,
+                                min_liberty_days=min_liberty_days,
+                                suppress_below=suppress_below,
+                                comparison_summary=comparison_summary,
+                                with_comparison=with_comparison)
+    return IdiomReport(as_of=as_of, window_months=window_months, counting=counting,
+                       group_by=group_by, included=int(len(included)), excluded=excluded,
+                       groups=groups, totals=totals, warnings=warnings,
+                       comparison=comparison_summary, members=public_members(per))
+
+
+def _report_warnings(excluded: dict[str, int], unknown: dict[str, int], included: pd.DataFrame,
+                     groups: list[dict[str, Any]], *, min_liberty_days: int, suppress_below: int,
+                     comparison_summary: dict[str, Any] | None,
+                     with_comparison: bool) -> list[str]:
+    """What a reader of the whole report must know before quoting it."""
     warnings = []
     if excluded["total"]:
         parts = [f"{n} {r.replace('_', ' ')}" for r, n in excluded.items()
                  if r != "total" and n]
         warnings.append(f"{excluded['total']} membership(s) left out of the before/after "
                         f"comparison: {', '.join(parts)}")
-    unknown = result.offences.unknown_types
     if unknown:
         listed = ", ".join(f"{k} ({v})" for k, v in sorted(unknown.items()))
         warnings.append(f"offence types not in the cost table were costed at 0: {listed}")
@@ -147,7 +162,7 @@ def idiom_report(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.
     if low:
         warnings.append(f"{low} member window(s) had under {min_liberty_days} days at liberty: "
                         "compare offences per 365 days at liberty, not raw counts")
-    if population is None:
+    if not with_comparison:
         warnings.append("no comparison group: people are often adopted at a peak of offending, "
                         "so part of any before/after fall is regression to the mean "
                         "(ask for comparison=true)")
@@ -156,11 +171,7 @@ def idiom_report(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.
                         "suppress=true")
     if comparison_summary is not None:
         warnings.extend(comparison_summary.get("warnings", []))
-
-    return IdiomReport(as_of=as_of, window_months=window_months, counting=counting,
-                       group_by=group_by, included=int(len(included)), excluded=excluded,
-                       groups=groups, totals=totals, warnings=warnings,
-                       comparison=comparison_summary, members=public_members(per))
+    return warnings
 
 
 def _group_positions(units: pd.DataFrame, group_by: Sequence[str]

@@ -26,7 +26,7 @@ def net_reduction_pct(mb: float, ma: float, cb: float, ca: float) -> float | Non
 
 
 def percentile_interval(samples: np.ndarray, level: float,
-                         digits: int = 1) -> list[float] | None:
+                        digits: int = 1) -> list[float] | None:
     samples = samples[np.isfinite(samples)]
     if len(samples) == 0:
         return None
@@ -36,7 +36,7 @@ def percentile_interval(samples: np.ndarray, level: float,
 
 
 def bootstrap_sums(arrays: Sequence[np.ndarray], rng: np.random.Generator,
-                    n_boot: int) -> list[np.ndarray]:
+                   n_boot: int) -> list[np.ndarray]:
     """Sums of each array over `n_boot` resamples of its rows (same resample for all)."""
     n = len(arrays[0])
     sums = [np.empty(n_boot) for _ in arrays]

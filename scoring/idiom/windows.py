@@ -120,8 +120,8 @@ class MemberWindows:
 
 
 def compute_windows(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.DataFrame,
-                     offence_types: pd.DataFrame | pd.Series, *, as_of: date, window_months: int,
-                     counting: str, by_offence_group: bool) -> MemberWindows:
+                    offence_types: pd.DataFrame | pd.Series, *, as_of: date, window_months: int,
+                    counting: str, by_offence_group: bool) -> MemberWindows:
     check_options(window_months=window_months, counting=counting)
     per = prepare_memberships(memberships)
     prepared = prepare_offences(offences, offence_types)
@@ -215,8 +215,8 @@ def member_windows(memberships: pd.DataFrame, offences: pd.DataFrame, custody: p
     ('2020-01-31', 1, 1)
     """
     result = compute_windows(memberships, offences, custody, offence_types, as_of=as_of,
-                              window_months=window_months, counting=counting,
-                              by_offence_group=False)
+                             window_months=window_months, counting=counting,
+                             by_offence_group=False)
     return public_members(result.per)
 
 
