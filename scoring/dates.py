@@ -146,3 +146,18 @@ def from_day_numbers(days: np.ndarray) -> np.ndarray:
     out = d.astype("datetime64[D]")
     out[d == NAT] = np.datetime64("NaT")
     return out
+
+
+def iso_date(value: Any) -> str | None:
+    """A date of any form as "YYYY-MM-DD"; None for a missing one."""
+    if value is None or pd.isna(value):
+        return None
+    return str(np.datetime64(value, "D"))
+
+
+def ages_on(dob: np.ndarray, as_of: np.datetime64) -> np.ndarray:
+    """Whole years of age on as_of (calendar birthdays)."""
+    born = pd.DatetimeIndex(dob)
+    at = pd.Timestamp(as_of)
+    before_birthday = (born.month > at.month) | ((born.month == at.month) & (born.day > at.day))
+    return np.asarray(at.year - born.year - before_birthday.astype(int), dtype=np.int64)
