@@ -4,11 +4,11 @@ offence is and how candidates rank; for the exits half, when a member is put up 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from scoring.rules import RulesReader, load_rules
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "shortlists.yaml"
 
@@ -67,7 +67,6 @@ class ShortlistConfig:
     no_offences_months: int = 12
     custody_min_months: int = 6
     long_sentence_months: int = 24
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def rule(self, stream: str) -> StreamRule:
         """The rule for a stream; ShortlistError if the configuration has none."""
@@ -78,11 +77,13 @@ class ShortlistConfig:
                                  f"{sorted(self.streams)}") from None
 
 
-def _positive_int(raw: dict[str, Any], key: str, default: int, where: str) -> int:
-    value = raw.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ShortlistError(f"{where}: {key} must be a whole number >= 0")
-    return value
+RFG_COLUMNS = ("rfg", "rfg_acquisitive", "rfg_domestic_abuse")
+STREAM_KEYS = ("rfg_column",)
+STREAM_OPTIONAL = ("label", "qualifying", "lookback_months", "min_offences", "ogrs_threshold",
+                   "serial_victims")
+QUALIFYING_KEYS = ("neighbourhood_crime", "domestic_abuse", "min_gravity", "offence_groups",
+                   "offence_types")
+EXIT_KEYS = ("no_offences_months", "custody_min_months", "long_sentence_months")
 
 
 def load_shortlist_config(path: str | Path = DEFAULT_PATH) -> ShortlistConfig:
@@ -91,7 +92,8 @@ def load_shortlist_config(path: str | Path = DEFAULT_PATH) -> ShortlistConfig:
     Raises
     ------
     ShortlistError
-        If the version is missing, no stream is configured, or a rule is malformed.
+        If the version is missing, no stream is configured, a key is unknown or a rule is
+        malformed (every problem is listed, with the file).
 
     Examples
     --------
@@ -99,37 +101,49 @@ def load_shortlist_config(path: str | Path = DEFAULT_PATH) -> ShortlistConfig:
     >>> cfg.rule("nsac").rfg_column, cfg.rule("nsac").ogrs_threshold
     ('rfg_acquisitive', 75)
     """
-    raw = yaml.safe_load(Path(path).read_text())
-    if not isinstance(raw, dict) or not raw.get("version"):
-        raise ShortlistError("shortlist configuration needs a version")
-    streams: dict[str, StreamRule] = {}
-    for code, entry in (raw.get("streams") or {}).items():
-        if not isinstance(entry, dict):
-            raise ShortlistError(f"stream {code}: must be a mapping")
-        q = entry.get("qualifying") or {}
-        column = entry.get("rfg_column")
-        if column not in ("rfg", "rfg_acquisitive", "rfg_domestic_abuse"):
-            raise ShortlistError(f"stream {code}: rfg_column must be rfg, rfg_acquisitive or "
-                                 "rfg_domestic_abuse")
-        streams[code] = StreamRule(
-            code=code, label=str(entry.get("label", code)),
-            lookback_months=_positive_int(entry, "lookback_months", 24, f"stream {code}"),
-            min_offences=_positive_int(entry, "min_offences", 1, f"stream {code}"),
-            rfg_column=column,
-            neighbourhood_crime=q.get("neighbourhood_crime"),
-            domestic_abuse=q.get("domestic_abuse"), min_gravity=q.get("min_gravity"),
-            offence_groups=tuple(q.get("offence_groups") or ()),
-            offence_types=tuple(q.get("offence_types") or ()),
-            ogrs_threshold=entry.get("ogrs_threshold"),
-            serial_victims=entry.get("serial_victims"))
-    if not streams:
-        raise ShortlistError("shortlist configuration lists no streams")
-    exits = raw.get("exits") or {}
-    return ShortlistConfig(
-        version=str(raw["version"]), streams=streams,
-        recent_months=_positive_int(raw, "recent_months", 12, "shortlists"),
-        explain_top=_positive_int(raw, "explain_top", 3, "shortlists"),
-        no_offences_months=_positive_int(exits, "no_offences_months", 12, "exits"),
-        custody_min_months=_positive_int(exits, "custody_min_months", 6, "exits"),
-        long_sentence_months=_positive_int(exits, "long_sentence_months", 24, "exits"))
+    return load_rules(path, shortlist_config_from_mapping, error=ShortlistError)
 
+
+def _stream_rule(r: RulesReader, code: str, raw: object) -> StreamRule:
+    where = f"streams.{code}"
+    entry = r.section(raw, where, STREAM_KEYS, optional=STREAM_OPTIONAL)
+    q = r.section(entry.get("qualifying") or {}, f"{where}.qualifying", (),
+                  optional=QUALIFYING_KEYS)
+    qpath = f"{where}.qualifying"
+    return StreamRule(
+        code=code, label=str(entry.get("label", code)),
+        lookback_months=r.whole_number(entry, "lookback_months", where, default=24),
+        min_offences=r.whole_number(entry, "min_offences", where, default=1),
+        rfg_column=r.choice(entry, "rfg_column", where, RFG_COLUMNS),
+        neighbourhood_crime=r.optional_flag(q, "neighbourhood_crime", qpath),
+        domestic_abuse=r.optional_flag(q, "domestic_abuse", qpath),
+        min_gravity=r.optional_number(q, "min_gravity", qpath, integer=True),
+        offence_groups=r.names(q, "offence_groups", qpath),
+        offence_types=r.names(q, "offence_types", qpath),
+        ogrs_threshold=r.optional_number(entry, "ogrs_threshold", where),
+        serial_victims=r.optional_number(entry, "serial_victims", where, integer=True))
+
+
+def shortlist_config_from_mapping(raw: object, *, source: str = "") -> ShortlistConfig:
+    """Validate a parsed shortlist configuration (see `load_shortlist_config`)."""
+    r = RulesReader(source)
+    top = r.section(raw, "", ("version", "streams"),
+                    optional=("recent_months", "explain_top", "exits"))
+    version = r.version(top)
+    raw_streams = top.get("streams") or {}
+    if "streams" in top and not (isinstance(raw_streams, dict) and raw_streams):
+        r.errors.append("streams: must list at least one stream")
+        raw_streams = {}
+    streams = {str(code): _stream_rule(r, str(code), entry)
+               for code, entry in raw_streams.items()}
+    exits = r.section(top.get("exits") or {}, "exits", (), optional=EXIT_KEYS)
+    config = ShortlistConfig(
+        version=version, streams=streams,
+        recent_months=r.whole_number(top, "recent_months", "", default=12),
+        explain_top=r.whole_number(top, "explain_top", "", default=3),
+        no_offences_months=r.whole_number(exits, "no_offences_months", "exits", default=12),
+        custody_min_months=r.whole_number(exits, "custody_min_months", "exits", default=6),
+        long_sentence_months=r.whole_number(exits, "long_sentence_months", "exits",
+                                            default=24))
+    r.check(ShortlistError, "shortlist configuration")
+    return config
