@@ -140,6 +140,17 @@ def nat_day_numbers(values: Any) -> np.ndarray:
     return calendar_days(values).astype(np.int64)
 
 
+def month_numbers(days: np.ndarray) -> np.ndarray:
+    """int64 day numbers as int64 month numbers (months since January 1970)."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype(
+        "datetime64[M]").astype(np.int64)
+
+
+def first_day_of_month(month: int) -> int:
+    """The day number of the first day of a month number."""
+    return int(np.datetime64(month, "M").astype("datetime64[D]").astype(np.int64))
+
+
 def from_day_numbers(days: np.ndarray) -> np.ndarray:
     """int64 day numbers back to ``datetime64[D]`` (``NAT`` becomes NaT)."""
     d = np.asarray(days, dtype=np.int64)

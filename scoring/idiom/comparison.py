@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
-from scoring.dates import NAT, day_number, nat_day_numbers
+from scoring.dates import NAT, day_number, first_day_of_month, month_numbers, nat_day_numbers
 from scoring.idiom.inputs import PreparedOffences
 from scoring.idiom.windows import window_bounds, window_counts
 from scoring.validation import check_frame, check_unique
@@ -68,11 +68,6 @@ class Matching:
     summary: dict[str, Any]
 
 
-def _month_index(days: np.ndarray) -> np.ndarray:
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype(
-        "datetime64[M]").astype(np.int64)
-
-
 class _History:
     """Month-by-person offence counts and harm, cumulated, for features at any month.
 
@@ -85,7 +80,7 @@ class _History:
         self.first = first_month
         n_people = len(person_index)
         pos = person_index.get_indexer(offences["person_id"].to_numpy())
-        month = _month_index(offences["day"].to_numpy()) - first_month
+        month = month_numbers(offences["day"].to_numpy()) - first_month
         keep = (pos >= 0) & (month >= 0) & (month < n_months)
         flat = month[keep] * n_people + pos[keep]
         size = n_people * n_months
@@ -108,7 +103,7 @@ class _History:
         h12 = self.harm[r] - self.harm[r - 12]
         last = self.last[r - 1]
         recency = np.where(last >= 0, r - last, RECENCY_CAP).clip(max=RECENCY_CAP)
-        start = np.datetime64(int(month), "M").astype("datetime64[D]").astype(np.int64)
+        start = first_day_of_month(int(month))
         age = (start - dob) / 365.25
         return np.column_stack([n12, n24, h12, recency, age]).astype(np.float64)
 
@@ -244,11 +239,11 @@ class _Search:
 def _nearest_candidates(members: pd.DataFrame, pop: pd.DataFrame, offences: PreparedOffences,
                         *, end_of_day: int, k: int, caliper: float) -> _Search:
     """Up to ``k`` candidates within ``caliper`` per member, month by month of adoption."""
-    months = _month_index(members["adopted"].to_numpy(dtype=np.int64))
+    months = month_numbers(members["adopted"].to_numpy(dtype=np.int64))
     first = int(months.min()) - _LOOKBACK
     # Only people with an offence in the look-back range can be candidates (and members are
     # needed for their own features): dropping the rest keeps every month's work small.
-    first_day = int(np.datetime64(first, "M").astype("datetime64[D]").astype(np.int64))
+    first_day = first_day_of_month(first)
     recent = offences.frame.loc[offences.frame["day"].to_numpy() >= first_day, "person_id"]
     keep = pop.index.isin(recent.unique()) | pop.index.isin(members["person_id"].unique())
     pop = pop[keep]
