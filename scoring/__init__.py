@@ -8,14 +8,14 @@ from scoring.artefacts import (
     save_model,
 )
 from scoring.catalogue import CatalogueError, OffenceCatalogue, load_catalogue, normalise_ho_code
-from scoring.comparison import Matching, match_comparison
 from scoring.config import ConfigError, ScoringConfig, load_config
+from scoring.dates import add_months
 from scoring.explain import explain_people, explain_person
-from scoring.history import ScoringInputError
 from scoring.idiom import (
     IdiomReport,
-    add_months,
+    Matching,
     idiom_report,
+    match_comparison,
     member_windows,
     member_windows_reference,
     report_table,
@@ -24,6 +24,7 @@ from scoring.rfg import rfg_scores, rfg_scores_reference
 from scoring.score import SCORE_COLUMNS, score_people
 from scoring.thr import ModelMismatchError, ThreatModel, model_card
 from scoring.training import TrainingDataError, train_threat_model
+from scoring.validation import ScoringInputError
 
 __all__ = ["CatalogueError", "OffenceCatalogue", "load_catalogue", "normalise_ho_code"]
 __all__ += ["IdiomReport", "Matching", "add_months", "idiom_report", "match_comparison",

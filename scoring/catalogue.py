@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
+
+from scoring.rules import RulesReader, load_rules
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "offence_catalogue.yaml"
 
@@ -71,20 +72,21 @@ def normalise_ho_code(code: str) -> str:
     return head + sep + tail
 
 
-def _entry_errors(key: str, entry: object) -> list[str]:
-    if not isinstance(entry, dict):
-        return [f"{key}: must be a mapping"]
-    errors = [f"{key}: missing {col}" for col in COLUMNS if col not in entry]
-    if errors:
-        return errors
+def _check_entry(r: RulesReader, key: str, raw: object) -> None:
+    entry = r.section(raw, key, COLUMNS)
+    if any(col not in entry for col in COLUMNS):
+        return  # figures of an incomplete entry are not checked further
     if entry["gravity"] not in (1, 2, 3, 4):
-        errors.append(f"{key}: gravity must be 1-4")
+        r.errors.append(f"{key}: gravity must be 1-4")
     for col in ("harm_weight", "unit_cost_gbp"):
-        if not isinstance(entry[col], int | float) or entry[col] < 0:
-            errors.append(f"{key}: {col} must be a number >= 0")
+        if (isinstance(entry[col], bool) or not isinstance(entry[col], int | float)
+                or entry[col] < 0):
+            r.errors.append(f"{key}: {col} must be a number >= 0")
+    for col in ("neighbourhood_crime", "cost_confirmed"):
+        if not isinstance(entry[col], bool):
+            r.errors.append(f"{key}: {col} must be true or false")
     if not isinstance(entry["ho_codes"], list):
-        errors.append(f"{key}: ho_codes must be a list")
-    return errors
+        r.errors.append(f"{key}: ho_codes must be a list")
 
 
 def load_catalogue(path: str | Path = DEFAULT_PATH) -> OffenceCatalogue:
@@ -104,22 +106,29 @@ def load_catalogue(path: str | Path = DEFAULT_PATH) -> OffenceCatalogue:
     >>> cat.type_for_ho_code("034B")
     'robbery_personal'
     """
-    raw = yaml.safe_load(Path(path).read_text())
-    if not isinstance(raw, dict) or not raw.get("version"):
-        raise CatalogueError("catalogue needs a version")
-    entries = raw.get("offence_types") or {}
-    if not entries:
-        raise CatalogueError("catalogue lists no offence types")
-    errors = [err for key, entry in entries.items() for err in _entry_errors(key, entry)]
-    if errors:
-        raise CatalogueError("; ".join(errors))
+    return load_rules(path, catalogue_from_mapping, error=CatalogueError)
+
+
+def catalogue_from_mapping(raw: object, *, source: str = "") -> OffenceCatalogue:
+    """Validate a parsed catalogue mapping (see `load_catalogue`)."""
+    r = RulesReader(source)
+    top = r.section(raw, "", ("version", "offence_types"), optional=("cost_table",))
+    version = r.version(top)
+    entries = top.get("offence_types") or {}
+    if "offence_types" in top and not (isinstance(entries, dict) and entries):
+        r.errors.append("offence_types: must list at least one offence type")
+        entries = {}
+    for key, entry in entries.items():
+        _check_entry(r, str(key), entry)
+    r.check(CatalogueError, "offence catalogue")
     by_code: dict[str, str] = {}
     for key, entry in entries.items():
         for code in entry["ho_codes"]:
             norm = normalise_ho_code(str(code))
             if norm in by_code:
-                raise CatalogueError(f"HO code {code} mapped to both {by_code[norm]} and {key}")
-            by_code[norm] = key
+                r.errors.append(f"HO code {code} mapped to both {by_code[norm]} and {key}")
+            by_code.setdefault(norm, key)
+    r.check(CatalogueError, "offence catalogue")
     table = pd.DataFrame.from_dict(entries, orient="index")[list(COLUMNS)]
     table.index.name = "offence_type"
     table = table.astype(
@@ -127,8 +136,8 @@ def load_catalogue(path: str | Path = DEFAULT_PATH) -> OffenceCatalogue:
          "unit_cost_gbp": "float64", "cost_confirmed": bool}
     )
     return OffenceCatalogue(
-        version=str(raw["version"]),
-        cost_table=str(raw.get("cost_table", "")),
+        version=version,
+        cost_table=str(top.get("cost_table", "")),
         table=table,
         _by_ho_code=by_code,
     )

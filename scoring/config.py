@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+
+from scoring.rules import RulesReader, load_rules
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "data" / "rfg_config.yaml"
 
@@ -120,51 +121,11 @@ class ScoringConfig:
     source: str = ""
 
 
-class _Reader:
-    """Walks the raw mapping, collecting every error with its dotted path."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def section(self, raw: object, path: str, keys: tuple[str, ...]) -> dict[str, Any]:
-        if not isinstance(raw, Mapping):
-            self.errors.append(f"{path or 'config'}: must be a mapping")
-            return {}
-        missing = [k for k in keys if k not in raw]
-        unknown = sorted(str(k) for k in raw if k not in keys)
-        self.errors += [f"{_join(path, k)}: missing" for k in missing]
-        self.errors += [f"{_join(path, k)}: unknown key" for k in unknown]
-        return dict(raw)
-
-    def number(self, raw: Mapping[Any, Any], key: object, path: str, *,
-               low: float | None = None,
-               positive: bool = False, integer: bool = False) -> float:
-        where = _join(path, key)
-        value = raw.get(key)
-        if value is None:
-            return math.nan  # already reported as missing
-        if (isinstance(value, bool) or not isinstance(value, int | float)
-                or not math.isfinite(value)):
-            self.errors.append(f"{where}: must be a number (got {value!r})")
-            return math.nan
-        if integer and value != int(value):
-            self.errors.append(f"{where}: must be a whole number (got {value!r})")
-        if positive and value <= 0:
-            self.errors.append(f"{where}: must be > 0 (got {value!r})")
-        if low is not None and value < low:
-            self.errors.append(f"{where}: must be >= {low} (got {value!r})")
-        return float(value)
-
-
-def _join(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
 def _int(value: float) -> int:
     return int(value) if math.isfinite(value) else 0
 
 
-def _read_rfg(r: _Reader, raw: object) -> RfgConfig:
+def _read_rfg(r: RulesReader, raw: object) -> RfgConfig:
     keys = ("lookback_months", "recency", "frequency", "gravity", "victims", "streams")
     sec = r.section(raw, "rfg", keys)
     rec = r.section(sec.get("recency", {}), "rfg.recency", ("half_life_days",))
@@ -213,7 +174,7 @@ def _read_rfg(r: _Reader, raw: object) -> RfgConfig:
     )
 
 
-def _read_escalation(r: _Reader, raw: object) -> EscalationConfig:
+def _read_escalation(r: RulesReader, raw: object) -> EscalationConfig:
     sec = r.section(raw, "escalation", ("recent_months", "prior_months", "min_recent_offences"))
     return EscalationConfig(
         recent_months=_int(r.number(sec, "recent_months", "escalation", positive=True,
@@ -225,7 +186,7 @@ def _read_escalation(r: _Reader, raw: object) -> EscalationConfig:
     )
 
 
-def _read_training(r: _Reader, raw: object) -> TrainingConfig:
+def _read_training(r: RulesReader, raw: object) -> TrainingConfig:
     keys = ("step_months", "min_history_months", "test_dates", "max_rows_per_date",
             "regularisation_c", "calibration_folds", "selection_threshold", "min_group_size",
             "seed")
@@ -248,7 +209,7 @@ def _read_training(r: _Reader, raw: object) -> TrainingConfig:
     )
 
 
-def _read_rule_based(r: _Reader, raw: object) -> RuleBasedConfig:
+def _read_rule_based(r: RulesReader, raw: object) -> RuleBasedConfig:
     keys = ("intercept", "copas_multiplier", "copas_offset_years", "first_offence",
             "repeat_offence", "age_bands", "age_terms", "offence_terms")
     p = "thr.rule_based"
@@ -285,7 +246,7 @@ def _read_rule_based(r: _Reader, raw: object) -> RuleBasedConfig:
     )
 
 
-def _read_thr(r: _Reader, raw: object) -> ThrConfig:
+def _read_thr(r: RulesReader, raw: object) -> ThrConfig:
     sec = r.section(raw, "thr", ("horizon_months", "features", "harm", "training", "rule_based"))
     feats = r.section(sec.get("features", {}), "thr.features", ("windows_months",))
     harm = r.section(sec.get("harm", {}), "thr.harm", ("half_life_days", "full_scale_days"))
@@ -306,7 +267,7 @@ def _read_thr(r: _Reader, raw: object) -> ThrConfig:
     )
 
 
-def _read_bands(r: _Reader, raw: object) -> BandConfig:
+def _read_bands(r: RulesReader, raw: object) -> BandConfig:
     sec = r.section(raw, "bands", ("score", "levels"))
     score = sec.get("score")
     if "score" in sec and score not in BAND_SCORES:
@@ -352,21 +313,17 @@ def config_from_mapping(raw: object, *, source: str = "") -> ScoringConfig:
     ...
     scoring.config.ConfigError: invalid scoring configuration: rfg: missing; ...
     """
-    r = _Reader()
+    r = RulesReader(source)
     top = r.section(raw, "", ("version", "rfg", "escalation", "thr", "bands"))
-    version = top.get("version")
-    if "version" in top and (not isinstance(version, str | int | float) or str(version) == ""):
-        r.errors.append("version: must be a non-empty string")
     config = ScoringConfig(
-        version=str(version),
+        version=r.version(top),
         rfg=_read_rfg(r, top.get("rfg", {})),
         escalation=_read_escalation(r, top.get("escalation", {})),
         thr=_read_thr(r, top.get("thr", {})),
         bands=_read_bands(r, top.get("bands", {})),
         source=source,
     )
-    if r.errors:
-        raise ConfigError("invalid scoring configuration: " + "; ".join(r.errors))
+    r.check(ConfigError, "scoring configuration")
     return config
 
 
@@ -393,12 +350,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> ScoringConfig:
     >>> cfg.rfg.lookback_months, cfg.rfg.weights["domestic_abuse"]["victims"]
     (24, 0.25)
     """
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
-    return config_from_mapping(raw, source=str(path))
+    return load_rules(path, config_from_mapping, error=ConfigError)
 
 
 def band_for(scores: Any, config: ScoringConfig) -> np.ndarray:

@@ -32,9 +32,10 @@ from distributed import Client, as_completed, default_client
 
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import ScoringConfig
-from scoring.history import ScoringInputError, as_date
+from scoring.dates import as_date
 from scoring.score import score_people
 from scoring.thr import ThreatModel
+from scoring.validation import ScoringInputError, check_columns
 
 PERSON_COLUMNS = ["person_id", "date_of_birth"]
 OFFENCE_COLUMNS = ["person_id", "offence_date", "offence_type", "domestic_abuse", "victim_ref"]
@@ -108,9 +109,7 @@ def score_dask(persons: dd.DataFrame, offences: dd.DataFrame,
     day = as_date(as_of)
     for frame, columns, name in ((persons, PERSON_COLUMNS, "persons"),
                                  (offences, OFFENCE_COLUMNS[:3], "offences")):
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise ScoringInputError(f"{name} lacks column(s): {', '.join(missing)}")
+        check_columns(frame.columns, columns, name, error=ScoringInputError)
     parts = npartitions or max(offences.npartitions, 1)
     divisions = person_divisions(persons["person_id"], parts)
     keep_offences = [c for c in OFFENCE_COLUMNS if c in offences.columns]

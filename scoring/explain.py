@@ -25,10 +25,11 @@ import pandas as pd
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import COMPONENTS, ScoringConfig
 from scoring.features import DAYS_PER_YEAR, window_labels
-from scoring.history import ScoringInputError, window_days
+from scoring.history import window_days
 from scoring.rfg import gravity_values, recent_rows
 from scoring.score import ScoreParts, compute_scores
 from scoring.thr import RULE_TERMS, ThreatModel, sigmoid
+from scoring.validation import ScoringInputError
 
 EXPLANATION_COLUMNS = ("person_id", "part", "rank", "factor", "text", "contribution")
 

@@ -17,7 +17,8 @@ import numpy as np
 
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import ScoringConfig
-from scoring.history import NEVER, Custody, People, Snapshot, day_number, window_days
+from scoring.dates import day_number
+from scoring.history import NEVER, Custody, People, Snapshot, window_days
 from scoring.rfg import RfgArrays, latest_days, recent_rows
 
 # The OGRS3 age bands, with the under-18 bands merged (IOM adults are mostly over 18).

@@ -17,7 +17,6 @@ and an offence belongs to "the last N months" when its date is in
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -25,61 +24,14 @@ import numpy as np
 import pandas as pd
 
 from scoring.catalogue import OffenceCatalogue
+from scoring.dates import add_months_to_date, day_number
+from scoring.validation import ScoringInputError, check_frame
 
-EPOCH = dt.date(1970, 1, 1)
 NEVER = np.iinfo(np.int64).max // 4  # "no end date": later than any real day number
 
 OFFENCE_COLUMNS = ("person_id", "offence_date", "offence_type")
 PERSON_COLUMNS = ("person_id", "date_of_birth")
 CUSTODY_COLUMNS = ("person_id", "start_on", "end_on")
-
-
-class ScoringInputError(ValueError):
-    """An input frame breaks the scoring contract (missing column, unknown type, null date...)."""
-
-
-def as_date(value: object) -> dt.date:
-    """Normalise an ``as_of`` argument (date, midnight datetime/Timestamp, "YYYY-MM-DD").
-
-    Examples
-    --------
-    >>> as_date("2024-02-29")
-    datetime.date(2024, 2, 29)
-    """
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        stamp = pd.Timestamp(value)
-        if stamp.tz is not None or stamp != stamp.normalize():
-            raise ScoringInputError(f"as_of must be a calendar date, not a time: {value!r}")
-        return stamp.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError as exc:
-            raise ScoringInputError(f"as_of must be YYYY-MM-DD, got {value!r}") from exc
-    if isinstance(value, np.datetime64):
-        return as_date(pd.Timestamp(value))
-    raise ScoringInputError(f"as_of must be a date, got {type(value).__name__}")
-
-
-def day_number(value: dt.date) -> int:
-    """Days since 1970-01-01."""
-    return (value - EPOCH).days
-
-
-def add_months(value: dt.date, months: int) -> dt.date:
-    """Calendar month arithmetic, clipping to the month's end.
-
-    Examples
-    --------
-    >>> add_months(dt.date(2024, 1, 31), 1), add_months(dt.date(2024, 3, 31), -13)
-    (datetime.date(2024, 2, 29), datetime.date(2023, 2, 28))
-    """
-    index = value.year * 12 + value.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(value.day, last))
 
 
 def window_days(as_of: dt.date, months: int) -> int:
@@ -90,15 +42,7 @@ def window_days(as_of: dt.date, months: int) -> int:
     >>> window_days(dt.date(2024, 6, 30), 12)   # 2023-07-01 (365 days ago) .. 2024-06-30
     366
     """
-    return (as_of - add_months(as_of, -months)).days
-
-
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise ScoringInputError(f"{name} must be a pandas DataFrame")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ScoringInputError(f"{name} frame lacks column(s): {', '.join(missing)}")
+    return (as_of - add_months_to_date(as_of, -months)).days
 
 
 def _ids(series: pd.Series, name: str) -> np.ndarray:
@@ -193,11 +137,12 @@ def prepare_people(persons: pd.DataFrame | None, offences: pd.DataFrame | None =
     if persons is None:
         if offences is None:
             raise ScoringInputError("give persons or offences")
-        _require(offences, ("person_id",), "offences")
+        check_frame(offences, ("person_id",), "offences", error=ScoringInputError)
         ids = np.unique(_ids(offences["person_id"], "offences"))
         never = np.full(len(ids), NEVER, dtype=np.int64)
         return People(ids=ids, dob_day=never, deceased_day=never.copy())
-    _require(persons, PERSON_COLUMNS if birth_dates else ("person_id",), "persons")
+    check_frame(persons, PERSON_COLUMNS if birth_dates else ("person_id",), "persons",
+                error=ScoringInputError)
     raw_ids = _ids(persons["person_id"], "persons")
     order = np.argsort(raw_ids, kind="stable")
     ids = raw_ids[order]
@@ -272,7 +217,7 @@ def prepare_offences(offences: pd.DataFrame, people: People,
         On a missing column, a null, an offence type the catalogue does not know, or a
         ``person_id`` outside ``people``.
     """
-    _require(offences, OFFENCE_COLUMNS, "offences")
+    check_frame(offences, OFFENCE_COLUMNS, "offences", error=ScoringInputError)
     pidx = people.positions(_ids(offences["person_id"], "offences"), "offences")
     day = day_numbers(offences["offence_date"], "offences.offence_date")
     type_code = _type_codes(offences["offence_type"], catalogue)
@@ -316,7 +261,7 @@ def prepare_custody(custody: pd.DataFrame | None, people: People) -> Custody:
     if custody is None or len(custody) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Custody(pidx=empty, start_day=empty, end_day=empty)
-    _require(custody, CUSTODY_COLUMNS, "custody")
+    check_frame(custody, CUSTODY_COLUMNS, "custody", error=ScoringInputError)
     pidx = people.positions(_ids(custody["person_id"], "custody"), "custody")
     start = day_numbers(custody["start_on"], "custody.start_on")
     end = day_numbers(custody["end_on"], "custody.end_on", allow_null=True)

@@ -31,15 +31,15 @@ import pandas as pd
 
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import STREAMS, ScoringConfig
+from scoring.dates import as_date
 from scoring.history import (
-    ScoringInputError,
     Snapshot,
-    as_date,
     prepare_offences,
     prepare_people,
     snapshot,
     window_days,
 )
+from scoring.validation import ScoringInputError
 
 RFG_COLUMNS = ("recency", "frequency", "gravity", "victims", "score")
 

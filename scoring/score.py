@@ -14,13 +14,12 @@ import pandas as pd
 
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import STREAMS, ScoringConfig, band_codes
+from scoring.dates import as_date, day_number
 from scoring.features import Basics, Features, basics, build_features
 from scoring.history import (
     Custody,
     People,
     Snapshot,
-    as_date,
-    day_number,
     prepare_custody,
     prepare_offences,
     prepare_people,

@@ -32,14 +32,12 @@ from sklearn.model_selection import GroupKFold
 
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import ScoringConfig
+from scoring.dates import add_months_to_date, as_date, day_number
 from scoring.features import basics, build_features, check_no_protected, feature_specs
 from scoring.history import (
     Custody,
     Offences,
     People,
-    add_months,
-    as_date,
-    day_number,
     prepare_custody,
     prepare_offences,
     prepare_people,
@@ -66,12 +64,12 @@ def backtest_dates(first: dt.date, data_end: dt.date, config: ScoringConfig) -> 
     (datetime.date(2017, 1, 31), datetime.date(2018, 10, 31), 8)
     """
     rules = config.thr.training
-    start = add_months(first, rules.min_history_months)
+    start = add_months_to_date(first, rules.min_history_months)
     dates: list[dt.date] = []
     k = 0
     while True:
-        day = add_months(start, k * rules.step_months)
-        if add_months(day, config.thr.horizon_months) > data_end:
+        day = add_months_to_date(start, k * rules.step_months)
+        if add_months_to_date(day, config.thr.horizon_months) > data_end:
             return dates
         dates.append(day)
         k += 1
@@ -100,7 +98,7 @@ def _labels(offences: Offences, custody: Custody, people: People, as_of: dt.date
     """(reoffended, excluded) per person for the follow-up ``(as_of, as_of + horizon]``."""
     n = people.n
     cut = day_number(as_of)
-    end = day_number(add_months(as_of, horizon_months))
+    end = day_number(add_months_to_date(as_of, horizon_months))
     ahead = (offences.day > cut) & (offences.day <= end)
     reoffended = np.bincount(offences.pidx[ahead], minlength=n) > 0
     covers = (custody.start_day <= cut + 1) & (custody.end_day > end)
@@ -290,7 +288,7 @@ def temporal_split(ts: TrainingSet, config: ScoringConfig) -> tuple[np.ndarray, 
     first_test = ts.as_of_dates[-n_test]
     horizon = config.thr.horizon_months
     train_dates = [i for i, d in enumerate(ts.as_of_dates)
-                   if add_months(d, horizon) <= first_test]
+                   if add_months_to_date(d, horizon) <= first_test]
     if not train_dates:
         raise TrainingDataError("no back-test date ends its follow-up before the test period")
     train = np.isin(ts.date_index, train_dates)

@@ -16,10 +16,10 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from models.enums import Cohort
 from models.report import IdiomReportRead
-from scoring.idiom import add_months
+from scoring.dates import add_months
+from scoring.idiom import monthly_offending
 from service.console import charts
 from service.console.forms import report_form, report_params, safe_next
-from service.console.monthly import monthly_offending
 from service.console.session import (
     ConsolePrincipal,
     ConsoleSecret,

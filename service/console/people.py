@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from models import AuditAction
 from models.enums import Cohort, Rag
-from scoring.idiom import add_months
+from scoring.dates import add_months
 from service.access import visible_person
 from service.console import charts
 from service.console.forms import blank, choice, form_date

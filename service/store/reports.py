@@ -12,11 +12,12 @@ from sqlmodel import Session
 from models import Area, CohortMembership, CustodyPeriod, Offence, Person, Stream
 from models.enums import Cohort
 from scoring.catalogue import OffenceCatalogue
-from scoring.idiom import IdiomReport, add_months, idiom_report, report_table
+from scoring.dates import add_months
+from scoring.idiom import IdiomReport, idiom_report, report_table
 from service.frames import read_values
 from service.store.common import require_reference
 
-# Matching looks back 24 months before the adoption month (scoring.comparison).
+# Matching looks back 24 months before the adoption month (scoring.idiom.comparison).
 _COMPARISON_LOOKBACK_MONTHS = 25
 
 _memberships = CohortMembership.__table__  # type: ignore[attr-defined]

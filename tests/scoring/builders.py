@@ -8,6 +8,13 @@ from typing import Any
 import pandas as pd
 
 AS_OF = dt.date(2024, 6, 30)
+# A three-type catalogue for the IDIOM report's tests: costs, groups and harm weights.
+COSTS = pd.Series({"burglary": 1000.0, "robbery": 5000.0, "assault": 300.0})
+TYPES = pd.DataFrame({"unit_cost_gbp": [1000.0, 5000.0, 300.0],
+                      "offence_group": ["acquisitive", "acquisitive", "violence"],
+                      "harm_weight": [365.0, 365.0, 180.0]}, index=COSTS.index)
+NO_CUSTODY = pd.DataFrame({"person_id": pd.Series([], dtype="int64"), "start_on": [],
+                           "end_on": []})
 OFFENCE_COLUMNS = ["person_id", "offence_date", "offence_type", "domestic_abuse", "victim_ref"]
 
 

@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scoring.dates import add_months_to_date, as_date
 from scoring.history import (
     ScoringInputError,
-    add_months,
-    as_date,
     day_numbers,
     prepare_offences,
     prepare_people,
@@ -30,7 +29,7 @@ from tests.scoring.builders import AS_OF, make_offences, make_persons
     (dt.date(2024, 12, 15), 1, dt.date(2025, 1, 15)),
 ])
 def test_calendar_month_arithmetic(day: dt.date, months: int, expected: dt.date) -> None:
-    assert add_months(day, months) == expected
+    assert add_months_to_date(day, months) == expected
 
 
 def test_windows_are_the_last_n_months_ending_on_as_of() -> None:

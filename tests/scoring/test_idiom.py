@@ -1,5 +1,5 @@
 """IDIOM report: windows, exclusion, costs, grouping, proven counting, time at liberty,
-intervals, the panel table, and the comparison group on synthetic data with a known effect."""
+intervals and the panel table (the comparison group: test_idiom_comparison.py)."""
 
 from datetime import date, timedelta
 from typing import Any
@@ -11,19 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scoring.idiom import (
-    add_months,
     idiom_report,
     member_windows,
     member_windows_reference,
     report_table,
 )
+from tests.scoring.builders import COSTS, NO_CUSTODY, TYPES
 
-COSTS = pd.Series({"burglary": 1000.0, "robbery": 5000.0, "assault": 300.0})
-TYPES = pd.DataFrame({"unit_cost_gbp": [1000.0, 5000.0, 300.0],
-                      "offence_group": ["acquisitive", "acquisitive", "violence"],
-                      "harm_weight": [365.0, 365.0, 180.0]}, index=COSTS.index)
-NO_CUSTODY = pd.DataFrame({"person_id": pd.Series([], dtype="int64"), "start_on": [],
-                           "end_on": []})
 AS_OF = date(2023, 6, 30)
 
 
@@ -61,29 +55,6 @@ def custody(*rows: tuple[int, date, date | None]) -> pd.DataFrame:
 def one(frame: pd.DataFrame) -> pd.Series:
     assert len(frame) == 1
     return frame.iloc[0]
-
-
-# ------------------------------------------------------------------ month arithmetic
-
-
-@pytest.mark.parametrize(("start", "months", "expected"), [
-    ("2024-01-31", 1, "2024-02-29"),   # leap year: 31 Jan + 1 month = 29 Feb
-    ("2023-01-31", 1, "2023-02-28"),
-    ("2024-03-31", -1, "2024-02-29"),
-    ("2024-02-29", -12, "2023-02-28"),
-    ("2024-02-29", 12, "2025-02-28"),
-    ("2023-04-30", 1, "2023-05-30"),   # never jumps to the month end
-    ("2022-12-15", 1, "2023-01-15"),
-    ("2023-01-15", -13, "2021-12-15"),
-])
-def test_add_months_is_calendar_arithmetic(start: str, months: int, expected: str) -> None:
-    got = add_months(np.array([start], dtype="datetime64[D]"), months)
-    assert got[0] == np.datetime64(expected)
-
-
-def test_add_months_keeps_missing_dates() -> None:
-    got = add_months(np.array(["NaT", "2024-01-31"], dtype="datetime64[D]"), 1)
-    assert np.isnat(got[0]) and got[1] == np.datetime64("2024-02-29")
 
 
 # ------------------------------------------------------------------ windows
@@ -441,94 +412,3 @@ def test_property_outside_offences_change_nothing_and_before_offences_add_one(
     assert (diff[~same_person] == 0).all()
     assert (grown["after_offences"].to_numpy()[~same_person]
             == base["after_offences"].to_numpy()[~same_person]).all()
-
-
-# ------------------------------------------------------------------ comparison group
-
-
-def synthetic_population(effect: float, *, people: int = 12_000, seed: int = 0
-                         ) -> tuple[pd.DataFrame, ...]:
-    """Offending with a known cohort effect and regression to the mean.
-
-    Each person offends as a Poisson process at their own rate (gamma distributed). People
-    are adopted when their last 12 months were high (>= 6 offences), i.e. at a peak, so
-    their offending would fall anyway. From adoption on, members' offences are thinned by
-    `effect` (the true reduction). Non-members are untouched.
-    """
-    rng = np.random.default_rng(seed)
-    start, end = np.datetime64("2016-01-01"), np.datetime64("2023-12-31")
-    span = int((end - start).astype(int))
-    rate = rng.gamma(0.7, 3.0, people)
-    counts = rng.poisson(rate * span / 365.25)
-    person = np.repeat(np.arange(people), counts)
-    day = start + rng.integers(0, span, counts.sum())
-    reference = np.datetime64("2019-06-01") + rng.integers(0, 730, people)
-    recent = (day >= reference[person] - 365) & (day < reference[person])
-    last_year = np.bincount(person[recent], minlength=people)
-    adopted = (last_year >= 6) & (rng.random(people) < 0.3)
-    exited = reference + rng.integers(90, 365, people)
-    treated = adopted[person] & (day >= reference[person])
-    keep = ~treated | (rng.random(len(day)) >= effect)
-    person, day = person[keep], day[keep]
-    offs = pd.DataFrame({"person_id": person, "offence_date": day,
-                         "offence_type": rng.choice(np.array(COSTS.index), len(person)),
-                         "outcome": "charge", "outcome_date": pd.NaT})
-    idx = np.flatnonzero(adopted)
-    ms = pd.DataFrame({"membership_id": idx, "person_id": idx, "area": "X", "cohort": "fixed",
-                       "stream": "nsac", "sex": np.where(idx % 3 == 0, "female", "male"),
-                       "adopted_on": reference[idx], "exited_on": exited[idx],
-                       "exit_reason": "rehabilitated"})
-    population = pd.DataFrame({
-        "person_id": np.arange(people),
-        "date_of_birth": np.datetime64("1985-01-01") + rng.integers(0, 7000, people),
-        "sex": np.where(np.arange(people) % 3 == 0, "female", "male"),
-        "deceased_on": pd.NaT, "adopted": adopted})
-    return ms, offs, population
-
-
-@pytest.mark.parametrize("effect", [0.3, 0.0])
-def test_comparison_group_recovers_a_known_effect(effect: float) -> None:
-    ms, offs, population = synthetic_population(effect)
-    report = idiom_report(ms, offs, NO_CUSTODY, TYPES, as_of=date(2023, 12, 31),
-                          population=population)
-    net = report.totals["comparison"]
-    lo, hi = net["interval"]
-    assert lo <= 100 * effect <= hi, net
-    assert hi - lo < 15
-    # The naive before/after figure is inflated by regression to the mean.
-    naive_lo, _ = report.totals["interval"]["offence_reduction_pct"]
-    assert naive_lo > 100 * effect + 8
-    summary = report.comparison
-    assert summary is not None
-    assert summary["members_matched"] >= 0.95 * report.included
-    assert all(abs(b["smd_after"]) < 0.1 for b in summary["balance"])
-    assert summary["balance"][0]["smd_before"] > 1  # members offended far more than the pool
-    assert summary["parameters"]["k"] == 5
-
-
-def test_comparison_matches_within_sex_and_month_and_skips_adopted_people() -> None:
-    ms, offs, population = synthetic_population(0.3, people=3000, seed=1)
-    from scoring.comparison import match_comparison
-    from scoring.idiom import _compute_windows
-
-    windows = _compute_windows(ms, offs, NO_CUSTODY, TYPES, as_of=date(2023, 12, 31),
-                               window_months=12, counting="recorded", by_offence_group=False)
-    included = windows.per[windows.per["included"]].reset_index(drop=True)
-    matching = match_comparison(included, population, windows.offences,
-                                as_of=date(2023, 12, 31))
-    pairs = matching.pairs.merge(included[["unit", "sex"]], on="unit")
-    comp = population.set_index("person_id").loc[pairs["comparator_id"]]
-    assert (comp["sex"].to_numpy() == pairs["sex"].to_numpy()).all()
-    assert not comp["adopted"].any()
-    assert (pairs["distance"] <= 0.5).all()
-    assert np.allclose(pairs.groupby("unit")["weight"].sum(), 1.0)
-
-
-def test_comparison_by_offence_group_adds_up_to_the_total() -> None:
-    ms, offs, population = synthetic_population(0.3, people=3000, seed=2)
-    report = idiom_report(ms, offs, NO_CUSTODY, TYPES, as_of=date(2023, 12, 31),
-                          population=population, group_by=("offence_group",), n_boot=50)
-    total = report.totals["comparison"]
-    assert sum(g["comparison"]["comparison_before"] for g in report.groups) == \
-        pytest.approx(total["comparison_before"], abs=0.05)
-    assert sum(g["comparison"]["cohort_after"] for g in report.groups) == total["cohort_after"]

@@ -6,13 +6,16 @@ k only if that whole month had passed by the report date, so recent adoptions do
 the later months down; the chart shows offences per observed member.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from scoring.idiom import add_months
+from scoring.dates import add_months, calendar_days
+from scoring.validation import check_frame
 
 MONTHS = tuple(range(-12, 13))
 
@@ -39,14 +42,16 @@ def monthly_offending(memberships: pd.DataFrame, offences: pd.DataFrame, *,
 
     An empty cohort gives zeros and None rates (never NaN).
     """
-    adopted = pd.to_datetime(memberships["adopted_on"]).to_numpy().astype("datetime64[D]")
+    check_frame(memberships, ("person_id", "adopted_on"), "memberships")
+    check_frame(offences, ("person_id", "offence_date"), "offences")
+    adopted = calendar_days(memberships["adopted_on"])
     person = memberships["person_id"].to_numpy(dtype=np.int64)
     keep = adopted <= np.datetime64(as_of, "D")
     adopted, person = adopted[keep], person[keep]
     units = pd.DataFrame({"unit": np.arange(len(person)), "person_id": person})
     hits = offences[["person_id", "offence_date"]].copy()
     hits["person_id"] = hits["person_id"].astype(np.int64)
-    hits["day"] = pd.to_datetime(hits["offence_date"]).to_numpy().astype("datetime64[D]")
+    hits["day"] = calendar_days(hits["offence_date"])
     pairs = units.merge(hits, on="person_id")
     unit = pairs["unit"].to_numpy(dtype=np.int64)
     day = pairs["day"].to_numpy().astype("datetime64[D]")

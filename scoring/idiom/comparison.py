@@ -32,14 +32,10 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
-from scoring.idiom import (
-    _NAT,
-    PreparedOffences,
-    _day,
-    _days,
-    window_bounds,
-    window_counts,
-)
+from scoring.dates import NAT, day_number, first_day_of_month, month_numbers, nat_day_numbers
+from scoring.idiom.inputs import PreparedOffences
+from scoring.idiom.windows import window_bounds, window_counts
+from scoring.validation import check_frame, check_unique
 
 FEATURES = ("offences_12m", "offences_12_24m", "harm_12m", "months_since_last", "age")
 POPULATION_COLUMNS = ("person_id", "date_of_birth", "sex", "deceased_on", "adopted")
@@ -72,11 +68,6 @@ class Matching:
     summary: dict[str, Any]
 
 
-def _month_index(days: np.ndarray) -> np.ndarray:
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype(
-        "datetime64[M]").astype(np.int64)
-
-
 class _History:
     """Month-by-person offence counts and harm, cumulated, for features at any month.
 
@@ -89,7 +80,7 @@ class _History:
         self.first = first_month
         n_people = len(person_index)
         pos = person_index.get_indexer(offences["person_id"].to_numpy())
-        month = _month_index(offences["day"].to_numpy()) - first_month
+        month = month_numbers(offences["day"].to_numpy()) - first_month
         keep = (pos >= 0) & (month >= 0) & (month < n_months)
         flat = month[keep] * n_people + pos[keep]
         size = n_people * n_months
@@ -112,7 +103,7 @@ class _History:
         h12 = self.harm[r] - self.harm[r - 12]
         last = self.last[r - 1]
         recency = np.where(last >= 0, r - last, RECENCY_CAP).clip(max=RECENCY_CAP)
-        start = np.datetime64(int(month), "M").astype("datetime64[D]").astype(np.int64)
+        start = first_day_of_month(int(month))
         age = (start - dob) / 365.25
         return np.column_stack([n12, n24, h12, recency, age]).astype(np.float64)
 
@@ -124,18 +115,15 @@ def _distance_space(raw: np.ndarray) -> np.ndarray:
 
 
 def _prepare_population(population: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in POPULATION_COLUMNS if c not in population.columns]
-    if missing:
-        raise ValueError(f"population lacks column(s): {', '.join(missing)}")
+    check_frame(population, POPULATION_COLUMNS, "population")
     pop = pd.DataFrame({
         "person_id": population["person_id"].to_numpy(dtype=np.int64),
-        "dob": _days(population["date_of_birth"]),
+        "dob": nat_day_numbers(population["date_of_birth"]),
         "sex": population["sex"].astype(str).to_numpy(),
-        "deceased": _days(population["deceased_on"]),
+        "deceased": nat_day_numbers(population["deceased_on"]),
         "adopted": population["adopted"].to_numpy(dtype=bool),
     })
-    if pop["person_id"].duplicated().any():
-        raise ValueError("population has a person_id twice")
+    check_unique(pop["person_id"], "population has a person_id twice")
     return pop.set_index("person_id")
 
 
@@ -180,10 +168,46 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
     if caliper <= 0:
         raise ValueError("caliper must be positive")
     pop = _prepare_population(population)
-    end_of_day = _day(as_of) + 1
+    end_of_day = day_number(as_of) + 1
     members = members.reset_index(drop=True)
-    adopted = members["adopted"].to_numpy(dtype=np.int64)
-    summary: dict[str, Any] = {
+    summary = _method(k, caliper)
+    unmatched = pd.DataFrame({"matched": np.zeros(len(members), dtype=bool),
+                              "comp_before_offences": np.nan,
+                              "comp_after_offences": np.nan},
+                             index=pd.Index(members["unit"].to_numpy(), name="unit"))
+    if len(members) == 0:
+        summary.update(candidates=0, comparators=0, members_matched=0, members_unmatched=0,
+                       mean_distance=None, balance=[],
+                       warnings=["no included members: no comparison group"])
+        return Matching(pairs=pd.DataFrame(columns=["unit", "comparator_id", "distance",
+                                                    "weight"]),
+                        per_member=unmatched, per_member_group=None, summary=summary)
+
+    search = _nearest_candidates(members, pop, offences, end_of_day=end_of_day, k=k,
+                                 caliper=caliper)
+    pairs = search.pairs
+    per_member, per_member_group = _comparator_offences(
+        members, pairs, offences, unmatched, end_of_day=end_of_day, window_months=window_months,
+        proven=counting == "proven", by_offence_group=by_offence_group)
+    matched_units = per_member["matched"].to_numpy(dtype=bool)
+    balance = _balance(search, matched_units)
+    n_matched = int(matched_units.sum())
+    summary.update(
+        candidates=int(search.ever_candidate.sum()),
+        comparators=int(pairs["comparator_id"].nunique()),
+        members_matched=n_matched,
+        members_unmatched=len(members) - n_matched,
+        mean_distance=round(float(pairs["distance"].mean()), 3) if len(pairs) else None,
+        balance=balance,
+        warnings=_warnings(len(members) - n_matched, balance),
+    )
+    return Matching(pairs=pairs, per_member=per_member, per_member_group=per_member_group,
+                    summary=summary)
+
+
+def _method(k: int, caliper: float) -> dict[str, Any]:
+    """How the comparison group is built, in words, for the report."""
+    return {
         "method": ("nearest neighbours (scikit-learn ball tree), exact on sex and "
                    "adoption month, with replacement"),
         "parameters": {
@@ -196,34 +220,42 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
             "outcome": "comparator offences over the member's own before and after windows",
         },
     }
-    empty_member = pd.DataFrame({"matched": np.zeros(len(members), dtype=bool),
-                                 "comp_before_offences": np.nan,
-                                 "comp_after_offences": np.nan},
-                                index=pd.Index(members["unit"].to_numpy(), name="unit"))
-    if len(members) == 0:
-        summary.update(candidates=0, comparators=0, members_matched=0, members_unmatched=0,
-                       mean_distance=None, balance=[],
-                       warnings=["no included members: no comparison group"])
-        return Matching(pairs=pd.DataFrame(columns=["unit", "comparator_id", "distance",
-                                                    "weight"]),
-                        per_member=empty_member, per_member_group=None, summary=summary)
 
-    months = _month_index(adopted)
+
+@dataclass(frozen=True)
+class _Search:
+    """The matched pairs and what the balance table needs: raw features of members and
+    comparators, and running sums over every month's candidate pool."""
+
+    pairs: pd.DataFrame      # unit, comparator_id, distance, weight
+    comp_raw: np.ndarray     # (pairs, FEATURES)
+    member_raw: np.ndarray   # (members, FEATURES); NaN for a member not in the population
+    pool_sum: np.ndarray
+    pool_sq: np.ndarray
+    pool_n: int
+    ever_candidate: np.ndarray
+
+
+def _nearest_candidates(members: pd.DataFrame, pop: pd.DataFrame, offences: PreparedOffences,
+                        *, end_of_day: int, k: int, caliper: float) -> _Search:
+    """Up to ``k`` candidates within ``caliper`` per member, month by month of adoption."""
+    months = month_numbers(members["adopted"].to_numpy(dtype=np.int64))
     first = int(months.min()) - _LOOKBACK
     # Only people with an offence in the look-back range can be candidates (and members are
     # needed for their own features): dropping the rest keeps every month's work small.
-    first_day = int(np.datetime64(first, "M").astype("datetime64[D]").astype(np.int64))
+    first_day = first_day_of_month(first)
     recent = offences.frame.loc[offences.frame["day"].to_numpy() >= first_day, "person_id"]
     keep = pop.index.isin(recent.unique()) | pop.index.isin(members["person_id"].unique())
     pop = pop[keep]
     history = _History(pop.index, offences.frame, first, int(months.max()) - first)
     dob = pop["dob"].to_numpy()
-    alive = (pop["deceased"].to_numpy() == _NAT) | (pop["deceased"].to_numpy() >= end_of_day)
+    alive = (pop["deceased"].to_numpy() == NAT) | (pop["deceased"].to_numpy() >= end_of_day)
     never = ~pop["adopted"].to_numpy()
     pop_sex = pop["sex"].to_numpy()
     pop_ids = pop.index.to_numpy()
     member_pos = pop.index.get_indexer(members["person_id"].to_numpy())
     member_sex = members["sex"].astype(str).to_numpy()
+    member_units = members["unit"].to_numpy()
 
     n_feat = len(FEATURES)
     member_raw = np.full((len(members), n_feat), np.nan)
@@ -254,25 +286,15 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
         pool_sex = pop_sex[pool_rows]
         for sex in np.unique(member_sex[known]):
             which = member_sex[known] == sex
-            rows = known[which]
-            queries = z_members[which]
-            cand = np.flatnonzero(pool_sex == sex)
-            # Exact shortcut: a candidate outside the members' bounding box widened by the
-            # caliper is further than the caliper from every member, so never accepted.
-            box = np.all((z_pool[cand] >= queries.min(axis=0) - caliper)
-                         & (z_pool[cand] <= queries.max(axis=0) + caliper), axis=1)
-            cand = cand[box]
-            if len(cand) == 0:
+            found = _within_caliper(z_pool, np.flatnonzero(pool_sex == sex), z_members[which],
+                                    k=k, caliper=caliper)
+            if found is None:
                 continue
-            nn = NearestNeighbors(n_neighbors=min(k, len(cand)), algorithm="ball_tree")
-            nn.fit(z_pool[cand])
-            dist, ind = nn.kneighbors(queries)
-            ok = dist <= caliper
-            which_row, which_nb = np.nonzero(ok)
-            chosen = pool_rows[cand[ind[which_row, which_nb]]]
-            pair_unit.append(members["unit"].to_numpy()[rows][which_row])
+            query_row, candidate, dist = found
+            chosen = pool_rows[candidate]
+            pair_unit.append(member_units[known[which]][query_row])
             pair_comp.append(pop_ids[chosen])
-            pair_dist.append(dist[which_row, which_nb])
+            pair_dist.append(dist)
             pair_raw.append(raw[chosen])
 
     pairs = pd.DataFrame({
@@ -282,9 +304,36 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
     })
     pairs["weight"] = 1.0 / pairs.groupby("unit")["unit"].transform("size").to_numpy(dtype=float)
     comp_raw = np.concatenate(pair_raw) if pair_raw else np.empty((0, n_feat))
+    return _Search(pairs=pairs, comp_raw=comp_raw, member_raw=member_raw, pool_sum=pool_sum,
+                   pool_sq=pool_sq, pool_n=pool_n, ever_candidate=ever_candidate)
 
-    # Comparators' offences over their member's windows.
-    bounds = window_bounds(adopted, members["exited"].to_numpy(dtype=np.int64),
+
+def _within_caliper(z_pool: np.ndarray, cand: np.ndarray, queries: np.ndarray, *, k: int,
+                    caliper: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The ``k`` nearest of the candidate rows ``cand`` to each query, kept within the
+    caliper: (query row, candidate row in ``z_pool``, distance) per pair, or None."""
+    # Exact shortcut: a candidate outside the members' bounding box widened by the
+    # caliper is further than the caliper from every member, so never accepted.
+    box = np.all((z_pool[cand] >= queries.min(axis=0) - caliper)
+                 & (z_pool[cand] <= queries.max(axis=0) + caliper), axis=1)
+    cand = cand[box]
+    if len(cand) == 0:
+        return None
+    nn = NearestNeighbors(n_neighbors=min(k, len(cand)), algorithm="ball_tree")
+    nn.fit(z_pool[cand])
+    dist, ind = nn.kneighbors(queries)
+    which_row, which_nb = np.nonzero(dist <= caliper)
+    return which_row, cand[ind[which_row, which_nb]], dist[which_row, which_nb]
+
+
+def _comparator_offences(members: pd.DataFrame, pairs: pd.DataFrame,
+                         offences: PreparedOffences, unmatched: pd.DataFrame, *,
+                         end_of_day: int, window_months: int, proven: bool,
+                         by_offence_group: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Comparators' weighted offences over their member's own windows, per member (and per
+    member and offence group when asked)."""
+    bounds = window_bounds(members["adopted"].to_numpy(dtype=np.int64),
+                           members["exited"].to_numpy(dtype=np.int64),
                            end_of_day=end_of_day, window_months=window_months)
     bound_frame = pd.DataFrame({name: v for name, v in bounds.items()
                                 if name.endswith(("_start", "_end", "_limit"))})
@@ -293,8 +342,7 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
         bound_frame, left_on="unit", right_on="member_unit", how="left")
     pair_units = pair_units.rename(columns={"comparator_id": "person_id", "unit": "member"})
     pair_units["unit"] = pair_units["unit_pair"]
-    proven = counting == "proven"
-    per_member = empty_member.copy()
+    per_member = unmatched.copy()
     per_member_group = None
     counts = window_counts(pair_units, offences.frame, end_of_day=end_of_day, proven=proven,
                            by_group=False).reindex(pair_units["unit"], fill_value=0)
@@ -318,15 +366,20 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
             "comp_before_offences": grouped["before_offences"].to_numpy() * w,
             "comp_after_offences": grouped["after_offences"].to_numpy() * w,
         }).groupby(["unit", "offence_group"], as_index=False).sum()
+    return per_member, per_member_group
 
-    matched_units = per_member["matched"].to_numpy(dtype=bool)
+
+def _balance(search: _Search, matched_units: np.ndarray) -> list[dict[str, Any]]:
+    """Per feature: means of members, pool, matched members and comparators, and the
+    standardised mean differences before and after matching."""
+    member_raw, comp_raw, pool_n = search.member_raw, search.comp_raw, search.pool_n
     balance: list[dict[str, Any]] = []
-    pool_mean = pool_sum / max(pool_n, 1)
-    pool_var = pool_sq / max(pool_n, 1) - pool_mean ** 2
+    pool_mean = search.pool_sum / max(pool_n, 1)
+    pool_var = search.pool_sq / max(pool_n, 1) - pool_mean ** 2
     has_raw = ~np.isnan(member_raw[:, 0])
     m_all = member_raw[has_raw]
     m_matched = member_raw[matched_units & has_raw]
-    w = pairs["weight"].to_numpy()
+    w = search.pairs["weight"].to_numpy()
     for j, name in enumerate(FEATURES):
         m_mean = float(m_all[:, j].mean()) if len(m_all) else float("nan")
         m_var = float(m_all[:, j].var()) if len(m_all) else float("nan")
@@ -344,9 +397,11 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
             "smd_after": _smd(mm_mean, c_mean, m_var, float(pool_var[j]))
             if len(comp_raw) and len(m_matched) else None,
         })
-    n_matched = int(matched_units.sum())
+    return balance
+
+
+def _warnings(unmatched: int, balance: list[dict[str, Any]]) -> list[str]:
     warnings = []
-    unmatched = len(members) - n_matched
     if unmatched:
         warnings.append(f"{unmatched} member(s) had no comparator within the caliper: they are "
                         "left out of the comparison")
@@ -355,14 +410,4 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
     if loose:
         warnings.append(f"comparison group not balanced on {', '.join(loose)} "
                         f"(|SMD| >= {BALANCE_LIMIT}): read the net figure with care")
-    summary.update(
-        candidates=int(ever_candidate.sum()),
-        comparators=int(pairs["comparator_id"].nunique()),
-        members_matched=n_matched,
-        members_unmatched=unmatched,
-        mean_distance=round(float(pairs["distance"].mean()), 3) if len(pairs) else None,
-        balance=balance,
-        warnings=warnings,
-    )
-    return Matching(pairs=pairs, per_member=per_member, per_member_group=per_member_group,
-                    summary=summary)
+    return warnings

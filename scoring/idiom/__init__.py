@@ -1,0 +1,61 @@
+"""IDIOM-style before / during / after offending and cost for cohort memberships.
+
+For each membership (a person adopted into a cohort stream) three half-open windows
+(``shared/design.md``, calendar month arithmetic):
+
+* **before** ``[adopted_on - W months, adopted_on)``
+* **during** ``[adopted_on, exited_on)`` (to the end of ``as_of`` while still a member)
+* **after**  ``[exited_on, exited_on + W months)``
+
+Offences are counted by ``offence_date`` and costed from the offence catalogue's unit costs.
+A membership enters the before/after comparison only once its after window has ended by
+``as_of`` (and, when counting proven offences, the 6-month waiting period after it too).
+
+Beyond what IDIOM shows, each group also carries: days at liberty (window days minus
+custody) and offences per 365 days at liberty, how many members had under 90 days at
+liberty in a window, a bootstrap interval for the reduction, a small-group warning, a
+suppression marker, and (optionally, see ``scoring.comparison``) a matched comparison
+group of people not adopted, whose own before/after change is netted off.
+
+Everything here is pandas/numpy over whole frames (merges and masks); the only Python
+loops are over the three windows and over report groups. ``member_windows_reference`` is
+the slow, obviously-correct version the tests compare against.
+
+Modules, one concept each: ``inputs`` (checking and normalising the frames), ``windows``
+(the vectorised windows), ``reference`` (the slow twin), ``stats`` (reductions, rates,
+bootstrap), ``groups`` (one group's figures), ``comparison`` (the matched comparison group),
+``report`` (the report), ``table`` (the panel's CSV table) and ``monthly`` (the monthly chart).
+"""
+
+from scoring.idiom.comparison import Matching, match_comparison
+from scoring.idiom.inputs import (
+    COUNTING,
+    CUSTODY_COLUMNS,
+    GROUP_KEYS,
+    MEMBERSHIP_COLUMNS,
+    OFFENCE_COLUMNS,
+    PROVEN_OUTCOMES,
+    UNKNOWN_GROUP,
+    PreparedOffences,
+    prepare_offences,
+)
+from scoring.idiom.monthly import MonthlyOffending, monthly_offending
+from scoring.idiom.reference import member_windows_reference
+from scoring.idiom.report import IdiomReport, idiom_report
+from scoring.idiom.table import report_table
+from scoring.idiom.windows import (
+    EXCLUSION_REASONS,
+    WAITING_MONTHS,
+    WINDOWS,
+    custody_days,
+    member_windows,
+    window_bounds,
+    window_counts,
+)
+
+__all__ = ["COUNTING", "CUSTODY_COLUMNS", "EXCLUSION_REASONS", "GROUP_KEYS", "IdiomReport",
+           "MEMBERSHIP_COLUMNS", "Matching", "MonthlyOffending", "OFFENCE_COLUMNS",
+           "PROVEN_OUTCOMES", "PreparedOffences", "UNKNOWN_GROUP", "WAITING_MONTHS", "WINDOWS",
+           "custody_days", "idiom_report", "match_comparison", "member_windows",
+           "member_windows_reference", "monthly_offending", "prepare_offences", "report_table",
+           "window_bounds", "window_counts"]
