@@ -170,7 +170,8 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
                    detail=f"console exit review {the_area}/{the_stream} as of {day}")
     decisions: list[Any] = []
     if meeting is not None:
-        rows = meeting_store.meeting_decisions(session=session, meeting_id=meeting.id or 0)
+        rows = meeting_store.meeting_decisions(session=session, meeting_id=meeting.id or 0,
+                                               areas=auditor.principal.areas)
         auditor.record(AuditAction.consultation, person_ids=[d.person_id for d in rows],
                        justification=why, detail=f"console decisions of meeting {meeting.id}")
         decisions = [meeting_store.decision_read(d, meeting) for d in rows]

@@ -109,11 +109,12 @@ def create_decision(principal: PersonLevel, meeting_id: IdPath, decision_in: Dec
 
 @router.get("/meetings/{meeting_id}/decisions", response_model=list[DecisionRead],
             responses=responses(403, 404, 422))
-def list_meeting_decisions(meeting_id: IdPath, session: SessionDep, _: PersonLevel,
+def list_meeting_decisions(principal: PersonLevel, meeting_id: IdPath, session: SessionDep,
                            justification: Justification, audit: AuditDep) -> list[DecisionRead]:
-    """A meeting's decisions, with what the meeting saw for each person."""
+    """A meeting's decisions about people the key may see, with what the meeting saw."""
     meeting = _visible_meeting(session, audit, meeting_id)
-    rows = store.meeting_decisions(session=session, meeting_id=meeting_id)
+    rows = store.meeting_decisions(session=session, meeting_id=meeting_id,
+                                   areas=principal.areas)
     audit.record(AuditAction.consultation, person_ids=[d.person_id for d in rows],
                  justification=justification, detail=f"decisions of meeting {meeting_id}")
     return [store.decision_read(d, meeting) for d in rows]

@@ -4,7 +4,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import (
     Area,
@@ -16,6 +16,7 @@ from models import (
     Meeting,
     MeetingCreate,
     MembershipCreate,
+    Person,
     Referral,
     ReferralCreate,
     ReferralRead,
@@ -180,10 +181,19 @@ def record_decision(*, session: Session, scorer: Scorer, config: ShortlistConfig
     return decision
 
 
-def meeting_decisions(*, session: Session, meeting_id: int) -> list[Decision]:
-    """A meeting's decisions in the order they were recorded."""
-    return list(session.exec(select(Decision).where(Decision.meeting_id == meeting_id)
-                             .order_by(Decision.id)).all())  # type: ignore[arg-type]
+def meeting_decisions(*, session: Session, meeting_id: int,
+                      areas: frozenset[str] | None = None) -> list[Decision]:
+    """A meeting's decisions in the order they were recorded.
+
+    `areas` (None: all) keeps only decisions about people living in those areas: a meeting
+    may decide on someone referred from elsewhere, and a key that may not see that person
+    must not see them through the meeting either.
+    """
+    query = select(Decision).where(Decision.meeting_id == meeting_id)
+    if areas is not None:
+        query = query.join(Person, Person.id == Decision.person_id).where(  # type: ignore[arg-type]
+            col(Person.home_area).in_(sorted(areas)))
+    return list(session.exec(query.order_by(Decision.id)).all())  # type: ignore[arg-type]
 
 
 def person_decisions(*, session: Session, person_id: int) -> list[tuple[Decision, Meeting]]:

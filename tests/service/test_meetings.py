@@ -118,3 +118,21 @@ def test_meetings_and_decisions_respect_roles_and_areas(
     assert client.post(f"/meetings/{mid}/decisions", json=body).status_code == 422  # no cohort
     assert client.post("/meetings/999999/decisions",
                        json={**body, "cohort": "fixed"}).status_code == 404
+
+
+def test_a_meetings_decisions_show_only_people_the_key_may_see(
+        client: TestClient, anon_client: TestClient, make_key: KeyMaker) -> None:
+    # A BRISTOL meeting decides on a SOUTH_GLOS person (referred across areas): a
+    # BRISTOL-only key, which gets 404 for that person, must not read them here either.
+    local = offender(client, ["2024-05-01"])
+    elsewhere = offender(client, ["2024-05-01"], area="SOUTH_GLOS")
+    mid = meeting(client)
+    for pid in (local, elsewhere):
+        assert decide(client, mid, pid, "defer").status_code == 201
+    bristol = {"X-API-Key": make_key("offender_manager", areas=["BRISTOL"]),
+               "X-Justification": "meeting review"}
+    assert anon_client.get(f"/persons/{elsewhere}", headers=bristol).status_code == 404
+    seen = anon_client.get(f"/meetings/{mid}/decisions", headers=bristol).json()
+    assert [d["person_id"] for d in seen] == [local]
+    every = client.get(f"/meetings/{mid}/decisions").json()
+    assert [d["person_id"] for d in every] == [local, elsewhere]
