@@ -64,7 +64,12 @@ def find_referrals(*, session: Session, paging: Paging, area: str | None = None,
                    status: ReferralStatus | None = None, stream: str | None = None,
                    person_id: int | None = None, areas: frozenset[str] | None = None,
                    ) -> tuple[list[Referral], int]:
-    """Referrals by filter, in id order (`areas` limits to the caller's areas)."""
+    """Referrals by filter, in id order (`areas` limits to the caller's areas); an unknown
+    area or stream is a 422, not an empty page."""
+    if area is not None:
+        require_reference(session, Area, area, field="area", where="query")
+    if stream is not None:
+        require_reference(session, Stream, stream, field="stream", where="query")
     query = select(Referral)
     closed: Any = Referral.closed_on
     if areas is not None:

@@ -74,8 +74,13 @@ def find_memberships(*, session: Session, paging: Paging, active: bool | None = 
                      ) -> tuple[list[CohortMembership], int]:
     """Memberships by filter, in id order. Active means not yet exited.
 
-    `areas` limits the result to memberships in those areas (None: all areas).
+    `areas` limits the result to memberships in those areas (None: all areas). An unknown
+    area or stream is a 422, not an empty page.
     """
+    if area is not None:
+        require_reference(session, Area, area, field="area", where="query")
+    if stream is not None:
+        require_reference(session, Stream, stream, field="stream", where="query")
     query = select(CohortMembership)
     if areas is not None:
         query = query.where(CohortMembership.area.in_(sorted(areas)))  # type: ignore[attr-defined]

@@ -33,7 +33,10 @@ def find_persons(*, session: Session, paging: Paging, pnc_id: str | None = None,
     """People, optionally by PNC ID (any accepted form) or home area, ordered by id.
 
     `areas` limits the result to people whose home area is one of them (None: all areas).
+    An unknown home area is a 422, as it is on every route, not an empty page.
     """
+    if home_area is not None:
+        require_reference(session, Area, home_area, field="home_area", where="query")
     query = select(Person)
     if areas is not None:
         query = query.where(Person.home_area.in_(sorted(areas)))  # type: ignore[attr-defined]

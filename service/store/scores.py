@@ -43,7 +43,10 @@ def create_run(*, session: Session, as_of: date, area: str | None, max_active: i
 
 
 def latest_run(*, session: Session, area: str | None) -> ScoreRun:
-    """The newest finished run covering the area (an all-areas run covers every area)."""
+    """The newest finished run covering the area (an all-areas run covers every area); an
+    unknown area is a 422."""
+    if area is not None:
+        require_reference(session, Area, area, field="area", where="query")
     query = select(ScoreRun).where(ScoreRun.status == RunStatus.done)
     if area is not None:
         query = query.where(or_(col(ScoreRun.area) == area, col(ScoreRun.area).is_(None)))

@@ -119,3 +119,21 @@ def test_the_last_working_admin_key_cannot_be_revoked(session: Session,
         revoke_key(session=session, key_id=last.id or 0)
     make_key("admin", name="a new admin")
     assert revoke_key(session=session, key_id=last.id or 0).revoked_at is not None
+
+
+@pytest.mark.parametrize("path, params, field", [
+    ("/persons", {"home_area": "bristol"}, "home_area"),
+    ("/cohort/memberships", {"area": "NOWHERE"}, "area"),
+    ("/cohort/memberships", {"stream": "nope"}, "stream"),
+    ("/referrals", {"area": "NOWHERE"}, "area"),
+    ("/referrals", {"stream": "nope"}, "stream"),
+    ("/scores", {"area": "NOWHERE"}, "area"),
+    ("/shortlists/migration", {"area": "NOWHERE", "stream": "nsac"}, "area"),
+])
+def test_an_unknown_area_or_stream_filter_is_422_everywhere(client: TestClient, path: str,
+                                                            params: dict, field: str) -> None:
+    resp = client.get(path, params=params)
+    assert resp.status_code == 422, resp.text
+    assert ["query", field] in [e["loc"] for e in resp.json()["errors"]]
+    known = {k: ("BRISTOL" if "area" in k else "nsac") for k in params}
+    assert client.get(path, params=known).status_code in (200, 404)  # 404: no score run yet
