@@ -2,7 +2,7 @@
 
 from models.area import Area, AreaRead, Stream, StreamRead
 from models.base import Page
-from models.custody import CustodyCreate, CustodyPeriod, CustodyRead
+from models.custody import CustodyCreate, CustodyPeriod, CustodyRead, CustodyUpdate
 from models.meeting import (  # migration meetings: referrals, meetings, decisions
     Decision,
     DecisionCreate,
@@ -76,6 +76,7 @@ __all__ = [
     "CustodyCreate",
     "CustodyPeriod",
     "CustodyRead",
+    "CustodyUpdate",
     "MembershipCreate",
     "MembershipRead",
     "MembershipUpdate",

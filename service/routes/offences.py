@@ -2,10 +2,18 @@
 
 from fastapi import APIRouter, Response, status
 
-from models import AuditAction, CustodyCreate, CustodyRead, OffenceCreate, OffenceRead, Page
+from models import (
+    AuditAction,
+    CustodyCreate,
+    CustodyRead,
+    CustodyUpdate,
+    OffenceCreate,
+    OffenceRead,
+    Page,
+)
 from service.access import visible_person
 from service.audit import AuditDep
-from service.deps import CatalogueDep, IdPath, PagingDep, SessionDep
+from service.deps import CatalogueDep, IdPath, IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
 from service.security import Justification, PersonLevel
 from service.store import custody as custody_store
@@ -47,14 +55,16 @@ def list_offences(_: PersonLevel, person_id: IdPath, session: SessionDep, paging
 
 @router.post("/custody", status_code=status.HTTP_201_CREATED, response_model=CustodyRead,
              responses=responses(403, 404, 409, 422))
-def add_custody(person_id: IdPath, custody_in: CustodyCreate, session: SessionDep,
-                _: PersonLevel, audit: AuditDep) -> CustodyRead:
+def add_custody(_: PersonLevel, person_id: IdPath, custody_in: CustodyCreate,
+                session: SessionDep, audit: AuditDep, response: Response) -> CustodyRead:
     """Record a custody spell (end_on null while still in custody); no overlaps."""
     visible_person(session, audit, person_id)
     spell = custody_store.add_custody(session=session, person_id=person_id,
                                       custody_in=custody_in)
     audit.record(AuditAction.collection, person_ids=[person_id], status=201,
                  detail=f"custody {spell.id}")
+    response.headers["ETag"] = etag(spell.version)
+    response.headers["Location"] = f"/persons/{person_id}/custody/{spell.id}"
     return CustodyRead.model_validate(spell)
 
 
@@ -68,3 +78,36 @@ def list_custody(_: PersonLevel, person_id: IdPath, session: SessionDep, paging:
                  detail="custody")
     return Page(items=[CustodyRead.model_validate(r) for r in rows], total=total,
                 limit=paging.limit, offset=paging.offset)
+
+
+@router.get("/custody/{custody_id}", response_model=CustodyRead,
+            responses=responses(403, 404, 422))
+def get_custody(_: PersonLevel, person_id: IdPath, custody_id: IdPath, session: SessionDep,
+                justification: Justification, audit: AuditDep,
+                response: Response) -> CustodyRead:
+    """One custody spell, with its ETag (send it as If-Match to record the release)."""
+    visible_person(session, audit, person_id)
+    spell = custody_store.get_custody(session=session, person_id=person_id,
+                                      custody_id=custody_id)
+    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
+                 detail=f"custody {custody_id}")
+    response.headers["ETag"] = etag(spell.version)
+    return CustodyRead.model_validate(spell)
+
+
+@router.patch("/custody/{custody_id}", response_model=CustodyRead,
+              responses=responses(403, 404, 409, 412, 422, 428))
+def update_custody(_: PersonLevel, person_id: IdPath, custody_id: IdPath,
+                   changes: CustodyUpdate, session: SessionDep, audit: AuditDep,
+                   expected_version: IfMatchDep, response: Response) -> CustodyRead:
+    """Record a release (`end_on`), a sentence or a corrected start; needs If-Match (412 if
+    stale); spells still never overlap (409)."""
+    visible_person(session, audit, person_id)
+    spell = custody_store.update_custody(session=session, person_id=person_id,
+                                         custody_id=custody_id, changes=changes,
+                                         expected_version=expected_version)
+    audit.record(AuditAction.alteration, person_ids=[person_id],
+                 detail=f"custody {custody_id}: "
+                 + ",".join(sorted(changes.model_dump(exclude_unset=True))))
+    response.headers["ETag"] = etag(spell.version)
+    return CustodyRead.model_validate(spell)
