@@ -1,5 +1,8 @@
 """Bulk imports of nightly PNC/Niche extracts (CSV or NDJSON), all rows or none."""
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -8,12 +11,13 @@ from models import AuditAction
 from models.imports import ImportSummary
 from service.audit import AuditDep, Auditor
 from service.deps import CatalogueDep, SessionDep, SettingsDep
-from service.errors import UnsupportedMediaType, responses
+from service.errors import InvalidInput, UnsupportedMediaType, responses
 from service.observability import IMPORT_ROWS
 from service.security import Importer
 from service.store import imports as store
 from service.store.import_files import OFFENCE_COLUMNS, PERSON_COLUMNS, ImportFile, ImportFormat
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/imports", tags=["imports"])
 
 MEDIA_TYPES: dict[str, ImportFormat] = {
@@ -55,6 +59,21 @@ def _audit(audit: Auditor, kind: str, summary: ImportSummary) -> None:
                         f"{summary.updated} updated, {summary.unchanged} unchanged")
 
 
+@contextmanager
+def _refusals_audited(audit: Auditor, kind: str, refused: list[int]) -> Iterator[None]:
+    """If the import fails having refused rows about people outside the key's areas, audit
+    the refusal as the single-record routes do (after the import's reads have ended)."""
+    try:
+        yield
+    except InvalidInput:
+        if refused:
+            log.warning("refused %s import rows: outside the key's areas (key %s)", kind,
+                        audit.principal.key_id)
+            audit.record(AuditAction.collection, person_ids=refused, status=422,
+                         detail=f"{kind} import refused: outside the key's areas")
+        raise
+
+
 def _request_body(kind: str, columns: dict[str, str], example_csv: str,
                   example_ndjson: str) -> dict[str, Any]:
     """OpenAPI for a raw-file body (the route reads the stream itself, so FastAPI cannot)."""
@@ -94,9 +113,11 @@ OFFENCES_BODY = _request_body(
 def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep,
                    settings: SettingsDep, audit: AuditDep) -> ImportSummary:
     """Import people (CSV or NDJSON), keyed on PNC ID; one bad row means nothing is written."""
-    summary = store.import_persons(session=session, file=file,
-                                   max_rows=settings.max_import_rows,
-                                   allowed_areas=principal.areas)
+    refused: list[int] = []
+    with _refusals_audited(audit, "persons", refused):
+        summary = store.import_persons(session=session, file=file,
+                                       max_rows=settings.max_import_rows,
+                                       allowed_areas=principal.areas, on_refused=refused.extend)
     _audit(audit, "persons", summary)
     return summary
 
@@ -107,8 +128,11 @@ def import_offences(principal: Importer, file: ImportFileDep, session: SessionDe
                     settings: SettingsDep, catalogue: CatalogueDep,
                     audit: AuditDep) -> ImportSummary:
     """Import offences (CSV or NDJSON), keyed on (source, source_ref); all rows or none."""
-    summary = store.import_offences(session=session, file=file, catalogue=catalogue,
-                                    max_rows=settings.max_import_rows,
-                                    allowed_areas=principal.areas)
+    refused: list[int] = []
+    with _refusals_audited(audit, "offences", refused):
+        summary = store.import_offences(session=session, file=file, catalogue=catalogue,
+                                        max_rows=settings.max_import_rows,
+                                        allowed_areas=principal.areas,
+                                        on_refused=refused.extend)
     _audit(audit, "offences", summary)
     return summary

@@ -5,7 +5,7 @@ single-record API), existing rows are fetched in bulk by their business key, and
 no row is bad are the inserts and updates written, in one transaction and in bulk.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,14 +38,20 @@ from service.store.offences import MUTABLE_FIELDS, check_against_person, offence
 MAX_ID = 2**31 - 1
 
 
+# Told the ids of registered people whose rows an area-limited caller may not write.
+RefusalHook = Callable[[list[int]], None]
+
+
 # --- persons --------------------------------------------------------------------------------
 
 def import_persons(*, session: Session, file: ImportFile, max_rows: int,
-                   allowed_areas: frozenset[str] | None = None) -> ImportSummary:
+                   allowed_areas: frozenset[str] | None = None,
+                   on_refused: RefusalHook | None = None) -> ImportSummary:
     """Insert or update people from an extract, keyed on PNC ID; all rows or none.
 
     `allowed_areas` (None: all) are the areas the caller may write: a row for another area,
-    or for a person registered in one, is a row error.
+    or for a person registered in one, is a row error, and `on_refused` is told the ids of
+    the registered people so refused before the import fails.
     """
     errors = RowErrors()
     rows = parse_rows(file, columns=PERSON_COLUMNS, required=PERSON_REQUIRED,
@@ -79,10 +85,14 @@ def import_persons(*, session: Session, file: ImportFile, max_rows: int,
     cols = [table.c.id, table.c.pnc_id, *(table.c[f] for f in PERSON_FIELDS)]
     stored = {r.pnc_id: r for r in rows_by_key(conn, cols, table.c.pnc_id, valid)}
     if allowed_areas is not None:
+        refused = []
         for pnc, row_line in first_line.items():
             if pnc in stored and stored[pnc].home_area not in allowed_areas:
                 errors.add(row_line, "pnc_id", "this person is registered outside the key's "
                                                "areas", "forbidden_area")
+                refused.append(stored[pnc].id)
+        if refused and on_refused is not None:
+            on_refused(refused)
     errors.raise_if_any("person")
     # Reads done: end that transaction so the writes start on fresh data (on SQLite a write
     # cannot follow a read snapshot another writer has since moved past).
@@ -153,10 +163,12 @@ def _person_key(row: FileRow, errors: RowErrors) -> tuple[str | None, int | None
 
 
 def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCatalogue,
-                    max_rows: int, allowed_areas: frozenset[str] | None = None) -> ImportSummary:
+                    max_rows: int, allowed_areas: frozenset[str] | None = None,
+                    on_refused: RefusalHook | None = None) -> ImportSummary:
     """Insert or update offences from an extract, keyed on (source, source_ref); all or none.
 
-    `allowed_areas` (None: all): a person living elsewhere is, to this caller, unknown.
+    `allowed_areas` (None: all): a person living elsewhere is, to this caller, unknown;
+    `on_refused` is told their ids before the import fails.
     """
     errors = RowErrors()
     rows = parse_rows(file, columns=OFFENCE_COLUMNS, required=OFFENCE_REQUIRED,
@@ -190,13 +202,21 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
     persons = table_of(Person)
     pcols = (persons.c.id, persons.c.pnc_id, persons.c.date_of_birth, persons.c.home_area)
 
+    hidden: set[int] = set()
+
     def visible(found: Iterable[Row[Any]]) -> Iterator[Row[Any]]:
-        return (r for r in found if allowed_areas is None or r.home_area in allowed_areas)
+        for r in found:
+            if allowed_areas is None or r.home_area in allowed_areas:
+                yield r
+            else:
+                hidden.add(r.id)
 
     by_pnc = {r.pnc_id: r for r in visible(rows_by_key(
         conn, pcols, persons.c.pnc_id, (r.pnc_id for r in checked if r.pnc_id is not None)))}
     by_id = {r.id: r for r in visible(rows_by_key(
         conn, pcols, persons.c.id, (r.person_id for r in checked if r.person_id is not None)))}
+    if hidden and on_refused is not None:
+        on_refused(sorted(hidden))
 
     valid: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
     for item in checked:

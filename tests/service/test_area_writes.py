@@ -107,3 +107,8 @@ def test_area_limited_imports_cannot_write_other_areas(people: dict, client: Tes
         [(1, "pnc_id"), (2, "home_area")]
     assert client.get(f"/persons/{people['south']}").json()["home_area"] == "SOUTH_GLOS"
     assert client.get(f"/persons/{people['south']}/offences").json()["total"] == 0
+    # Both refusals are in the audit trail under the person refused, as for single records.
+    audit = client.get("/admin/audit", params={"person_id": people["south"]}).json()["items"]
+    refusals = [e["detail"] for e in audit if e["status"] == 422]
+    assert sorted(refusals) == ["offences import refused: outside the key's areas",
+                                "persons import refused: outside the key's areas"]
