@@ -51,14 +51,17 @@ def _iso_datetime_only(value: Any) -> Any:
     raise ValueError("a date-time must be written as ISO 8601 text, e.g. 2026-12-01T09:30Z")
 
 
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_only)]
+
+
 def _utc_if_naive(value: datetime) -> datetime:
-    # Stored timestamps are UTC; a date-time written without a zone is read as UTC rather
-    # than compared, unzoned, with zoned values.
+    # Stored timestamps are UTC; a search bound written without a zone ("from=2026-01-01")
+    # is read as UTC rather than compared, unzoned, with zoned values. Values that are
+    # stored (a key's expiry) stay strict and must name their zone.
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_only),
-                        AfterValidator(_utc_if_naive)]
+UtcSearchBound = Annotated[IsoDateTime, AfterValidator(_utc_if_naive)]
 
 
 def utcnow() -> datetime:

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from models import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, AuditEventRead, Page
-from models.base import IsoDateTime
+from models.base import UtcSearchBound
 from service.deps import IdPath, IdQuery, PagingDep, SessionDep
 from service.errors import responses
 from service.security import Admin
@@ -47,8 +47,8 @@ def list_audit_events(
     paging: PagingDep,
     person_id: IdQuery = None,
     key: IdQuery = None,
-    from_: Annotated[IsoDateTime | None, Query(alias="from")] = None,
-    to: Annotated[IsoDateTime | None, Query()] = None,
+    from_: Annotated[UtcSearchBound | None, Query(alias="from")] = None,
+    to: Annotated[UtcSearchBound | None, Query()] = None,
 ) -> Page[AuditEventRead]:
     """The audit trail, by person, key and time (append-only: there is no way to change it)."""
     rows, total = audit_store.find_events(session=session, paging=paging, person_id=person_id,

@@ -54,7 +54,7 @@ def revoke_key(*, session: Session, key_id: int, revoked_by: int | None = None) 
         # both succeed on PostgreSQL (SQLite serialises writers anyway).
         admins = session.exec(select(ApiKey).where(
             ApiKey.role == Role.admin, col(ApiKey.revoked_at).is_(None)).with_for_update()).all()
-        working = [k for k in admins if k.expires_at is None or _aware(k.expires_at) > now]
+        working = [k for k in admins if k.expires_at is None or k.expires_at > now]
         if all(k.id == key.id for k in working):
             raise Conflict("this is the last working admin key: issue another before "
                            "revoking it")
@@ -63,7 +63,3 @@ def revoke_key(*, session: Session, key_id: int, revoked_by: int | None = None) 
     session.commit()
     session.refresh(key)
     return key
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -211,3 +211,11 @@ def test_audit_rows_cannot_be_changed_or_deleted(world: dict[str, int],
         with pytest.raises(DBAPIError, match="append-only"):
             session.exec(text(statement))  # type: ignore[call-overload]
         nested.rollback()
+
+
+def test_key_expiry_must_name_its_time_zone(client: TestClient) -> None:
+    # A stored deadline without a zone is ambiguous; search bounds may omit it, this may not.
+    resp = client.post("/admin/keys", json={"name": "x", "role": "admin",
+                                            "expires_at": "2030-01-01T00:00:00"})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["errors"][0]["loc"] == ["body", "expires_at"]
