@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from models import AuditAction, AuditEvent
@@ -47,3 +48,9 @@ def get_auditor(request: Request, session: SessionDep, principal: CurrentPrincip
 
 
 AuditDep = Annotated[Auditor, Depends(get_auditor)]
+
+
+def changed_fields(changes: BaseModel) -> str:
+    """The fields a PATCH set, for an alteration's audit detail: names only, never values
+    (the values can be personal data)."""
+    return ",".join(sorted(changes.model_dump(exclude_unset=True)))

@@ -27,7 +27,6 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 # No list here holds a billion rows; a larger offset is a mistake, not a page.
 MAX_OFFSET = 1_000_000_000
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-MAX_PAGE_SIZE = PAGE_SIZE_CEILING
 
 
 @lru_cache(maxsize=4)
@@ -72,8 +71,8 @@ class Paging:
 
 def get_paging(
     settings: SettingsDep,
-    limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE, description=(
-        f"Page size; at most {MAX_PAGE_SIZE}, or less where the server is set lower"))] = None,
+    limit: Annotated[int | None, Query(ge=1, le=PAGE_SIZE_CEILING, description=(
+        f"Page size; at most {PAGE_SIZE_CEILING}, or less where the server is set lower"))] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Paging:
     """Page parameters; a limit above the server's cap is a 422 rather than silently cut."""

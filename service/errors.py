@@ -220,13 +220,11 @@ def unhandled_stack(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {where}"
 
 
-def internal_error(path: str, request_id: str) -> JSONResponse:
+def internal_error(request: Request, request_id: str) -> JSONResponse:
     """The last-resort answer for a fault nothing else mapped: problem+json, no details."""
-    body = Problem(type=PROBLEM_TYPE_BASE + "internal-error", title="Internal error",
-                   status=500, instance=path,
-                   detail=f"the request could not be completed; quote request id {request_id}")
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=500,
-                        media_type=PROBLEM_MEDIA_TYPE)
+    return problem_response(request, status=500, title="Internal error", slug="internal-error",
+                            detail="the request could not be completed; quote request id "
+                                   f"{request_id}")
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

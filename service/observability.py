@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import internal_error, unhandled_stack
@@ -101,8 +102,7 @@ class RequestContext:
             if started_response:
                 raise
             access_log.error("unhandled %s", unhandled_stack(exc))
-            await internal_error(scope.get("path", ""), request_id)(scope, receive,
-                                                                     send_with_id)
+            await internal_error(Request(scope), request_id)(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)

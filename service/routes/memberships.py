@@ -12,7 +12,7 @@ from service.access import (
     visible_person,
     writable_membership,
 )
-from service.audit import AuditDep
+from service.audit import AuditDep, changed_fields
 from service.deps import IdPath, IdQuery, IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
 from service.security import Justification, PersonLevel
@@ -85,7 +85,6 @@ def update_membership(membership_id: IdPath, changes: MembershipUpdate, session:
     membership = store.update_membership(session=session, membership_id=membership_id,
                                          changes=changes, expected_version=expected_version)
     audit.record(AuditAction.alteration, person_ids=[membership.person_id],
-                 detail=f"membership {membership_id}: "
-                 + ",".join(sorted(changes.model_dump(exclude_unset=True))))
+                 detail=f"membership {membership_id}: {changed_fields(changes)}")
     response.headers["ETag"] = etag(membership.version)
     return MembershipRead.model_validate(membership)

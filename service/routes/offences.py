@@ -12,7 +12,7 @@ from models import (
     Page,
 )
 from service.access import visible_person
-from service.audit import AuditDep
+from service.audit import AuditDep, changed_fields
 from service.deps import CatalogueDep, IdPath, IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
 from service.security import Justification, PersonLevel
@@ -107,7 +107,6 @@ def update_custody(_: PersonLevel, person_id: IdPath, custody_id: IdPath,
                                          custody_id=custody_id, changes=changes,
                                          expected_version=expected_version)
     audit.record(AuditAction.alteration, person_ids=[person_id],
-                 detail=f"custody {custody_id}: "
-                 + ",".join(sorted(changes.model_dump(exclude_unset=True))))
+                 detail=f"custody {custody_id}: {changed_fields(changes)}")
     response.headers["ETag"] = etag(spell.version)
     return CustodyRead.model_validate(spell)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from models import AuditAction, Page, PersonCreate, PersonRead, PersonUpdate
 from service.access import require_area, visible_person
-from service.audit import AuditDep
+from service.audit import AuditDep, changed_fields
 from service.deps import IdPath, IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
 from service.security import Justification, PersonLevel
@@ -73,6 +73,6 @@ def update_person(person_id: IdPath, changes: PersonUpdate, session: SessionDep,
     person = store.update_person(session=session, person_id=person_id, changes=changes,
                                  expected_version=expected_version)
     audit.record(AuditAction.alteration, person_ids=[person_id], justification=justification,
-                 detail="fields: " + ",".join(sorted(changes.model_dump(exclude_unset=True))))
+                 detail=f"fields: {changed_fields(changes)}")
     response.headers["ETag"] = etag(person.version)
     return PersonRead.model_validate(person)

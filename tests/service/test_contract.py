@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from models import ApiKey, Role
+from service.config import PAGE_SIZE_CEILING
 from service.db import get_session
-from service.deps import MAX_PAGE_SIZE
 from service.errors import Conflict
 from service.main import app
 from service.store.keys import revoke_key
@@ -44,9 +44,9 @@ def test_role_checks_run_before_anything_that_reads_the_request() -> None:
 def test_page_size_maximum_is_in_the_schema_and_enforced(client: TestClient) -> None:
     params = app.openapi()["paths"]["/persons"]["get"]["parameters"]
     limit = next(p for p in params if p["name"] == "limit")
-    assert limit["schema"]["anyOf"][0]["maximum"] == MAX_PAGE_SIZE
-    assert client.get("/persons", params={"limit": MAX_PAGE_SIZE}).status_code == 200
-    resp = client.get("/persons", params={"limit": MAX_PAGE_SIZE + 1})
+    assert limit["schema"]["anyOf"][0]["maximum"] == PAGE_SIZE_CEILING
+    assert client.get("/persons", params={"limit": PAGE_SIZE_CEILING}).status_code == 200
+    resp = client.get("/persons", params={"limit": PAGE_SIZE_CEILING + 1})
     assert resp.status_code == 422 and resp.json()["errors"][0]["loc"] == ["query", "limit"]
 
 
