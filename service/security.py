@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 PERSON_LEVEL_ROLES = frozenset({Role.admin, Role.offender_manager, Role.integration})
 IMPORT_ROLES = frozenset({Role.admin, Role.integration})
-ALL_ROLES = frozenset(Role)
 
 
 class Unauthenticated(DomainError):

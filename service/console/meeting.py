@@ -41,7 +41,6 @@ from service.store.reference import list_areas, list_streams
 MEETINGS_LISTED = 50
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 1000
-MAX_RATIONALE = 4000
 RANK_BY = ("risk", "rfg")
 KINDS = ("migration", "exits")
 FORMATS = ("csv", "xlsx")
