@@ -1,8 +1,8 @@
 """The audit trail of person-level processing (DPA 2018 Part 3 s.62).
 
 Routes record what they did through the `AuditDep` dependency: the action, the people
-touched, the justification given, and any export's id. Rows are append-only (database
-triggers refuse UPDATE and DELETE).
+touched, the justification given, and any export's id. A write's event commits the write
+(see `Auditor.record`). Rows are append-only (database triggers refuse UPDATE and DELETE).
 """
 
 from collections.abc import Iterable
@@ -27,7 +27,12 @@ class Auditor:
     def record(self, action: AuditAction, *, person_ids: Iterable[int | None] = (),
                justification: str | None = None, export_id: str | None = None,
                status: int = 200, detail: str | None = None) -> AuditEvent:
-        """Write one audit event now (committed), so it survives whatever follows."""
+        """Write one audit event and commit it with the request's pending writes.
+
+        Stores flush a change and leave the commit to its audit event, so a change and the
+        record of who made it are one transaction: both are there or neither is. A
+        consultation or refusal has nothing pending, so its event commits alone.
+        """
         route = self.request.scope.get("route")
         event = AuditEvent(
             key_id=self.principal.key_id, key_name=self.principal.name,

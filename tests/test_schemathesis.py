@@ -48,6 +48,7 @@ def admin_headers(engine: Engine) -> Iterator[dict[str, str]]:
         create_membership(session=session, membership_in=MembershipCreate(
             person_id=person.id or 0, cohort="fixed", stream="nsac", area="BRISTOL",
             adopted_on=date(2022, 2, 25)))
+        session.commit()
 
     def session_dep() -> Iterator[Session]:
         with Session(engine, expire_on_commit=False) as s:

@@ -47,7 +47,10 @@ def page(session: Session, query: SelectOfScalar[T], paging: Paging,
 
 def versioned_update(session: Session, model: type[T], key: int, *, expected_version: int,
                      values: dict[str, Any], what: str) -> T:
-    """UPDATE ... WHERE version = expected, then commit; StaleVersion if someone got there first.
+    """UPDATE ... WHERE version = expected; StaleVersion if someone got there first.
+
+    The change is flushed, not committed: the caller's audit event commits it (one
+    transaction, so there is never a change without its record).
 
     The version check is in the UPDATE itself, so two writers racing on any database cannot
     both succeed (a read-then-write check would let the second overwrite the first).
@@ -66,7 +69,7 @@ def versioned_update(session: Session, model: type[T], key: int, *, expected_ver
             raise NotFound(f"{what} {key} not found")
         raise StaleVersion(f"{what} {key} is at version {current.version}, "  # type: ignore[attr-defined]
                            f"not {expected_version}: read it again")
-    session.commit()
+    session.flush()
     row = session.get(model, key, populate_existing=True)
     assert row is not None
     return row

@@ -38,7 +38,7 @@ def add_custody(*, session: Session, person_id: int, custody_in: CustodyCreate) 
                             end_on=custody_in.end_on)
     spell = CustodyPeriod(person_id=person_id, **custody_in.model_dump())
     session.add(spell)
-    session.commit()
+    session.flush()
     session.refresh(spell)
     return spell
 

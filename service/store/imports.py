@@ -109,7 +109,7 @@ def import_persons(*, session: Session, file: ImportFile, max_rows: int,
     changed = [dict(valid[pnc], id=stored[pnc].id) for pnc in valid
                if pnc in stored and not same_values(stored[pnc], valid[pnc], PERSON_FIELDS)]
     update_rows(conn, table, changed, PERSON_FIELDS, bump_version=True)
-    session.commit()
+    session.flush()
     summary = ImportSummary(inserted=len(inserted), updated=len(changed),
                             unchanged=len(valid) - len(inserted) - len(changed), rows=len(rows))
     ids = rows_by_key(session.connection(), [table.c.id, table.c.pnc_id], table.c.pnc_id, valid)
@@ -260,7 +260,7 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
             session.rollback()
             errors.raise_if_any("offence")
     update_rows(conn, offences, changed, MUTABLE_FIELDS)
-    session.commit()
+    session.flush()
     summary = ImportSummary(inserted=len(inserted), updated=len(changed),
                             unchanged=len(valid) - len(inserted) - len(changed), rows=total)
     summary._person_ids = sorted({values["person_id"] for _, values in valid.values()})

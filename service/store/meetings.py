@@ -31,8 +31,8 @@ from service.scorer import Scorer
 from service.store.common import get_or_404, page, person_or_404, require_reference
 
 # The membership store's own checks, so an adopt obeys exactly the rules POST
-# /cohort/memberships does; called here without its commit so the decision and the
-# membership are written in one transaction.
+# /cohort/memberships does, so the decision and the membership are written in one
+# transaction (with the audit event that commits it).
 from service.store.memberships import check_no_overlap, lock_person
 from service.store.shortlists import entry_seen
 
@@ -55,7 +55,7 @@ def create_referral(*, session: Session, referral_in: ReferralCreate, area: str,
     referral = Referral(**referral_in.model_dump(exclude={"area"}), area=area,
                         recorded_by=recorded_by)
     session.add(referral)
-    session.commit()
+    session.flush()
     session.refresh(referral)
     return referral
 
@@ -178,7 +178,7 @@ def record_decision(*, session: Session, scorer: Scorer, config: ShortlistConfig
             if referrals:
                 decision.referral_id = referrals[0].id
                 session.add(decision)
-        session.commit()
+        session.flush()
     except Exception:
         session.rollback()
         raise

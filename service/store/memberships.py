@@ -62,7 +62,7 @@ def create_membership(*, session: Session, membership_in: MembershipCreate) -> C
                       adopted_on=membership_in.adopted_on, exited_on=membership_in.exited_on)
     membership = CohortMembership.model_validate(membership_in)
     session.add(membership)
-    session.commit()
+    session.flush()
     session.refresh(membership)
     return membership
 

@@ -79,12 +79,12 @@ def add_offence(*, session: Session, person_id: int, offence_in: OffenceCreate,
                 for f in MUTABLE_FIELDS:
                     setattr(existing, f, values[f])
                 session.add(existing)
-                session.commit()
+                session.flush()
                 session.refresh(existing)
             return existing, False
     offence = Offence(person_id=person_id, **values)
     session.add(offence)
-    session.commit()
+    session.flush()
     session.refresh(offence)
     return offence, True
 

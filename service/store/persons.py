@@ -19,7 +19,7 @@ def create_person(*, session: Session, person_in: PersonCreate) -> Person:
     person = Person.model_validate(person_in)
     session.add(person)
     try:
-        session.commit()
+        session.flush()
     except IntegrityError as exc:  # a concurrent insert of the same PNC ID
         session.rollback()
         raise Conflict("a person with this PNC ID already exists") from exc
