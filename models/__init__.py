@@ -3,6 +3,7 @@
 from models.area import Area, AreaRead, Stream, StreamRead
 from models.base import Page
 from models.custody import CustodyCreate, CustodyPeriod, CustodyRead, CustodyUpdate
+from models.erasure import DeletionReason, ErasedKind, ErasedRecord, ErasureSalt
 from models.meeting import (  # migration meetings: referrals, meetings, decisions
     Decision,
     DecisionCreate,
@@ -17,6 +18,7 @@ from models.meeting import (  # migration meetings: referrals, meetings, decisio
     ReferralCreate,
     ReferralRead,
     ReferralStatus,
+    ReferralWithdraw,
     ShortlistCandidate,
     ShortlistExcluded,
     ShortlistRead,
@@ -28,7 +30,7 @@ from models.membership import (
     MembershipRead,
     MembershipUpdate,
 )
-from models.offence import Offence, OffenceCreate, OffenceRead
+from models.offence import Offence, OffenceCreate, OffenceRead, OffenceUpdate
 from models.person import Person, PersonCreate, PersonRead, PersonUpdate
 from models.score import (
     PersonScoreRead,
@@ -53,6 +55,8 @@ from models.security import (
 __all__ = [
     "Decision", "DecisionCreate", "DecisionKind", "DecisionRead", "Meeting", "MeetingCreate",
     "MeetingRead", "Referral", "ReferralCreate", "ReferralRead", "ReferralStatus",
+    "ReferralWithdraw", "DeletionReason", "ErasedKind", "ErasedRecord", "ErasureSalt",
+    "OffenceUpdate",
     "ExitCandidate", "ExitReviewRead", "ShortlistCandidate",
     "ShortlistExcluded", "ShortlistRead", "ShortlistVersions",
     "ApiKey",

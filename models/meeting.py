@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import model_validator
 from sqlalchemy import JSON, Column, Index
@@ -22,6 +22,7 @@ class DecisionKind(StrEnum):
 class ReferralStatus(StrEnum):
     open = "open"
     decided = "decided"
+    withdrawn = "withdrawn"
 
 
 # --- referrals -------------------------------------------------------------------------------
@@ -48,8 +49,12 @@ class Referral(ReferralFields, table=True):
     # Set when a meeting decides (adopt, decline, exit): the date it left the open list.
     closed_on: date | None = None
     decision_id: int | None = None
+    # Withdrawn by the referrer before a meeting decided (closed_on is the withdrawal date).
+    withdrawal_reason: str | None = Field(default=None, max_length=2000)
     recorded_by: str = Field(max_length=200)
     created_at: datetime = timestamp_field()
+    version: int = Field(default=1, nullable=False)
+    updated_at: datetime = timestamp_field()
 
 
 class ReferralCreate(ReferralFields):
@@ -63,14 +68,31 @@ class ReferralCreate(ReferralFields):
         return self
 
 
+class ReferralWithdraw(SQLModel):
+    """PATCH body that withdraws an open referral (the referrer no longer asks for it)."""
+
+    status: Literal[ReferralStatus.withdrawn]
+    reason: str = Field(min_length=1, max_length=2000)
+    withdrawn_on: date | None = Field(default=None, description="Default: today")
+
+    @model_validator(mode="after")
+    def _not_future(self) -> "ReferralWithdraw":
+        if self.withdrawn_on is not None and self.withdrawn_on > date.today():
+            raise ValueError("withdrawn_on cannot be in the future")
+        return self
+
+
 class ReferralRead(ReferralFields):
     id: int
     area: str
     status: ReferralStatus
     closed_on: date | None
     decision_id: int | None
+    withdrawal_reason: str | None
     recorded_by: str
     created_at: datetime
+    version: int
+    updated_at: datetime
 
 
 # --- meetings --------------------------------------------------------------------------------
@@ -124,6 +146,9 @@ class Decision(DecisionFields, table=True):
                       Index("ix_decisions_meeting_id", "meeting_id"))
 
     id: int | None = Field(default=None, primary_key=True)
+    # Null once the person is erased: the decision and its date stay, nothing identifies.
+    person_id: int | None = Field(  # type: ignore[assignment]
+        default=None, foreign_key="persons.id", ondelete="CASCADE")
     meeting_id: int = Field(foreign_key="meetings.id", ondelete="CASCADE")
     # The membership an adopt created or an exit closed.
     membership_id: int | None = Field(default=None, foreign_key="cohort_memberships.id")
@@ -151,6 +176,7 @@ class DecisionCreate(DecisionFields):
 
 
 class DecisionRead(DecisionFields):
+    person_id: int | None = Field(description="Null if the person has since been erased")  # type: ignore[assignment]
     id: int
     meeting_id: int
     held_on: date

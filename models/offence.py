@@ -42,6 +42,21 @@ class Offence(OffenceFields, table=True):
     offence_type: str = Field(max_length=64)
     ho_code: str | None = Field(default=None, max_length=16)
     recorded_at: datetime = timestamp_field()
+    # Corrected after it is recorded (an outcome arrives, a type was wrong): updates are
+    # versioned like every other record, with If-Match.
+    version: int = Field(default=1, nullable=False)
+    updated_at: datetime = timestamp_field()
+
+
+def _check_dates(offence_date: date | None, outcome_date: date | None) -> None:
+    today = date.today()
+    if offence_date is not None and offence_date > today:
+        raise ValueError("offence_date cannot be in the future")
+    if outcome_date is not None:
+        if outcome_date > today:
+            raise ValueError("outcome_date cannot be in the future")
+        if offence_date is not None and outcome_date < offence_date:
+            raise ValueError("outcome_date cannot be before offence_date")
 
 
 class OffenceCreate(OffenceFields):
@@ -54,14 +69,27 @@ class OffenceCreate(OffenceFields):
     def _checks(self) -> "OffenceCreate":
         if self.offence_type is None and self.ho_code is None:
             raise ValueError("give offence_type or ho_code")
-        today = date.today()
-        if self.offence_date > today:
-            raise ValueError("offence_date cannot be in the future")
-        if self.outcome_date is not None:
-            if self.outcome_date > today:
-                raise ValueError("outcome_date cannot be in the future")
-            if self.outcome_date < self.offence_date:
-                raise ValueError("outcome_date cannot be before offence_date")
+        _check_dates(self.offence_date, self.outcome_date)
+        return self
+
+
+class OffenceUpdate(SQLModel):
+    """A correction: the fields a PATCH may change; absent fields are left alone. A new
+    `offence_type` or `ho_code` is mapped through the catalogue as on create; the merged
+    record keeps the date rules (not in the future, not before birth, outcome after offence).
+    """
+
+    offence_date: date | None = None
+    offence_type: str | None = Field(default=None, max_length=64)
+    ho_code: str | None = Field(default=None, max_length=16)
+    domestic_abuse: bool | None = None
+    victim_ref: str | None = Field(default=None, max_length=64)
+    outcome: Outcome | None = None
+    outcome_date: date | None = None
+
+    @model_validator(mode="after")
+    def _checks(self) -> "OffenceUpdate":
+        _check_dates(self.offence_date, self.outcome_date)
         return self
 
 
@@ -71,3 +99,5 @@ class OffenceRead(OffenceFields):
     offence_type: str
     ho_code: str | None
     recorded_at: datetime
+    version: int
+    updated_at: datetime

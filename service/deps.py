@@ -1,5 +1,5 @@
 """FastAPI dependencies: database session, settings, catalogue, scorer, shortlist rules,
-paging, If-Match."""
+paging, If-Match, a deletion's reason."""
 
 from dataclasses import dataclass
 from functools import lru_cache
@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Query
 from fastapi import Path as PathParam
 from sqlmodel import Session
 
+from models.erasure import DeletionReason
 from scoring.catalogue import OffenceCatalogue, load_catalogue
 from scoring.shortlist import ShortlistConfig, load_shortlist_config
 from service.config import PAGE_SIZE_CEILING, Settings, get_settings
@@ -109,3 +110,30 @@ def get_if_match(if_match: Annotated[str, Header(
 
 
 IfMatchDep = Annotated[int, Depends(get_if_match)]
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """Why a record is deleted: the reason code and, for `other`, the caller's words."""
+
+    reason: DeletionReason
+    note: str | None
+
+    def detail(self, what: str) -> str:
+        """The audit event's detail: what went and why."""
+        return f"{what} deleted ({self.reason.value}{': ' + self.note if self.note else ''})"
+
+
+def get_deletion(
+    reason: Annotated[DeletionReason, Query(description=(
+        "Why: recorded_in_error, retention_review, court_order, or other (then give note)"))],
+    note: Annotated[str | None, Query(min_length=1, max_length=500, description=(
+        "Required with reason=other; goes into the audit event, so no personal data"))] = None,
+) -> Deletion:
+    """The reason every DELETE must give (it goes into the audit event, DPA 2018 s.62)."""
+    if reason == DeletionReason.other and not (note and note.strip()):
+        raise invalid_field(["query", "note"], "reason=other needs a note saying why")
+    return Deletion(reason=reason, note=note.strip() if note else None)
+
+
+DeletionDep = Annotated[Deletion, Depends(get_deletion)]

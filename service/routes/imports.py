@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from models import AuditAction
 from models.imports import ImportSummary
@@ -46,17 +46,22 @@ async def read_import_file(request: Request) -> ImportFile:
 
 
 ImportFileDep = Annotated[ImportFile, Depends(read_import_file)]
+RestoreErased = Annotated[bool, Query(description=(
+    "Bring back rows for records that were erased or deleted (by default they are skipped "
+    "and counted as skipped_erased, so an old extract cannot undo an erasure)"))]
 
 
-def _audit(audit: Auditor, kind: str, summary: ImportSummary) -> None:
+def _audit(audit: Auditor, kind: str, summary: ImportSummary, restore_erased: bool) -> None:
     # One event per import, naming every person the file touched (collection/alteration).
-    for result in ("inserted", "updated", "unchanged"):
+    for result in ("inserted", "updated", "unchanged", "skipped_erased"):
         IMPORT_ROWS.labels(kind, result).inc(getattr(summary, result))
     action = AuditAction.alteration if summary.updated and not summary.inserted \
         else AuditAction.collection
     audit.record(action, person_ids=summary.person_ids,
                  detail=f"{kind} import: {summary.rows} rows, {summary.inserted} inserted, "
-                        f"{summary.updated} updated, {summary.unchanged} unchanged")
+                        f"{summary.updated} updated, {summary.unchanged} unchanged, "
+                        f"{summary.skipped_erased} skipped as erased"
+                        f"{' (erased records restored)' if restore_erased else ''}")
 
 
 @contextmanager
@@ -111,28 +116,31 @@ OFFENCES_BODY = _request_body(
 @router.post("/persons", response_model=ImportSummary, openapi_extra=PERSONS_BODY,
              responses=responses(403, 409, 413, 415, 422))
 def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep,
-                   settings: SettingsDep, audit: AuditDep) -> ImportSummary:
+                   settings: SettingsDep, audit: AuditDep,
+                   restore_erased: RestoreErased = False) -> ImportSummary:
     """Import people (CSV or NDJSON), keyed on PNC ID; one bad row means nothing is written."""
     refused: list[int] = []
     with _refusals_audited(audit, "persons", refused):
         summary = store.import_persons(session=session, file=file,
                                        max_rows=settings.max_import_rows,
-                                       allowed_areas=principal.areas, on_refused=refused.extend)
-    _audit(audit, "persons", summary)
+                                       allowed_areas=principal.areas, on_refused=refused.extend,
+                                       restore_erased=restore_erased)
+    _audit(audit, "persons", summary, restore_erased)
     return summary
 
 
 @router.post("/offences", response_model=ImportSummary, openapi_extra=OFFENCES_BODY,
              responses=responses(403, 409, 413, 415, 422))
 def import_offences(principal: Importer, file: ImportFileDep, session: SessionDep,
-                    settings: SettingsDep, catalogue: CatalogueDep,
-                    audit: AuditDep) -> ImportSummary:
+                    settings: SettingsDep, catalogue: CatalogueDep, audit: AuditDep,
+                    restore_erased: RestoreErased = False) -> ImportSummary:
     """Import offences (CSV or NDJSON), keyed on (source, source_ref); all rows or none."""
     refused: list[int] = []
     with _refusals_audited(audit, "offences", refused):
         summary = store.import_offences(session=session, file=file, catalogue=catalogue,
                                         max_rows=settings.max_import_rows,
                                         allowed_areas=principal.areas,
-                                        on_refused=refused.extend)
-    _audit(audit, "offences", summary)
+                                        on_refused=refused.extend,
+                                        restore_erased=restore_erased)
+    _audit(audit, "offences", summary, restore_erased)
     return summary

@@ -1,5 +1,6 @@
 """Referrals into IOM, migration meetings and the decisions they take."""
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -14,12 +15,24 @@ from models import (
     ReferralCreate,
     ReferralRead,
     ReferralStatus,
+    ReferralWithdraw,
 )
 from service.access import require_area, visible_person
 from service.audit import AuditDep, Auditor
-from service.deps import IdPath, IdQuery, PagingDep, ScorerDep, SessionDep, ShortlistConfigDep
+from service.deps import (
+    DeletionDep,
+    IdPath,
+    IdQuery,
+    IfMatchDep,
+    PagingDep,
+    ScorerDep,
+    SessionDep,
+    ShortlistConfigDep,
+    etag,
+)
 from service.errors import NotFound, responses
-from service.security import Justification, PersonLevel
+from service.security import Admin, Justification, PersonLevel
+from service.store import erasure
 from service.store import meetings as store
 from service.store.common import person_or_404
 
@@ -67,6 +80,71 @@ def list_referrals(
                  justification=justification, detail="referrals")
     return Page(items=[store.referral_read(r) for r in rows], total=total, limit=paging.limit,
                 offset=paging.offset)
+
+
+def _visible_referral(session: SessionDep, audit: Auditor, referral_id: int) -> store.Referral:
+    """The referral if the key may see its area and its person; 404 (audited) otherwise."""
+    referral = store.get_referral(session, referral_id)
+    if not audit.principal.can_see(referral.area):
+        raise NotFound(f"referral {referral_id} not found")
+    visible_person(session, audit, referral.person_id)
+    return referral
+
+
+@router.get("/referrals/{referral_id}", response_model=ReferralRead,
+            responses=responses(403, 404, 422))
+def get_referral(_: PersonLevel, referral_id: IdPath, session: SessionDep,
+                 justification: Justification, audit: AuditDep,
+                 response: Response) -> ReferralRead:
+    """One referral, with its ETag (send it as If-Match to withdraw it)."""
+    referral = _visible_referral(session, audit, referral_id)
+    audit.record(AuditAction.consultation, person_ids=[referral.person_id],
+                 justification=justification, detail=f"referral {referral_id}")
+    response.headers["ETag"] = etag(referral.version)
+    return store.referral_read(referral)
+
+
+@router.patch("/referrals/{referral_id}", response_model=ReferralRead,
+              responses=responses(403, 404, 409, 412, 422, 428))
+def withdraw_referral(_: PersonLevel, referral_id: IdPath, withdrawal: ReferralWithdraw,
+                      session: SessionDep, audit: AuditDep, expected_version: IfMatchDep,
+                      response: Response) -> ReferralRead:
+    """Withdraw an open referral (`{"status": "withdrawn", "reason": ...}`): it leaves the
+    open list and no meeting decides it; needs If-Match (412 if stale), 409 once decided."""
+    _visible_referral(session, audit, referral_id)
+    referral = store.withdraw_referral(session=session, referral_id=referral_id,
+                                       withdrawal=withdrawal, expected_version=expected_version)
+    audit.record(AuditAction.alteration, person_ids=[referral.person_id],
+                 detail=f"referral {referral_id}: withdrawn")
+    response.headers["ETag"] = etag(referral.version)
+    return store.referral_read(referral)
+
+
+@router.delete("/referrals/{referral_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=responses(403, 404, 422))
+def delete_referral(_: Admin, referral_id: IdPath, deletion: DeletionDep, session: SessionDep,
+                    justification: Justification, audit: AuditDep) -> Response:
+    """Delete a referral recorded in error (admins); a decision taken on it stays, unlinked."""
+    referral = _visible_referral(session, audit, referral_id)
+    person_id = referral.person_id
+    erasure.delete_referral(session=session, referral=referral)
+    audit.record(AuditAction.erasure, person_ids=[person_id], justification=justification,
+                 status=204, detail=deletion.detail(f"referral {referral_id}"))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/meetings", response_model=Page[MeetingRead], responses=responses(403, 422))
+def list_meetings(
+    principal: PersonLevel, session: SessionDep, paging: PagingDep,
+    area: Annotated[str | None, Query(max_length=32, examples=["BRISTOL"])] = None,
+    from_: Annotated[date | None, Query(alias="from", description="Held on or after")] = None,
+    to: Annotated[date | None, Query(description="Held on or before")] = None,
+) -> Page[MeetingRead]:
+    """Migration meetings in the caller's areas, newest first, by area and date."""
+    rows, total = store.find_meetings(session=session, paging=paging, area=area, from_=from_,
+                                      to=to, areas=principal.areas)
+    return Page(items=[MeetingRead.model_validate(m) for m in rows], total=total,
+                limit=paging.limit, offset=paging.offset)
 
 
 @router.post("/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingRead,

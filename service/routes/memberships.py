@@ -1,4 +1,4 @@
-"""Cohort memberships: adopt, list, read, update (exits) with optimistic concurrency."""
+"""Cohort memberships: adopt, list, read, update (exits) with optimistic concurrency, delete."""
 
 from typing import Annotated
 
@@ -13,9 +13,10 @@ from service.access import (
     writable_membership,
 )
 from service.audit import AuditDep, changed_fields
-from service.deps import IdPath, IdQuery, IfMatchDep, PagingDep, SessionDep, etag
+from service.deps import DeletionDep, IdPath, IdQuery, IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
-from service.security import Justification, PersonLevel
+from service.security import Admin, Justification, PersonLevel
+from service.store import erasure
 from service.store import memberships as store
 
 router = APIRouter(prefix="/cohort/memberships", tags=["cohort"])
@@ -88,3 +89,18 @@ def update_membership(membership_id: IdPath, changes: MembershipUpdate, session:
                  detail=f"membership {membership_id}: {changed_fields(changes)}")
     response.headers["ETag"] = etag(membership.version)
     return MembershipRead.model_validate(membership)
+
+
+@router.delete("/{membership_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=responses(403, 404, 422))
+def delete_membership(_: Admin, membership_id: IdPath, deletion: DeletionDep,
+                      session: SessionDep, justification: Justification,
+                      audit: AuditDep) -> Response:
+    """Delete a membership recorded in error (admins); to record an exit, PATCH it instead.
+    A decision that created it stays, unlinked."""
+    membership = writable_membership(session, audit, membership_id)
+    person_id = membership.person_id
+    erasure.delete_membership(session=session, membership=membership)
+    audit.record(AuditAction.erasure, person_ids=[person_id], justification=justification,
+                 status=204, detail=deletion.detail(f"membership {membership_id}"))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,14 +9,24 @@ from models import (
     CustodyUpdate,
     OffenceCreate,
     OffenceRead,
+    OffenceUpdate,
     Page,
 )
 from service.access import visible_person
 from service.audit import AuditDep, changed_fields
-from service.deps import CatalogueDep, IdPath, IfMatchDep, PagingDep, SessionDep, etag
+from service.deps import (
+    CatalogueDep,
+    DeletionDep,
+    IdPath,
+    IfMatchDep,
+    PagingDep,
+    SessionDep,
+    etag,
+)
 from service.errors import responses
-from service.security import Justification, PersonLevel
+from service.security import Admin, Justification, PersonLevel
 from service.store import custody as custody_store
+from service.store import erasure
 from service.store import offences as offence_store
 
 router = APIRouter(prefix="/persons/{person_id}", tags=["offences"])
@@ -51,6 +61,56 @@ def list_offences(_: PersonLevel, person_id: IdPath, session: SessionDep, paging
                  detail="offences")
     return Page(items=[OffenceRead.model_validate(r) for r in rows], total=total,
                 limit=paging.limit, offset=paging.offset)
+
+
+@router.get("/offences/{offence_id}", response_model=OffenceRead,
+            responses=responses(403, 404, 422))
+def get_offence(_: PersonLevel, person_id: IdPath, offence_id: IdPath, session: SessionDep,
+                justification: Justification, audit: AuditDep,
+                response: Response) -> OffenceRead:
+    """One offence, with its ETag (send it as If-Match to correct it)."""
+    visible_person(session, audit, person_id)
+    offence = offence_store.get_offence(session=session, person_id=person_id,
+                                        offence_id=offence_id)
+    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
+                 detail=f"offence {offence_id}")
+    response.headers["ETag"] = etag(offence.version)
+    return OffenceRead.model_validate(offence)
+
+
+@router.patch("/offences/{offence_id}", response_model=OffenceRead,
+              responses=responses(403, 404, 412, 422, 428))
+def update_offence(_: PersonLevel, person_id: IdPath, offence_id: IdPath,
+                   changes: OffenceUpdate, session: SessionDep, catalogue: CatalogueDep,
+                   audit: AuditDep, expected_version: IfMatchDep,
+                   response: Response) -> OffenceRead:
+    """Correct an offence (outcome, outcome date, type or Home Office code, date, domestic
+    abuse flag, victim ref); needs If-Match (412 if stale)."""
+    visible_person(session, audit, person_id)
+    offence = offence_store.update_offence(session=session, person_id=person_id,
+                                           offence_id=offence_id, changes=changes,
+                                           catalogue=catalogue,
+                                           expected_version=expected_version)
+    audit.record(AuditAction.alteration, person_ids=[person_id],
+                 detail=f"offence {offence_id}: {changed_fields(changes)}")
+    response.headers["ETag"] = etag(offence.version)
+    return OffenceRead.model_validate(offence)
+
+
+@router.delete("/offences/{offence_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=responses(403, 404, 422))
+def delete_offence(_: Admin, person_id: IdPath, offence_id: IdPath, deletion: DeletionDep,
+                   session: SessionDep, justification: Justification,
+                   audit: AuditDep) -> Response:
+    """Delete an offence recorded in error (admins). One from an extract is remembered
+    (as a salted hash only) so a re-import of that extract skips it."""
+    visible_person(session, audit, person_id)
+    offence = offence_store.get_offence(session=session, person_id=person_id,
+                                        offence_id=offence_id)
+    erasure.delete_offence(session=session, offence=offence, reason=deletion.reason)
+    audit.record(AuditAction.erasure, person_ids=[person_id], justification=justification,
+                 status=204, detail=deletion.detail(f"offence {offence_id}"))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/custody", status_code=status.HTTP_201_CREATED, response_model=CustodyRead,
@@ -110,3 +170,18 @@ def update_custody(_: PersonLevel, person_id: IdPath, custody_id: IdPath,
                  detail=f"custody {custody_id}: {changed_fields(changes)}")
     response.headers["ETag"] = etag(spell.version)
     return CustodyRead.model_validate(spell)
+
+
+@router.delete("/custody/{custody_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=responses(403, 404, 422))
+def delete_custody(_: Admin, person_id: IdPath, custody_id: IdPath, deletion: DeletionDep,
+                   session: SessionDep, justification: Justification,
+                   audit: AuditDep) -> Response:
+    """Delete a custody spell recorded in error (admins)."""
+    visible_person(session, audit, person_id)
+    spell = custody_store.get_custody(session=session, person_id=person_id,
+                                      custody_id=custody_id)
+    erasure.delete_custody(session=session, spell=spell)
+    audit.record(AuditAction.erasure, person_ids=[person_id], justification=justification,
+                 status=204, detail=deletion.detail(f"custody {custody_id}"))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,4 @@
-"""People: create, read, search by PNC ID, update (person-level: audited, area-scoped)."""
+"""People: create, read, search by PNC ID, update, erase (person-level: audited, area-scoped)."""
 
 from typing import Annotated
 
@@ -7,9 +7,10 @@ from fastapi import APIRouter, Header, Query, Response, status
 from models import AuditAction, Page, PersonCreate, PersonRead, PersonUpdate
 from service.access import require_area, visible_person
 from service.audit import AuditDep, changed_fields
-from service.deps import IdPath, IfMatchDep, PagingDep, SessionDep, etag
+from service.deps import DeletionDep, IdPath, IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
-from service.security import Justification, PersonLevel
+from service.security import Admin, Justification, PersonLevel
+from service.store import erasure
 from service.store import persons as store
 
 router = APIRouter(prefix="/persons", tags=["persons"])
@@ -76,3 +77,20 @@ def update_person(person_id: IdPath, changes: PersonUpdate, session: SessionDep,
                  detail=f"fields: {changed_fields(changes)}")
     response.headers["ETag"] = etag(person.version)
     return PersonRead.model_validate(person)
+
+
+@router.delete("/{person_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=responses(403, 404, 422))
+def erase_person(_: Admin, person_id: IdPath, deletion: DeletionDep, session: SessionDep,
+                 justification: Justification, audit: AuditDep) -> Response:
+    """Erase a person and everything about them (admins; DPA 2018 s.47): offences, custody,
+    memberships, referrals, score snapshots. Meeting decisions about them stay, stripped of
+    the person, the rationale and the stored shortlist entry. Their PNC ID and offence
+    references are kept only as salted hashes, so a re-import of an old extract skips them
+    (`skipped_erased`) unless it asks for them back. The reason and justification go into
+    the audit event, written in the same transaction."""
+    visible_person(session, audit, person_id)
+    erasure.erase_person(session=session, person_id=person_id, reason=deletion.reason)
+    audit.record(AuditAction.erasure, person_ids=[person_id], justification=justification,
+                 status=204, detail=deletion.detail(f"person {person_id}"))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -13,12 +13,13 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection, Row
 from sqlmodel import Session
 
-from models import Area, Offence, OffenceCreate, Person, PersonCreate
+from models import Area, ErasedKind, Offence, OffenceCreate, Person, PersonCreate
 from models.base import utcnow
 from models.identifiers import canonical_pnc_id
 from models.imports import ImportSummary
 from scoring.catalogue import OffenceCatalogue
 from service.frames import table_of
+from service.store.erasure import ErasedKeys
 from service.store.import_files import (
     OFFENCE_COLUMNS,
     OFFENCE_REQUIRED,
@@ -46,12 +47,14 @@ RefusalHook = Callable[[list[int]], None]
 
 def import_persons(*, session: Session, file: ImportFile, max_rows: int,
                    allowed_areas: frozenset[str] | None = None,
-                   on_refused: RefusalHook | None = None) -> ImportSummary:
+                   on_refused: RefusalHook | None = None,
+                   restore_erased: bool = False) -> ImportSummary:
     """Insert or update people from an extract, keyed on PNC ID; all rows or none.
 
     `allowed_areas` (None: all) are the areas the caller may write: a row for another area,
     or for a person registered in one, is a row error, and `on_refused` is told the ids of
-    the registered people so refused before the import fails.
+    the registered people so refused before the import fails. A row for an erased person
+    is skipped (`skipped_erased`) unless `restore_erased`, which brings them back.
     """
     errors = RowErrors()
     rows = parse_rows(file, columns=PERSON_COLUMNS, required=PERSON_REQUIRED,
@@ -81,6 +84,11 @@ def import_persons(*, session: Session, file: ImportFile, max_rows: int,
             continue
         valid[person.pnc_id] = person.model_dump()
 
+    erased = ErasedKeys(session)
+    gone = erased.among(ErasedKind.person, [(pnc,) for pnc in valid])
+    if not restore_erased:
+        for (pnc,) in gone:
+            del valid[pnc]
     table = table_of(Person)
     cols = [table.c.id, table.c.pnc_id, *(table.c[f] for f in PERSON_FIELDS)]
     stored = {r.pnc_id: r for r in rows_by_key(conn, cols, table.c.pnc_id, valid)}
@@ -99,6 +107,8 @@ def import_persons(*, session: Session, file: ImportFile, max_rows: int,
     session.commit()
 
     conn = session.connection()
+    if restore_erased:
+        erased.forget(ErasedKind.person, gone)
     now = utcnow()
     new = [dict(values, version=1, created_at=now, updated_at=now)
            for pnc, values in sorted(valid.items()) if pnc not in stored]
@@ -111,7 +121,8 @@ def import_persons(*, session: Session, file: ImportFile, max_rows: int,
     update_rows(conn, table, changed, PERSON_FIELDS, bump_version=True)
     session.flush()
     summary = ImportSummary(inserted=len(inserted), updated=len(changed),
-                            unchanged=len(valid) - len(inserted) - len(changed), rows=len(rows))
+                            unchanged=len(valid) - len(inserted) - len(changed), rows=len(rows),
+                            skipped_erased=0 if restore_erased else len(gone))
     ids = rows_by_key(session.connection(), [table.c.id, table.c.pnc_id], table.c.pnc_id, valid)
     summary._person_ids = sorted(r.id for r in ids)
     return summary
@@ -164,11 +175,13 @@ def _person_key(row: FileRow, errors: RowErrors) -> tuple[str | None, int | None
 
 def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCatalogue,
                     max_rows: int, allowed_areas: frozenset[str] | None = None,
-                    on_refused: RefusalHook | None = None) -> ImportSummary:
+                    on_refused: RefusalHook | None = None,
+                    restore_erased: bool = False) -> ImportSummary:
     """Insert or update offences from an extract, keyed on (source, source_ref); all or none.
 
     `allowed_areas` (None: all): a person living elsewhere is, to this caller, unknown;
-    `on_refused` is told their ids before the import fails.
+    `on_refused` is told their ids before the import fails. A row for a deleted offence, or
+    about an erased person, is skipped (`skipped_erased`) unless `restore_erased`.
     """
     errors = RowErrors()
     rows = parse_rows(file, columns=OFFENCE_COLUMNS, required=OFFENCE_REQUIRED,
@@ -197,6 +210,16 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
             checked.append(_OffenceRow(row.line, offence, pnc, person_id))
     total = len(rows)
     del rows  # a 100,000-row import holds several copies of the file: drop each when done
+
+    erased = ErasedKeys(session)
+    gone = erased.among(ErasedKind.offence, [_offence_key(r) for r in checked])
+    skipped = 0
+    if not restore_erased:
+        gone_people = erased.among(ErasedKind.person,
+                                   [(r.pnc_id,) for r in checked if r.pnc_id is not None])
+        kept = [r for r in checked
+                if _offence_key(r) not in gone and (r.pnc_id,) not in gone_people]
+        skipped, checked = len(checked) - len(kept), kept
 
     conn = session.connection()
     persons = table_of(Person)
@@ -247,6 +270,8 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
     session.commit()  # end the read transaction: see import_persons
 
     conn = session.connection()
+    if restore_erased:
+        erased.forget(ErasedKind.offence, gone)
     now = utcnow()
     new = [values for key, (_, values) in valid.items() if key not in stored]
     for values in new:
@@ -259,12 +284,17 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
         if errors.items:
             session.rollback()
             errors.raise_if_any("offence")
-    update_rows(conn, offences, changed, MUTABLE_FIELDS)
+    update_rows(conn, offences, changed, MUTABLE_FIELDS, bump_version=True)
     session.flush()
     summary = ImportSummary(inserted=len(inserted), updated=len(changed),
-                            unchanged=len(valid) - len(inserted) - len(changed), rows=total)
+                            unchanged=len(valid) - len(inserted) - len(changed), rows=total,
+                            skipped_erased=skipped)
     summary._person_ids = sorted({values["person_id"] for _, values in valid.values()})
     return summary
+
+
+def _offence_key(item: _OffenceRow) -> tuple[str, str]:
+    return item.offence.source, str(item.offence.source_ref)
 
 
 def _find_person(item: _OffenceRow, by_pnc: dict[str, Row[Any]], by_id: dict[int, Row[Any]],

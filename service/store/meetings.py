@@ -21,6 +21,7 @@ from models import (
     ReferralCreate,
     ReferralRead,
     ReferralStatus,
+    ReferralWithdraw,
     Stream,
 )
 from models.enums import Cohort
@@ -28,7 +29,13 @@ from scoring.shortlist import ShortlistConfig
 from service.deps import Paging
 from service.errors import Conflict, invalid_field
 from service.scorer import Scorer
-from service.store.common import get_or_404, page, person_or_404, require_reference
+from service.store.common import (
+    get_or_404,
+    page,
+    person_or_404,
+    require_reference,
+    versioned_update,
+)
 
 # The membership store's own checks, so an adopt obeys exactly the rules POST
 # /cohort/memberships does, so the decision and the membership are written in one
@@ -38,8 +45,10 @@ from service.store.shortlists import entry_seen
 
 
 def referral_read(referral: Referral) -> ReferralRead:
-    """The API view of a referral (status derived from whether a meeting decided it)."""
-    status = ReferralStatus.open if referral.closed_on is None else ReferralStatus.decided
+    """The API view of a referral (status: open until a meeting decides or it is withdrawn)."""
+    status = (ReferralStatus.open if referral.closed_on is None
+              else ReferralStatus.withdrawn if referral.withdrawal_reason is not None
+              else ReferralStatus.decided)
     return ReferralRead(**referral.model_dump(), status=status)
 
 
@@ -74,14 +83,58 @@ def find_referrals(*, session: Session, paging: Paging, area: str | None = None,
     closed: Any = Referral.closed_on
     if areas is not None:
         query = query.where(Referral.area.in_(sorted(areas)))  # type: ignore[attr-defined]
-    if status is not None:
-        query = query.where(closed.is_(None) if status == ReferralStatus.open
-                            else closed.is_not(None))
+    withdrawn: Any = Referral.withdrawal_reason
+    if status == ReferralStatus.open:
+        query = query.where(closed.is_(None))
+    elif status == ReferralStatus.decided:
+        query = query.where(closed.is_not(None), withdrawn.is_(None))
+    elif status == ReferralStatus.withdrawn:
+        query = query.where(withdrawn.is_not(None))
     for column, value in ((Referral.area, area), (Referral.requested_stream, stream),
                           (Referral.person_id, person_id)):
         if value is not None:
             query = query.where(column == value)
     return page(session, query, paging, Referral.id)
+
+
+def get_referral(session: Session, referral_id: int) -> Referral:
+    return get_or_404(session, Referral, referral_id, what="referral")
+
+
+def withdraw_referral(*, session: Session, referral_id: int, withdrawal: ReferralWithdraw,
+                      expected_version: int) -> Referral:
+    """Withdraw an open referral (it leaves the open list from `withdrawn_on`); a referral a
+    meeting has decided, or already withdrawn, cannot be (409)."""
+    referral = get_referral(session, referral_id)
+    if referral.closed_on is not None:
+        raise Conflict(f"referral {referral_id} is already "
+                       f"{'withdrawn' if referral.withdrawal_reason else 'decided'}")
+    withdrawn_on = withdrawal.withdrawn_on or date.today()
+    if withdrawn_on < referral.referred_on:
+        raise invalid_field(["body", "withdrawn_on"], "withdrawn_on is before referred_on")
+    return versioned_update(session, Referral, referral_id, expected_version=expected_version,
+                            values={"closed_on": withdrawn_on,
+                                    "withdrawal_reason": withdrawal.reason},
+                            what="referral")
+
+
+def find_meetings(*, session: Session, paging: Paging, area: str | None = None,
+                  from_: date | None = None, to: date | None = None,
+                  areas: frozenset[str] | None = None) -> tuple[list[Meeting], int]:
+    """Meetings by area and date (`from_` and `to` inclusive), newest first; `areas`
+    limits to the caller's areas."""
+    if area is not None:
+        require_reference(session, Area, area, field="area", where="query")
+    query = select(Meeting)
+    if areas is not None:
+        query = query.where(col(Meeting.area).in_(sorted(areas)))
+    if area is not None:
+        query = query.where(Meeting.area == area)
+    if from_ is not None:
+        query = query.where(Meeting.held_on >= from_)
+    if to is not None:
+        query = query.where(Meeting.held_on <= to)
+    return page(session, query, paging, col(Meeting.held_on).desc(), col(Meeting.id).desc())
 
 
 def create_meeting(*, session: Session, meeting_in: MeetingCreate, recorded_by: str) -> Meeting:

@@ -5,11 +5,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from models import Offence, OffenceCreate, Person
+from models import Offence, OffenceCreate, OffenceUpdate, Person
 from scoring.catalogue import OffenceCatalogue
 from service.deps import Paging
-from service.errors import Conflict, invalid_field
-from service.store.common import page, person_or_404
+from service.errors import Conflict, NotFound, invalid_field
+from service.store.common import page, person_or_404, versioned_update
 
 # Fields that describe the offence itself: a re-sent record with the same (source,
 # source_ref) and these values is "unchanged"; any difference updates the stored row
@@ -78,6 +78,7 @@ def add_offence(*, session: Session, person_id: int, offence_in: OffenceCreate,
             if any(getattr(existing, f) != values[f] for f in MUTABLE_FIELDS):
                 for f in MUTABLE_FIELDS:
                     setattr(existing, f, values[f])
+                existing.version += 1
                 session.add(existing)
                 session.flush()
                 session.refresh(existing)
@@ -95,3 +96,53 @@ def list_offences(*, session: Session, person_id: int, paging: Paging
     person_or_404(session, person_id)
     query = select(Offence).where(Offence.person_id == person_id)
     return page(session, query, paging, Offence.offence_date, Offence.id)
+
+
+def get_offence(*, session: Session, person_id: int, offence_id: int) -> Offence:
+    """One of a person's offences (404 if it is not theirs)."""
+    offence = session.get(Offence, offence_id)
+    if offence is None or offence.person_id != person_id:
+        raise NotFound(f"offence {offence_id} not found")
+    return offence
+
+
+def _corrected_type(catalogue: OffenceCatalogue, current: Offence,
+                    data: dict[str, Any]) -> dict[str, Any]:
+    """offence_type and ho_code after a correction naming either or both."""
+    if "offence_type" not in data and "ho_code" not in data:
+        return {}
+    offence_type, ho_code = data.get("offence_type"), data.get("ho_code")
+    if offence_type is None and ho_code is None:
+        raise invalid_field(["body", "offence_type"], "give offence_type or ho_code")
+    try:
+        resolved, code = resolve_offence_type(catalogue, offence_type, ho_code)
+    except ValueError as exc:
+        raise invalid_field(["body", "ho_code" if "ho_code" in str(exc) else "offence_type"],
+                            str(exc)) from exc
+    if "ho_code" not in data and current.ho_code is not None \
+            and catalogue.type_for_ho_code(current.ho_code) == resolved:
+        code = current.ho_code  # the old code still says the same type
+    return {"offence_type": resolved, "ho_code": code}
+
+
+def update_offence(*, session: Session, person_id: int, offence_id: int,
+                   changes: OffenceUpdate, catalogue: OffenceCatalogue,
+                   expected_version: int) -> Offence:
+    """PATCH an offence (a correction: outcome, type, date, flags) if the caller read the
+    current version; the merged record keeps the create rules."""
+    person = person_or_404(session, person_id, for_update=True)
+    current = get_offence(session=session, person_id=person_id, offence_id=offence_id)
+    data = changes.model_dump(exclude_unset=True)
+    for field in ("offence_date", "domestic_abuse", "outcome"):
+        if field in data and data[field] is None:
+            raise invalid_field(["body", field], f"{field} cannot be removed")
+    data.update(_corrected_type(catalogue, current, data))
+    offence_date = data.get("offence_date", current.offence_date)
+    outcome_date = data.get("outcome_date", current.outcome_date)
+    if offence_date < person.date_of_birth:
+        raise invalid_field(["body", "offence_date"],
+                            "offence_date is before the person's date_of_birth")
+    if outcome_date is not None and outcome_date < offence_date:
+        raise invalid_field(["body", "outcome_date"], "outcome_date cannot be before offence_date")
+    return versioned_update(session, Offence, offence_id, expected_version=expected_version,
+                            values=data, what="offence")
