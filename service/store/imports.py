@@ -33,7 +33,12 @@ from service.store.import_files import (
     validate_row,
 )
 from service.store.import_writes import insert_new, rows_by_key, same_values, update_rows
-from service.store.offences import MUTABLE_FIELDS, check_against_person, offence_values
+from service.store.offences import (
+    MUTABLE_FIELDS,
+    catalogue_field,
+    check_against_person,
+    offence_values,
+)
 
 # Ids are 32-bit integers in the database: a larger one is refused, never sent to it.
 MAX_ID = 2**31 - 1
@@ -249,7 +254,7 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
         try:
             values = offence_values(item.offence, catalogue)
         except ValueError as exc:
-            errors.add(item.line, _catalogue_field(item.offence, catalogue), str(exc),
+            errors.add(item.line, catalogue_field(catalogue, item.offence.ho_code), str(exc),
                        "unknown_reference")
             continue
         try:
@@ -319,10 +324,6 @@ def _find_person(item: _OffenceRow, by_pnc: dict[str, Row[Any]], by_id: dict[int
     return person
 
 
-def _catalogue_field(offence: OffenceCreate, catalogue: OffenceCatalogue) -> str:
-    if offence.ho_code and catalogue.type_for_ho_code(offence.ho_code) is None:
-        return "ho_code"
-    return "offence_type"
 
 
 def _stored_offences(conn: Connection, table: Table, cols: Sequence[Any],

@@ -35,6 +35,13 @@ def resolve_offence_type(catalogue: OffenceCatalogue, offence_type: str | None,
     return resolved, ho_code
 
 
+def catalogue_field(catalogue: OffenceCatalogue, ho_code: str | None) -> str:
+    """The field to blame when an offence does not map to the catalogue."""
+    if ho_code and catalogue.type_for_ho_code(ho_code) is None:
+        return "ho_code"
+    return "offence_type"
+
+
 def check_against_person(offence_in: OffenceCreate, born: date) -> None:
     """An offence cannot predate the person's birth (ValueError naming the field)."""
     if offence_in.offence_date < born:
@@ -117,8 +124,7 @@ def _corrected_type(catalogue: OffenceCatalogue, current: Offence,
     try:
         resolved, code = resolve_offence_type(catalogue, offence_type, ho_code)
     except ValueError as exc:
-        raise invalid_field(["body", "ho_code" if "ho_code" in str(exc) else "offence_type"],
-                            str(exc)) from exc
+        raise invalid_field(["body", catalogue_field(catalogue, ho_code)], str(exc)) from exc
     if "ho_code" not in data and current.ho_code is not None \
             and catalogue.type_for_ho_code(current.ho_code) == resolved:
         code = current.ho_code  # the old code still says the same type
