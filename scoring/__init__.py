@@ -20,6 +20,12 @@ from scoring.idiom import (
     member_windows_reference,
     report_table,
 )
+from scoring.retention import (
+    RetentionRule,
+    RetentionRuleError,
+    load_retention_rule,
+    retention_review,
+)
 from scoring.rfg import rfg_scores, rfg_scores_reference
 from scoring.score import SCORE_COLUMNS, score_people
 from scoring.thr import ModelMismatchError, ThreatModel, model_card
@@ -34,3 +40,4 @@ __all__ += ["ConfigError", "ModelMismatchError", "ModelStoreError", "SCORE_COLUM
             "explain_people", "explain_person", "list_models", "load_config",
             "load_current_model", "load_model", "model_card", "rfg_scores",
             "rfg_scores_reference", "save_model", "score_people", "train_threat_model"]
+__all__ += ["RetentionRule", "RetentionRuleError", "load_retention_rule", "retention_review"]

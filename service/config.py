@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring.catalogue import DEFAULT_PATH as DEFAULT_CATALOGUE
 from scoring.config import DEFAULT_CONFIG_PATH as DEFAULT_SCORING_CONFIG
+from scoring.retention import DEFAULT_PATH as DEFAULT_RETENTION_RULE
 from scoring.shortlist import DEFAULT_PATH as DEFAULT_SHORTLIST_CONFIG
 
 # The usual random_page_cost for SSDs (see Settings.db_random_page_cost).
@@ -38,6 +39,11 @@ class Settings(BaseSettings):
         default=DEFAULT_SHORTLIST_CONFIG,
         description="Migration-meeting shortlist rules (eligibility per stream, exits); a "
                     "force can supply its own file.",
+    )
+    retention_rule_path: Path = Field(
+        default=DEFAULT_RETENTION_RULE,
+        description="The retention-review rule (an indicative default of six quiet years); a "
+                    "force supplies its own Management of Police Information schedule.",
     )
     model_dir: Path = Field(
         default=Path("var/models"),

@@ -1,5 +1,5 @@
 """FastAPI dependencies: database session, settings, catalogue, scorer, shortlist rules,
-paging, If-Match, a deletion's reason."""
+retention rule, paging, If-Match, a deletion's reason."""
 
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from models.erasure import DeletionReason
 from scoring.catalogue import OffenceCatalogue, load_catalogue
+from scoring.retention import RetentionRule, load_retention_rule
 from scoring.shortlist import ShortlistConfig, load_shortlist_config
 from service.config import PAGE_SIZE_CEILING, Settings, get_settings
 from service.db import get_session
@@ -62,6 +63,19 @@ def get_shortlist_config(settings: SettingsDep) -> ShortlistConfig:
 
 
 ShortlistConfigDep = Annotated[ShortlistConfig, Depends(get_shortlist_config)]
+
+
+@lru_cache(maxsize=4)
+def _retention_rule_at(path: Path) -> RetentionRule:
+    return load_retention_rule(path)
+
+
+def get_retention_rule(settings: SettingsDep) -> RetentionRule:
+    """The retention-review rule named by the settings (loaded once per path)."""
+    return _retention_rule_at(settings.retention_rule_path.resolve())
+
+
+RetentionRuleDep = Annotated[RetentionRule, Depends(get_retention_rule)]
 
 
 @dataclass(frozen=True)

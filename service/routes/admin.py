@@ -1,16 +1,21 @@
-"""Administration: API keys and the audit trail (admin role only)."""
+"""Administration: API keys, the audit trail and the retention review (admin role only)."""
 
+from datetime import UTC, date, datetime
 from typing import Annotated
 
+import pandas as pd
 from fastapi import APIRouter, Query, status
 
-from models import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, AuditEventRead, Page
+from models import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, AuditAction, AuditEventRead, Page
 from models.base import UtcSearchBound
-from service.deps import IdPath, IdQuery, PagingDep, SessionDep
-from service.errors import responses
-from service.security import Admin
+from models.retention import RetentionCandidate, RetentionReviewRead
+from service.audit import AuditDep
+from service.deps import IdPath, IdQuery, PagingDep, RetentionRuleDep, SessionDep
+from service.errors import invalid_field, responses
+from service.security import Admin, Justification
 from service.store import audit as audit_store
 from service.store import keys as key_store
+from service.store import retention as retention_store
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -55,3 +60,38 @@ def list_audit_events(
                                           key_id=key, from_=from_, to=to)
     return Page(items=[AuditEventRead.model_validate(r) for r in rows], total=total,
                 limit=paging.limit, offset=paging.offset)
+
+
+def _day(value: object) -> date | None:
+    return None if pd.isna(value) else pd.Timestamp(value).date()  # type: ignore[arg-type]
+
+
+@router.get("/retention", response_model=RetentionReviewRead, responses=responses(403, 422))
+def retention_review(
+    principal: Admin, session: SessionDep, paging: PagingDep, rule: RetentionRuleDep,
+    justification: Justification, audit: AuditDep,
+    as_of: Annotated[date | None, Query(description="Default: today")] = None,
+) -> RetentionReviewRead:
+    """People due for a records review under the force's retention rule (by default, an
+    indicative six years with no offence, custody or active membership; deaths are listed
+    too), oldest activity first. It lists; it never deletes: each erasure is a separate,
+    audited DELETE /persons/{id} with reason retention_review."""
+    day = as_of or date.today()
+    if day > date.today():
+        raise invalid_field(["query", "as_of"], "as_of cannot be in the future")
+    areas = None if principal.areas is None else sorted(principal.areas)
+    due = retention_store.people_due(session=session, rule=rule, as_of=day, areas=areas)
+    page = due.iloc[paging.offset:paging.offset + paging.limit]
+    items = [RetentionCandidate(
+        person_id=int(row.person_id), home_area=str(row.home_area),
+        last_offence_on=_day(row.last_offence_on), last_custody_on=_day(row.last_custody_on),
+        last_membership_on=_day(row.last_membership_on),
+        last_activity_on=_day(row.last_activity_on), review_due_on=_day(row.review_due_on),
+        deceased_on=_day(row.deceased_on), reason=row.reason,
+    ) for row in page.itertuples(index=False)]
+    audit.record(AuditAction.consultation, person_ids=[i.person_id for i in items],
+                 justification=justification, detail=f"retention review as of {day}")
+    return RetentionReviewRead(as_of=day, rule_version=rule.version,
+                               quiet_years=rule.quiet_years, activity=list(rule.activity),
+                               generated_at=datetime.now(UTC), total=len(due),
+                               limit=paging.limit, offset=paging.offset, items=items)

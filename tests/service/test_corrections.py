@@ -141,7 +141,8 @@ def test_custody_memberships_and_referrals_recorded_in_error(client: TestClient)
     assert client.delete(url, params=REASON).status_code == 204
     assert client.get(url).status_code == 404
     # With the spell gone, a spell over the same dates no longer overlaps anything.
-    assert client.post(f"/persons/{pid}/custody", json={"start_on": "2024-01-10"}).status_code == 201
+    again = client.post(f"/persons/{pid}/custody", json={"start_on": "2024-01-10"})
+    assert again.status_code == 201
 
     membership = client.post("/cohort/memberships", json=membership_body(pid)).json()
     url = f"/cohort/memberships/{membership['id']}"
@@ -170,7 +171,8 @@ def test_a_withdrawn_referral_leaves_the_open_list(client: TestClient) -> None:
                         headers={"If-Match": '"1"'}).status_code == 422
     withdrawn = client.patch(url, json=body, headers={"If-Match": '"1"'})
     assert withdrawn.status_code == 200, withdrawn.text
-    assert (withdrawn.json()["status"], withdrawn.json()["closed_on"]) == ("withdrawn", "2024-06-01")
+    assert (withdrawn.json()["status"], withdrawn.json()["closed_on"]) == ("withdrawn",
+                                                                          "2024-06-01")
     assert client.patch(url, json=body, headers={"If-Match": '"2"'}).status_code == 409
     status = {s: [r["id"] for r in client.get("/referrals", params={
         "person_id": pid, "status": s}).json()["items"]] for s in ("open", "decided", "withdrawn")}
@@ -184,8 +186,10 @@ def test_a_withdrawn_referral_leaves_the_open_list(client: TestClient) -> None:
 
 def test_meetings_are_listed_by_area_and_date(client: TestClient, make_key: KeyMaker) -> None:
     made = {}
-    for area, day in (("BRISTOL", "2024-03-01"), ("BRISTOL", "2024-05-01"), ("BANES", "2024-04-01")):
-        resp = client.post("/meetings", json={"area": area, "held_on": day, "agencies": ["police"]})
+    held = (("BRISTOL", "2024-03-01"), ("BRISTOL", "2024-05-01"), ("BANES", "2024-04-01"))
+    for area, day in held:
+        resp = client.post("/meetings", json={"area": area, "held_on": day,
+                                              "agencies": ["police"]})
         made[(area, day)] = resp.json()["id"]
     bristol = client.get("/meetings", params={"area": "BRISTOL", "from": "2024-01-01",
                                               "to": "2024-12-31"}).json()

@@ -81,7 +81,8 @@ def test_the_decision_stays_without_the_person(client: TestClient, session: Sess
     assert client.delete(f"/persons/{who['id']}", params=ERASE).status_code == 204
     decision = session.get(Decision, who["decision"], populate_existing=True)
     assert decision is not None
-    assert (decision.person_id, decision.shortlist_entry, decision.membership_id) == (None, None, None)
+    assert decision.person_id is None and decision.shortlist_entry is None
+    assert decision.membership_id is None
     assert decision.rationale == "erased"
     assert (decision.decision, decision.stream, decision.cohort) == ("adopt", "nsac", "fixed")
     listed = client.get(f"/meetings/{who['meeting']}/decisions").json()

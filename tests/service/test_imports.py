@@ -29,6 +29,12 @@ OFFENCE_HEADER = ("pnc_id", "offence_date", "offence_type", "ho_code", "domestic
                   "outcome", "source", "source_ref")
 
 
+def counts(inserted: int, updated: int, unchanged: int, *, rows: int) -> dict[str, int]:
+    """An import summary with nothing skipped as erased."""
+    return {"inserted": inserted, "updated": updated, "unchanged": unchanged,
+            "skipped_erased": 0, "rows": rows}
+
+
 def to_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = [",".join(header)] + [",".join("" if v is None else str(v) for v in r) for r in rows]
     return "\n".join(lines) + "\n"
@@ -83,12 +89,12 @@ def test_person_csv_import_stores_canonical_ids_and_resend_is_unchanged(
                                   person_row(pnc_id(), area="BANES")])
     first = post(client, "persons", body)
     assert first.status_code == 200, first.text
-    assert first.json() == {"inserted": 3, "updated": 0, "unchanged": 0, "skipped_erased": 0, "rows": 3}
+    assert first.json() == counts(3, 0, 0, rows=3)
     found = client.get("/persons", params={"pnc_id": "1979/0123456T"}).json()
     assert found["total"] == 1 and found["items"][0]["pnc_id"] == "1979/0123456T"
 
     again = post(client, "persons", body)
-    assert again.json() == {"inserted": 0, "updated": 0, "unchanged": 3, "skipped_erased": 0, "rows": 3}
+    assert again.json() == counts(0, 0, 3, rows=3)
 
 
 def test_person_changed_field_is_updated_with_new_version(client: TestClient) -> None:
@@ -99,7 +105,7 @@ def test_person_changed_field_is_updated_with_new_version(client: TestClient) ->
     moved = to_ndjson([{"pnc_id": pnc, "given_name": "Alex", "family_name": "Example",
                         "date_of_birth": "1990-04-01", "sex": "male", "home_area": "BANES"}])
     resp = post(client, "persons", moved, NDJSON)
-    assert resp.json() == {"inserted": 0, "updated": 1, "unchanged": 0, "skipped_erased": 0, "rows": 1}
+    assert resp.json() == counts(0, 1, 0, rows=1)
     got = client.get(f"/persons/{person['id']}")
     assert got.json()["home_area"] == "BANES"
     assert got.json()["version"] == person["version"] + 1
@@ -156,7 +162,7 @@ def test_offence_ndjson_import_then_resend_is_unchanged(client: TestClient,
          "source_ref": "B1"},
     ]
     first = post(client, "offences", to_ndjson(rows), NDJSON)
-    assert first.json() == {"inserted": 3, "updated": 0, "unchanged": 0, "skipped_erased": 0, "rows": 3}
+    assert first.json() == counts(3, 0, 0, rows=3)
     stored = offences_for(session, "pnc-nd")
     assert [o.offence_type for o in stored] == ["shoplifting", "burglary_residential",
                                                 "public_order"]
@@ -164,7 +170,7 @@ def test_offence_ndjson_import_then_resend_is_unchanged(client: TestClient,
     assert stored[1].outcome == "pending"  # the model's default when not given
 
     again = post(client, "offences", to_ndjson(rows), "application/ndjson")
-    assert again.json() == {"inserted": 0, "updated": 0, "unchanged": 3, "skipped_erased": 0, "rows": 3}
+    assert again.json() == counts(0, 0, 3, rows=3)
     assert len(offences_for(session, "pnc-nd")) == 3
 
 
@@ -173,14 +179,14 @@ def test_offence_csv_import_and_changed_outcome_updates_one(client: TestClient,
     a, b = import_people(client)
     rows = [offence_row(a, "R1"), offence_row(a, "R2"), offence_row(b, "R3")]
     first = post(client, "offences", to_csv(OFFENCE_HEADER, rows))
-    assert first.json() == {"inserted": 3, "updated": 0, "unchanged": 0, "skipped_erased": 0, "rows": 3}
+    assert first.json() == counts(3, 0, 0, rows=3)
     person_id = client.get("/persons", params={"pnc_id": a}).json()["items"][0]["id"]
     listed = client.get(f"/persons/{person_id}/offences")
     assert listed.status_code == 200 and listed.json()["total"] == 2
 
     rows[1] = offence_row(a, "R2", outcome="conviction")
     resp = post(client, "offences", to_csv(OFFENCE_HEADER, rows))
-    assert resp.json() == {"inserted": 0, "updated": 1, "unchanged": 2, "skipped_erased": 0, "rows": 3}
+    assert resp.json() == counts(0, 1, 2, rows=3)
     assert [o.outcome for o in offences_for(session, "niche") if o.person_id == person_id] == [
         "charge", "conviction"]
 
@@ -374,7 +380,7 @@ def test_one_hundred_thousand_offences_in_one_request(client: TestClient,
     resp = post(client, "offences", offences)
     took = time.perf_counter() - started
     assert resp.status_code == 200, resp.text[:500]
-    assert resp.json() == {"inserted": 100_000, "updated": 0, "unchanged": 0, "skipped_erased": 0, "rows": 100_000}
+    assert resp.json() == counts(100_000, 0, 0, rows=100_000)
     count = session.exec(select(func.count()).select_from(Offence)
                          .where(Offence.source == "bulk")).one()
     assert count == 100_000
