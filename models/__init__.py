@@ -31,7 +31,14 @@ from models.membership import (
     MembershipUpdate,
 )
 from models.offence import Offence, OffenceCreate, OffenceRead, OffenceUpdate
-from models.person import Person, PersonCreate, PersonRead, PersonUpdate
+from models.person import (
+    Person,
+    PersonArea,
+    PersonAreaRead,
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+)
 from models.score import (
     PersonScoreRead,
     RunStatus,
@@ -56,7 +63,7 @@ __all__ = [
     "Decision", "DecisionCreate", "DecisionKind", "DecisionRead", "Meeting", "MeetingCreate",
     "MeetingRead", "Referral", "ReferralCreate", "ReferralRead", "ReferralStatus",
     "ReferralWithdraw", "DeletionReason", "ErasedKind", "ErasedRecord", "ErasureSalt",
-    "OffenceUpdate",
+    "OffenceUpdate", "PersonArea", "PersonAreaRead",
     "ExitCandidate", "ExitReviewRead", "ShortlistCandidate",
     "ShortlistExcluded", "ShortlistRead", "ShortlistVersions",
     "ApiKey",

@@ -60,7 +60,8 @@ class PersonCreate(PersonFields):
 
 
 class PersonUpdate(SQLModel):
-    """Fields a PATCH may change; absent fields are left alone."""
+    """Fields a PATCH may change; absent fields are left alone. A new `home_area` is a move
+    on `moved_on` (default today): the earlier area is kept with its dates."""
 
     given_name: str | None = Field(default=None, max_length=100)
     family_name: str | None = Field(default=None, max_length=100)
@@ -68,12 +69,44 @@ class PersonUpdate(SQLModel):
     sex: Sex | None = None
     ethnicity: Ethnicity | None = None
     home_area: str | None = Field(default=None, max_length=32)
+    moved_on: date | None = Field(default=None, description=(
+        "With a new home_area: the day the person began living there (default today). "
+        "Lists as of an earlier day use the earlier area."))
     deceased_on: date | None = None
 
     @model_validator(mode="after")
     def _dates(self) -> "PersonUpdate":
         _check_birth_and_death(self.date_of_birth, self.deceased_on)
+        if self.moved_on is not None:
+            if self.home_area is None:
+                raise ValueError("moved_on goes with a new home_area")
+            if self.moved_on > date.today():
+                raise ValueError("moved_on cannot be in the future")
         return self
+
+
+class PersonArea(SQLModel, table=True):
+    """An area a person lived in before a move: [from_on, until_on). The current area is
+    `Person.home_area`, from the last row's `until_on` (or always, if they never moved)."""
+
+    __tablename__ = "person_area_history"
+    __table_args__ = (Index("ix_person_area_history_person_id_until_on", "person_id",
+                            "until_on"),
+                      Index("ix_person_area_history_until_on", "until_on"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="persons.id", ondelete="CASCADE")
+    area: str = Field(foreign_key="areas.code", max_length=32)
+    from_on: date | None = Field(default=None, description="Null: since records began")
+    until_on: date = Field(description="The move: the first day in the next area")
+    # When the move was recorded: a list as recorded on an earlier day ignores it.
+    recorded_at: datetime = timestamp_field()
+
+
+class PersonAreaRead(SQLModel):
+    area: str
+    from_on: date | None = Field(description="Null: since records began")
+    to_on: date | None = Field(description="The first day in the next area; null: current")
 
 
 class PersonRead(PersonFields):

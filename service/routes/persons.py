@@ -4,12 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from models import AuditAction, Page, PersonCreate, PersonRead, PersonUpdate
+from models import AuditAction, Page, PersonAreaRead, PersonCreate, PersonRead, PersonUpdate
 from service.access import require_area, visible_person
 from service.audit import AuditDep, changed_fields
 from service.deps import DeletionDep, IdPath, IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
 from service.security import Admin, Justification, PersonLevel
+from service.store import areas as area_store
 from service.store import erasure
 from service.store import persons as store
 
@@ -77,6 +78,19 @@ def update_person(person_id: IdPath, changes: PersonUpdate, session: SessionDep,
                  detail=f"fields: {changed_fields(changes)}")
     response.headers["ETag"] = etag(person.version)
     return PersonRead.model_validate(person)
+
+
+@router.get("/{person_id}/areas", response_model=list[PersonAreaRead],
+            responses=responses(403, 404, 422))
+def list_areas_lived_in(_: PersonLevel, person_id: IdPath, session: SessionDep,
+                        justification: Justification, audit: AuditDep) -> list[PersonAreaRead]:
+    """Every area the person has lived in, with dates, oldest first; the last is the current
+    home area. Shortlists as of a day use the area of that day."""
+    person = visible_person(session, audit, person_id)
+    history = area_store.area_history(session, person)
+    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
+                 detail="areas")
+    return history
 
 
 @router.delete("/{person_id}", status_code=status.HTTP_204_NO_CONTENT,

@@ -22,6 +22,7 @@ from models import (
     ErasedRecord,
     ErasureSalt,
     Offence,
+    PersonArea,
     Referral,
     ScoreSnapshot,
 )
@@ -115,7 +116,8 @@ def erase_person(*, session: Session, person_id: int, reason: DeletionReason) ->
     decisions = table_of(Decision)
     _strip_decisions(session, decisions.c.person_id == person_id)
     conn = session.connection()
-    for model in (ScoreSnapshot, Referral, CohortMembership, CustodyPeriod, Offence):
+    for model in (ScoreSnapshot, Referral, CohortMembership, CustodyPeriod, Offence,
+                  PersonArea):
         table = table_of(model)
         conn.execute(delete(table).where(table.c.person_id == person_id))
     session.delete(person)

@@ -7,6 +7,7 @@ no row is bad are the inserts and updates written, in one transaction and in bul
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -19,6 +20,7 @@ from models.identifiers import canonical_pnc_id
 from models.imports import ImportSummary
 from scoring.catalogue import OffenceCatalogue
 from service.frames import table_of
+from service.store.areas import record_moves
 from service.store.erasure import ErasedKeys
 from service.store.import_files import (
     OFFENCE_COLUMNS,
@@ -123,6 +125,10 @@ def import_persons(*, session: Session, file: ImportFile, max_rows: int,
         stored.update((r.pnc_id, r) for r in rows_by_key(conn, cols, table.c.pnc_id, raced))
     changed = [dict(valid[pnc], id=stored[pnc].id) for pnc in valid
                if pnc in stored and not same_values(stored[pnc], valid[pnc], PERSON_FIELDS)]
+    # A new home_area in an extract is a move on the day it arrives.
+    record_moves(conn, [(row["id"], stored[row["pnc_id"]].home_area) for row in changed
+                        if row["home_area"] != stored[row["pnc_id"]].home_area],
+                 moved_on=date.today())
     update_rows(conn, table, changed, PERSON_FIELDS, bump_version=True)
     session.flush()
     summary = ImportSummary(inserted=len(inserted), updated=len(changed),

@@ -1,5 +1,7 @@
 """People: create, read, find by PNC ID, update with optimistic concurrency."""
 
+from datetime import date
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -7,6 +9,7 @@ from models import Area, Person, PersonCreate, PersonUpdate
 from models.identifiers import canonical_pnc_id
 from service.deps import Paging
 from service.errors import Conflict, invalid_field
+from service.store.areas import record_move
 from service.store.common import page, person_or_404, require_reference, versioned_update
 
 
@@ -53,15 +56,20 @@ def find_persons(*, session: Session, paging: Paging, pnc_id: str | None = None,
 
 def update_person(*, session: Session, person_id: int, changes: PersonUpdate,
                   expected_version: int) -> Person:
-    """Apply a PATCH if the caller read the current version; otherwise StaleVersion."""
+    """Apply a PATCH if the caller read the current version; otherwise StaleVersion. A new
+    home_area is a move on `moved_on` (default today), kept in the area history."""
     person = person_or_404(session, person_id)
     data = changes.model_dump(exclude_unset=True)
     for field in ("date_of_birth", "sex", "home_area"):
         if field in data and data[field] is None:
             raise invalid_field(["body", field], "cannot be null",
                                 detail=f"{field} cannot be removed")
+    moved_on = data.pop("moved_on", None)
     if "home_area" in data:
         require_reference(session, Area, data["home_area"], field="home_area")
+        person = person_or_404(session, person_id, for_update=True)
+        record_move(session, person, to_area=data["home_area"],
+                    moved_on=moved_on or date.today())
     born = data.get("date_of_birth", person.date_of_birth)
     died = data.get("deceased_on", person.deceased_on)
     if died is not None and died < born:

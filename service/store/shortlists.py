@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, or_, select, true
+from sqlalchemy import Connection, and_, not_, or_, select, true
 from sqlmodel import Session
 
 from models import Area, Offence, Person, Referral, Stream
@@ -47,6 +47,7 @@ from service.frames import (
     with_dtypes,
 )
 from service.scorer import Scorer, end_of_day_utc
+from service.store.areas import areas_then
 from service.store.common import require_reference
 
 # current: everything known now about as_of; as_recorded: only what was recorded by then.
@@ -105,7 +106,12 @@ def _register(conn: Connection, person_ids: Sequence[int], *, as_of: date,
              for pid, pnc, given, family in zip(
                  people["person_id"].tolist(), people["pnc_id"].tolist(),
                  people["given_name"].tolist(), people["family_name"].tolist(), strict=True)}
-    persons = people[["person_id", "date_of_birth", "deceased_on", "home_area"]]
+    persons = people[["person_id", "date_of_birth", "deceased_on", "home_area"]].copy()
+    # Lists as of a day use the area each person lived in on that day.
+    then = areas_then(conn, as_of, recorded_by=recorded_by, person_ids=ids)
+    if then:
+        moved = persons["person_id"].map(then)
+        persons["home_area"] = moved.where(moved.notna(), persons["home_area"])
     return _Register(offences=offences_frame(conn, scope), persons=persons,
                      custody=custody_frame(conn, scope), names=names)
 
@@ -160,9 +166,15 @@ def window_offences(conn: Connection, *, as_of: date, area: str, stream: str,
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
             columns, ("int64", "datetime64[ns]", "string", "bool"), strict=True)})
     o, p = OFFENCES.c, PERSONS.c
+    # The area's people on as_of: those living there now who have not moved since, and
+    # those who lived there then and have moved away.
+    then = areas_then(conn, as_of, recorded_by=recorded_by)
     scope = p.home_area == area
-    if len(extra_ids):
-        scope = or_(scope, ids_in(p.id, extra_ids))
+    if then:
+        scope = and_(scope, not_(ids_in(p.id, sorted(then))))
+    extra = sorted({*extra_ids, *(pid for pid, lived in then.items() if lived == area)})
+    if extra:
+        scope = or_(scope, ids_in(p.id, extra))
     query = (select(o.person_id, o.offence_date, o.offence_type, o.domestic_abuse)
              .join(PERSONS, p.id == o.person_id)
              .where(scope, o.offence_date > lookback_start(as_of, rule.lookback_months),

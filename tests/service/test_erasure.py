@@ -20,8 +20,11 @@ def _registered(client: TestClient, session: Session) -> dict[str, Any]:
     """A person with something in every table that can hold data about them."""
     pnc = pnc_id()
     person = client.post("/persons", json=person_body(
-        pnc_id=pnc, given_name=GIVEN, family_name=FAMILY, date_of_birth=BORN)).json()
+        pnc_id=pnc, given_name=GIVEN, family_name=FAMILY, date_of_birth=BORN,
+        home_area="BANES")).json()
     pid = person["id"]
+    assert client.patch(f"/persons/{pid}", json={"home_area": "BRISTOL", "moved_on": "2020-01-01"},
+                        headers={"If-Match": '"1"'}).status_code == 200
     for n, day in enumerate(("2024-01-10", "2024-02-01", "2024-03-01")):
         assert client.post(f"/persons/{pid}/offences", json=offence_body(
             offence_date=day, source="niche", source_ref=f"ERASE-{pnc}-{n}")).status_code == 201
