@@ -2,6 +2,16 @@
 
 from models.area import Area, AreaRead, Stream, StreamRead
 from models.base import Page
+from models.change import (
+    CAPTURED_TABLES,
+    Change,
+    ChangeCommit,
+    ChangeEntity,
+    ChangeOp,
+    ChangePage,
+    ChangeRead,
+    ChangesPruned,
+)
 from models.custody import CustodyCreate, CustodyPeriod, CustodyRead, CustodyUpdate
 from models.erasure import DeletionReason, ErasedKind, ErasedRecord, ErasureSalt
 from models.meeting import (  # migration meetings: referrals, meetings, decisions
@@ -60,6 +70,8 @@ from models.security import (
 )
 
 __all__ = [
+    "CAPTURED_TABLES", "Change", "ChangeCommit", "ChangeEntity", "ChangeOp", "ChangePage",
+    "ChangeRead", "ChangesPruned",
     "Decision", "DecisionCreate", "DecisionKind", "DecisionRead", "Meeting", "MeetingCreate",
     "MeetingRead", "Referral", "ReferralCreate", "ReferralRead", "ReferralStatus",
     "ReferralWithdraw", "DeletionReason", "ErasedKind", "ErasedRecord", "ErasureSalt",

@@ -1,4 +1,4 @@
-"""The `iomscore` command line: migrate, serve, demo data, OpenAPI export."""
+"""The `iomscore` command line: migrate, serve, demo data, OpenAPI export, change-feed pruning."""
 
 import argparse
 import sys
@@ -250,6 +250,20 @@ def _keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _changes_prune(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from service.store.changes import prune_changes
+
+    before = datetime.now(UTC) - timedelta(days=args.older_than_days)
+    with _session() as session:
+        gone = prune_changes(session=session, before=before)
+        session.commit()
+    print(f"{gone} change-feed entries committed before {before:%Y-%m-%d %H:%M} UTC pruned",
+          file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per job."""
     parser = argparse.ArgumentParser(prog="iomscore", description=__doc__)
@@ -276,6 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id", type=int)
     revoke.set_defaults(handler=_keys_revoke)
+
+    changes = sub.add_parser("changes", help="the change feed").add_subparsers(
+        dest="changes_command", required=True)
+    prune = changes.add_parser("prune", help="delete feed entries older than some days; "
+                               "a follower with an older cursor is then told 410")
+    prune.add_argument("--older-than-days", type=int, required=True,
+                       choices=range(1, 36_501), metavar="DAYS")
+    prune.set_defaults(handler=_changes_prune)
 
     demo = sub.add_parser("demo", help="migrate, then load a synthetic force area")
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED)

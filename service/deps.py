@@ -84,22 +84,38 @@ class Paging:
     offset: int
 
 
-def get_paging(
-    settings: SettingsDep,
-    limit: Annotated[int | None, Query(ge=1, le=PAGE_SIZE_CEILING, description=(
-        f"Page size; at most {PAGE_SIZE_CEILING}, or less where the server is set lower"))] = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> Paging:
-    """Page parameters; a limit above the server's cap is a 422 rather than silently cut."""
+LimitQuery = Annotated[int | None, Query(ge=1, le=PAGE_SIZE_CEILING, description=(
+    f"Page size; at most {PAGE_SIZE_CEILING}, or less where the server is set lower"))]
+
+
+def _page_size(settings: Settings, limit: int | None) -> int:
+    """The page size asked for; one above the server's cap is a 422 rather than silently cut."""
     size = settings.default_page_size if limit is None else limit
     if size > settings.max_page_size:
         raise invalid_field(["query", "limit"], f"at most {settings.max_page_size}",
                             type="less_than_equal",
                             detail=f"limit may be at most {settings.max_page_size}")
-    return Paging(limit=size, offset=offset)
+    return size
+
+
+def get_paging(
+    settings: SettingsDep,
+    limit: LimitQuery = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> Paging:
+    """Page parameters; a limit above the server's cap is a 422 rather than silently cut."""
+    return Paging(limit=_page_size(settings, limit), offset=offset)
 
 
 PagingDep = Annotated[Paging, Depends(get_paging)]
+
+
+def get_limit(settings: SettingsDep, limit: LimitQuery = None) -> int:
+    """A page size alone, for lists read from a cursor rather than an offset."""
+    return _page_size(settings, limit)
+
+
+LimitDep = Annotated[int, Depends(get_limit)]
 
 
 def etag(version: int) -> str:

@@ -235,6 +235,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         403: "The key's role or areas do not allow this",
         404: "Not found",
         409: "Conflict with the stored data",
+        410: "Gone: the cursor is older than the change feed kept",
         412: "Stale If-Match version",
         413: "Request body too large",
         415: "Unsupported Content-Type",

@@ -14,6 +14,7 @@ from service.limits import BodySizeLimit
 from service.observability import RequestContext, configure_logging
 from service.routes import (
     admin,
+    changes,
     health,
     imports,
     meetings,
@@ -77,6 +78,7 @@ def create_app() -> FastAPI:
         reports.router,
         shortlists.router,  # migration-meeting shortlists and exports
         meetings.router,  # referrals, meetings, decisions
+        changes.router,  # the change feed
     ):
         app.include_router(router, dependencies=[Depends(authenticate)],
                            responses=responses(400, 401))

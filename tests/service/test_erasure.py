@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
-from models import AuditAction, AuditEvent, Decision, ScoreRun, ScoreSnapshot
+from models import AuditAction, AuditEvent, Change, Decision, ScoreRun, ScoreSnapshot
+from service.frames import table_of
 from tests.conftest import KeyMaker
 from tests.factories import membership_body, offence_body, person_body, pnc_id
 
@@ -72,9 +73,17 @@ def test_erasure_leaves_nothing_about_the_person(client: TestClient, session: Se
         for value in (who["pnc"], GIVEN, FAMILY, BORN, date.fromisoformat(BORN).isoformat()):
             assert value not in cell, f"{table} still holds the erased person's {value!r}"
     for table in SQLModel.metadata.sorted_tables:
-        if "person_id" in table.c:
+        if "person_id" in table.c and table.name != "changes":
             left = session.execute(table.select().where(table.c.person_id == who["id"])).all()
             assert left == [], f"{table.name} still has rows for the erased person"
+    # The change feed keeps its entries about them: ids and what happened, never content
+    # (checked above with every other cell), the last one the erasure itself.
+    feed = table_of(Change)
+    ops = session.execute(select(feed.c.entity, feed.c.op).where(
+        feed.c.person_id == who["id"]).order_by(feed.c.seq)).all()
+    assert ops[-1] == ("person", "erase")
+    assert set(feed.c.keys()) == {"seq", "xid", "at", "entity", "entity_id", "person_id", "op",
+                                  "version"}
     assert client.get(f"/persons/{who['id']}").status_code == 404
     assert client.delete(f"/persons/{who['id']}", params=ERASE).status_code == 404
 

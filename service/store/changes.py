@@ -1,0 +1,169 @@
+"""The change feed: read in commit order from an opaque cursor, and pruned by age.
+
+The rows are written by database triggers (migration d4efa5a2744d), never by this module.
+A cursor names a position (commit position, seq): on PostgreSQL the commit position of the
+writing transaction, handed out at COMMIT one transaction at a time, so a position is
+visible only once every lower one is; on SQLite writers are serialised by the database
+lock and the AUTOINCREMENT seq alone is commit order (the position part is 0). Either way,
+nothing can later appear below a cursor already handed out: a follower never misses or
+repeats a change.
+"""
+
+import base64
+import binascii
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from models import ChangeEntity, ChangeOp, ChangePage, ChangeRead, ChangesPruned
+from models.base import utcnow
+from service.errors import DomainError, invalid_field
+
+_CURSOR = struct.Struct(">BQQ")  # format version, commit position, seq
+_CURSOR_FORMAT = 1
+# The seq of a watermark that covers every entry of its commit position.
+LAST_SEQ = 2**63 - 1
+
+
+class CursorExpired(DomainError):
+    status, title, slug = 410, "Gone", "cursor-expired"
+
+
+@dataclass(frozen=True, order=True)
+class Cursor:
+    pos: int
+    seq: int
+
+
+START = Cursor(0, 0)
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    raw = _CURSOR.pack(_CURSOR_FORMAT, cursor.pos, cursor.seq)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(text_: str) -> Cursor:
+    """The cursor a client sent back; 422 on `after` unless it is one this service issued."""
+    try:
+        raw = base64.urlsafe_b64decode(text_ + "=" * (-len(text_) % 4))
+        version, pos, seq = _CURSOR.unpack(raw)
+    except (binascii.Error, ValueError, struct.error):
+        version, pos, seq = None, 0, 0
+    cursor = Cursor(pos, seq)
+    if version != _CURSOR_FORMAT or max(pos, seq) > LAST_SEQ or encode_cursor(cursor) != text_:
+        raise invalid_field(["query", "after"], "not a cursor issued by this service",
+                            detail="after must be a next_cursor or cursor this service "
+                                   "returned, unchanged")
+    return cursor
+
+
+# The first `limit` entries after a cursor, in (commit position, seq) order, whatever their
+# area: each committed transaction is looked up by its position, then its entries by
+# (xid, seq), both from an index. One more transaction than `limit` is read because the
+# cursor's own may have no entries left after it; every other has at least one.
+_READ_POSTGRES = text("""
+    SELECT t.pos, c.seq, c.at, c.entity, c.entity_id, c.person_id, c.op, c.version,
+           p.home_area
+      FROM (SELECT pos, xid FROM change_commits WHERE pos >= :pos
+             ORDER BY pos LIMIT :limit + 1) AS t
+      CROSS JOIN LATERAL (
+            SELECT * FROM changes AS c
+             WHERE c.xid = t.xid AND (t.pos > :pos OR c.seq > :seq)
+             ORDER BY c.seq LIMIT :limit) AS c
+      LEFT JOIN persons AS p ON p.id = c.person_id
+     ORDER BY t.pos, c.seq
+     LIMIT :limit
+""")
+
+_READ_SQLITE = text("""
+    SELECT 0 AS pos, c.seq, c.at, c.entity, c.entity_id, c.person_id, c.op, c.version,
+           p.home_area
+      FROM changes AS c LEFT JOIN persons AS p ON p.id = c.person_id
+     WHERE c.seq > :seq
+     ORDER BY c.seq
+     LIMIT :limit
+""")
+
+
+# How the SQLite triggers write `at` (SQLAlchemy's own text for a UTC timestamp).
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _at(value: Any) -> datetime:
+    # SQLite hands back the text the trigger wrote; PostgreSQL an aware datetime.
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _watermark(session: Session) -> Cursor | None:
+    pruned = session.get(ChangesPruned, 1)
+    return None if pruned is None else Cursor(pruned.pos, pruned.seq)
+
+
+def read_changes(*, session: Session, after: Cursor | None, limit: int,
+                 areas: frozenset[str] | None) -> ChangePage:
+    """The next page of the feed after `after` (None: from the oldest entry kept).
+
+    The page covers the next `limit` entries; an area-limited key (`areas`) gets those about
+    people whose current home area is one of its areas, so its page can hold fewer, even
+    none, while `next_cursor` still moves past the rest. Entries whose person no longer
+    exists (erased) are for all-area keys only. 410 if `after` is older than the feed kept.
+    """
+    watermark = _watermark(session)
+    start = after or watermark or START
+    if after is not None and watermark is not None and after < watermark:
+        raise CursorExpired("this cursor is older than the change feed kept (entries were "
+                            "pruned): copy the records again, then follow from the newest "
+                            "cursor")
+    postgres = session.get_bind().dialect.name == "postgresql"
+    rows = session.connection().execute(_READ_POSTGRES if postgres else _READ_SQLITE,
+                                        {"pos": start.pos, "seq": start.seq,
+                                         "limit": limit}).all()
+    items = [
+        ChangeRead(cursor=encode_cursor(Cursor(r.pos, r.seq)), at=_at(r.at),
+                   entity=ChangeEntity(r.entity), id=r.entity_id, person_id=r.person_id,
+                   op=ChangeOp(r.op), version=r.version)
+        for r in rows
+        if areas is None or (r.home_area is not None and r.home_area in areas)
+    ]
+    last = Cursor(rows[-1].pos, rows[-1].seq) if rows else start
+    return ChangePage(items=items, next_cursor=encode_cursor(last))
+
+
+def prune_changes(*, session: Session, before: datetime) -> int:
+    """Delete the entries of transactions committed before `before`; return how many went.
+
+    Whole transactions go, oldest first, and the feed remembers how far it was pruned so a
+    cursor from before that is refused (410) instead of silently skipping what went.
+    Flushes; the caller commits.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        upto = conn.execute(text("SELECT max(pos) FROM change_commits WHERE committed_at < "
+                                 ":before"), {"before": before}).scalar()
+        if upto is None:
+            return 0
+        gone = conn.execute(text("DELETE FROM changes WHERE xid IN (SELECT xid FROM "
+                                 "change_commits WHERE pos <= :upto)"), {"upto": upto}).rowcount
+        conn.execute(text("DELETE FROM change_commits WHERE pos <= :upto"), {"upto": upto})
+        mark = Cursor(int(upto), LAST_SEQ)
+    else:
+        upto = conn.execute(text("SELECT max(seq) FROM changes WHERE at < :before"),
+                            {"before": before.astimezone(UTC).strftime(_SQLITE_TIME)}).scalar()
+        if upto is None:
+            return 0
+        gone = conn.execute(text("DELETE FROM changes WHERE seq <= :upto"),
+                            {"upto": upto}).rowcount
+        mark = Cursor(0, int(upto))
+    pruned = session.get(ChangesPruned, 1)
+    if pruned is None:
+        session.add(ChangesPruned(id=1, pos=mark.pos, seq=mark.seq, pruned_at=utcnow()))
+    elif mark > Cursor(pruned.pos, pruned.seq):
+        pruned.pos, pruned.seq, pruned.pruned_at = mark.pos, mark.seq, utcnow()
+    session.flush()
+    return int(gone)
