@@ -3,28 +3,41 @@ ids only; cursors are opaque, strictly increasing and refuse garbage; keys see t
 
 These tests commit for real on the module's database (the feed shows only committed
 changes, and the rolled-back test session never commits), so each starts from the feed's
-head and looks only at what it wrote. The concurrency tests are in
-test_changes_concurrency.py.
+head and looks only at what it wrote. On PostgreSQL, writers also commit
+concurrently while a follower polls (the tests marked postgres_only).
 """
 
 import json
+import random
+import threading
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, col, select
 
-from models import CAPTURED_TABLES, ApiKeyCreate, AuditEvent, Decision, Role
+from models import (
+    CAPTURED_TABLES,
+    ApiKeyCreate,
+    AuditEvent,
+    CustodyPeriod,
+    Decision,
+    Offence,
+    Person,
+    Role,
+)
 from service.config import get_settings
 from service.db import get_engine, get_session
 from service.main import app
 from service.store.changes import Cursor, decode_cursor, encode_cursor, prune_changes
 from service.store.keys import create_key
-from tests.factories import membership_body, offence_body, person_body
+from tests.factories import membership_body, offence_body, person_body, pnc_id
 from tests.service.test_imports import (
     OFFENCE_HEADER,
     PERSON_HEADER,
@@ -210,8 +223,6 @@ def test_entries_never_carry_personal_data(admin: TestClient) -> None:
 
 
 def test_bulk_imports_are_captured(admin: TestClient) -> None:
-    from tests.factories import pnc_id
-
     pncs = [pnc_id() for _ in range(3)]
     start = head(admin)
     _ok(post(admin, "persons", to_csv(PERSON_HEADER, [person_row(p) for p in pncs])))
@@ -331,6 +342,169 @@ def test_an_area_limited_key_sees_its_areas_people_only(admin: TestClient,
     _ok(admin.delete(f"/persons/{away}", params=REASON), 204)
     assert follow(bristol, start)[0] == []
     assert brief(follow(admin, before)[0])[-1] == ("person", away, away, "erase", None)
+
+
+# --- concurrent writers (PostgreSQL) ------------------------------------------------------
+
+def _person_row(s: Session) -> int:
+    person = Person(pnc_id=pnc_id(), date_of_birth=date(1990, 1, 1), home_area="BRISTOL")
+    s.add(person)
+    s.flush()
+    return person.id or 0
+
+
+def _bump(s: Session, table: str, row_id: int) -> None:
+    s.execute(text(f"UPDATE {table} SET version = version + 1 WHERE id = :id"), {"id": row_id})
+
+
+@pytest.mark.postgres_only
+def test_a_change_committed_late_is_not_skipped(admin: TestClient, engine: Engine) -> None:
+    start = head(admin)
+    with Session(engine) as slow, Session(engine) as quick:
+        late = _person_row(slow)       # written first, so the lower seq ...
+        early = _person_row(quick)
+        quick.commit()
+        seen, cursor = follow(admin, start)
+        assert brief(seen) == [("person", early, early, "create", 1)]
+        slow.commit()                  # ... but committed last
+    rest, _ = follow(admin, cursor)
+    assert brief(rest) == [("person", late, late, "create", 1)]
+    assert decode_cursor(rest[0]["cursor"]).seq < decode_cursor(seen[0]["cursor"]).seq
+
+
+@pytest.mark.postgres_only
+def test_changes_to_one_row_appear_in_commit_order(admin: TestClient, engine: Engine) -> None:
+    with Session(engine) as s:
+        row = _person_row(s)
+        s.commit()
+    start = head(admin)
+    with Session(engine) as first, Session(engine) as second:
+        _person_row(first)             # `first` writes (takes its transaction id) first,
+        _bump(second, "persons", row)  # but `second` changes the row and commits first
+        second.commit()
+        _bump(first, "persons", row)
+        first.commit()
+    updates = [i["version"] for i in follow(admin, start)[0]
+               if (i["entity"], i["id"], i["op"]) == ("person", row, "update")]
+    # In transaction-id order the last entry would say version 2 of a row now at 3.
+    assert updates == [2, 3]
+
+
+@pytest.mark.postgres_only
+def test_a_follower_sees_every_change_of_concurrent_writers_once(
+        keys: dict[str, str], real_app: None, engine: Engine) -> None:
+    """Writers commit while some of them hold transactions open, roll back, or wait on each
+    other's row locks; one follower polls all the while. What it saw, last entry per
+    record, is what the tables hold at the end; no cursor comes twice or goes backwards."""
+    with _client(keys["admin"]) as c:
+        start = head(c)
+    with Session(engine) as s:
+        people = [_person_row(s) for _ in range(8)]
+        s.commit()
+    offences: list[int] = []
+    done = threading.Event()
+    failures: list[BaseException] = []
+    stats = {"rolled_back": 0, "aborted": 0, "held_open": 0, "overtaken": 0}
+    commits = [0]  # transactions committed so far, by all writers
+
+    def writer(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for _ in range(25):
+                with Session(engine) as s:
+                    try:
+                        for step in range(rng.randint(1, 3)):
+                            if step and rng.random() < 0.3:  # others write in between
+                                time.sleep(rng.uniform(0.01, 0.1))
+                            what = rng.random()
+                            if what < 0.35 or not offences:
+                                o = Offence(person_id=rng.choice(people), offence_type="theft",
+                                            offence_date=date(2024, 1, 1))
+                                s.add(o)
+                                s.flush()
+                                offences.append(o.id or 0)
+                            elif what < 0.6:
+                                _bump(s, "offences", rng.choice(offences))
+                            elif what < 0.75:
+                                s.execute(text("DELETE FROM offences WHERE id = :id"),
+                                          {"id": rng.choice(offences)})
+                            elif what < 0.9:
+                                _bump(s, "persons", rng.choice(people))
+                            else:
+                                s.add(CustodyPeriod(person_id=rng.choice(people),
+                                                    start_on=date(2023, 1, 1)))
+                                s.flush()
+                        if rng.random() < 0.35:
+                            stats["held_open"] += 1
+                            before = commits[0]
+                            time.sleep(rng.uniform(0.02, 0.25))
+                            stats["overtaken"] += commits[0] > before
+                        if rng.random() < 0.1:
+                            stats["rolled_back"] += 1
+                            s.rollback()
+                        else:
+                            s.commit()
+                            commits[0] += 1
+                    except DBAPIError:  # a deadlock between writers: one of them gives way
+                        stats["aborted"] += 1
+                        s.rollback()
+        except BaseException as exc:  # noqa: BLE001  (reported by the test thread)
+            failures.append(exc)
+
+    seen: list[dict[str, Any]] = []
+
+    def follower() -> None:
+        try:
+            with _client(keys["admin"]) as c:
+                cursor = start
+                while True:
+                    finished = done.is_set()
+                    body = page(c, cursor, limit=5)
+                    seen.extend(body["items"])
+                    if body["next_cursor"] == cursor and finished:
+                        return
+                    cursor = body["next_cursor"]
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(exc)
+
+    writers = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    reader = threading.Thread(target=follower)
+    reader.start()
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    done.set()
+    reader.join(timeout=120)
+    assert not failures, failures
+    assert not reader.is_alive()
+
+    # A transaction held open while others committed: what a reader ordering by the
+    # order of writing would skip. Without any, the test would test nothing.
+    assert stats["overtaken"] > 0, stats
+    cursors = [decode_cursor(i["cursor"]) for i in seen]
+    assert cursors == sorted(set(cursors)), "a cursor repeated or went backwards"
+    seqs = [c.seq for c in cursors]
+    late = sum(1 for n in range(1, len(seqs)) if seqs[n] < max(seqs[:n]))
+    last: dict[tuple[str, int], tuple[str, int | None]] = {}
+    for i in seen:
+        last[(i["entity"], i["id"])] = (i["op"], i["version"])
+    alive = {k: v for k, (op, v) in last.items() if op in ("create", "update")}
+    with Session(engine) as s:
+        tables = {("person", r.id): r.version for r in s.exec(
+            select(Person).where(col(Person.id).in_(people)))}
+        tables |= {("offence", r.id): r.version for r in s.exec(
+            select(Offence).where(col(Offence.person_id).in_(people)))}
+        tables |= {("custody", r.id): r.version for r in s.exec(
+            select(CustodyPeriod).where(col(CustodyPeriod.person_id).in_(people)))}
+    missing = sorted(set(tables) - set(alive))
+    stale = sorted(k for k in set(tables) & set(alive) if tables[k] != alive[k])
+    extra = sorted(set(alive) - set(tables))
+    assert (missing, stale, extra) == ([], [], []), (
+        f"{len(missing)} records never seen, {len(stale)} at an old version, {len(extra)} "
+        f"deletions not seen (of {len(tables)} records)")
+    print(f"\nfollower: {len(seen)} entries, {late} committed after a higher seq was seen; "
+          f"writers: {stats}")
 
 
 # --- retention ----------------------------------------------------------------------------
