@@ -16,8 +16,9 @@ Each row records the writing transaction (pg_current_xact_id()); the transaction
 COMMIT under a transaction-level advisory lock, so positions are handed out in commit order
 and become visible in that order. The feed is ordered by (commit position, seq).
 
-SQLite: row-level AFTER triggers. Writers are serialised by the database lock, so the
-AUTOINCREMENT `seq` is already commit order.
+SQLite: row-level AFTER triggers. Writers are serialised by the database lock, so `seq`
+(the rowid: one more than the largest, and pruning always keeps the newest entry) is
+already commit order.
 
 A later migration that makes SQLite recreate one of these tables (batch mode with a
 constraint change) drops its triggers with it: create them again there
@@ -60,8 +61,7 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('op', sa.Enum('create', 'update', 'delete', 'erase', name='changeop', native_enum=False, length=32), nullable=False),
     sa.Column('version', sa.Integer(), nullable=True),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_changes')),
-    sqlite_autoincrement=True
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_changes'))
     )
     with op.batch_alter_table('changes', schema=None) as batch_op:
         batch_op.create_index('ix_changes_xid_seq', ['xid', 'seq'], unique=False)

@@ -4,7 +4,7 @@ The rows are written by database triggers (migration d4efa5a2744d), never by thi
 A cursor names a position (commit position, seq): on PostgreSQL the commit position of the
 writing transaction, handed out at COMMIT one transaction at a time, so a position is
 visible only once every lower one is; on SQLite writers are serialised by the database
-lock and the AUTOINCREMENT seq alone is commit order (the position part is 0). Either way,
+lock and seq alone is commit order (the position part is 0). Either way,
 nothing can later appear below a cursor already handed out: a follower never misses or
 repeats a change.
 """
@@ -73,7 +73,7 @@ _READ_POSTGRES = text("""
              ORDER BY pos LIMIT :limit + 1) AS t
       CROSS JOIN LATERAL (
             SELECT * FROM changes AS c
-             WHERE c.xid = t.xid AND (t.pos > :pos OR c.seq > :seq)
+             WHERE c.xid = t.xid AND c.seq > CASE WHEN t.pos = :pos THEN :seq ELSE 0 END
              ORDER BY c.seq LIMIT :limit) AS c
       LEFT JOIN persons AS p ON p.id = c.person_id
      ORDER BY t.pos, c.seq
@@ -153,9 +153,11 @@ def prune_changes(*, session: Session, before: datetime) -> int:
         conn.execute(text("DELETE FROM change_commits WHERE pos <= :upto"), {"upto": upto})
         mark = Cursor(int(upto), LAST_SEQ)
     else:
-        upto = conn.execute(text("SELECT max(seq) FROM changes WHERE at < :before"),
+        # The newest entry stays: SQLite gives the next one the largest rowid plus one.
+        upto = conn.execute(text("SELECT min(max(seq), (SELECT max(seq) - 1 FROM changes)) "
+                                 "FROM changes WHERE at < :before"),
                             {"before": before.astimezone(UTC).strftime(_SQLITE_TIME)}).scalar()
-        if upto is None:
+        if not upto:
             return 0
         gone = conn.execute(text("DELETE FROM changes WHERE seq <= :upto"),
                             {"upto": upto}).rowcount

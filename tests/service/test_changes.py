@@ -529,8 +529,9 @@ def test_pruning_refuses_cursors_from_before_it(admin: TestClient, engine: Engin
     gone = admin.get("/changes", params={"after": old})
     assert gone.status_code == 410, gone.text
     assert gone.headers["content-type"].startswith("application/problem+json")
-    # A new follower starts where the pruning stopped, and follows on from there.
-    empty = page(admin)
-    assert empty["items"] == [] and page(admin, empty["next_cursor"]) == empty
+    # A new follower starts where the pruning stopped (SQLite keeps the newest entry: its
+    # next seq is the largest plus one), and follows on from there.
+    kept, cursor = follow(admin)
+    assert len(kept) <= 1 and page(admin, cursor) == {"items": [], "next_cursor": cursor}
     pid = _person(admin)
-    assert brief(follow(admin, empty["next_cursor"])[0]) == [("person", pid, pid, "create", 1)]
+    assert brief(follow(admin, cursor)[0]) == [("person", pid, pid, "create", 1)]
