@@ -4,8 +4,10 @@ Each round builds two scratch databases, one migrated to the revision before the
 (3df9b8bbf57c, no triggers) and one to head, alternating which goes first, and times on
 each: the demo load (COPY on PostgreSQL, executemany on SQLite), a 100,000-offence CSV
 import through the app (5,000 people first), and small committed transactions (single-row
-updates through the ORM, one writer and four at once). On the head database it then reads
-the whole feed through the app, 500 entries a page.
+updates through the ORM, one writer and four at once); on PostgreSQL also one
+100,000-row INSERT ... SELECT as the server times it (EXPLAIN ANALYZE names the trigger's
+share). On the head database it then reads the whole feed through the app, 500 entries a
+page.
 
 Usage::
 
@@ -16,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import threading
@@ -24,9 +27,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -42,12 +46,43 @@ from service.store.keys import create_key  # noqa: E402
 from tests.service.test_imports import big_files  # noqa: E402
 
 BEFORE_FEED = "3df9b8bbf57c"
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
+class ServerCpu:
+    """CPU seconds the engine's PostgreSQL backends spend (from /proc: the server runs on
+    this machine), summed over connections as they go back to the pool. Unlike wall time,
+    it does not grow when other jobs share the cores."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.seconds = 0.0
+        self._started: dict[int, tuple[int, float]] = {}
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "checkout", self._checkout)
+            event.listen(engine, "checkin", self._checkin)
+
+    @staticmethod
+    def _cpu(pid: int) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def _checkout(self, dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        pid = dbapi_conn.info.backend_pid
+        self._started[id(dbapi_conn)] = (pid, self._cpu(pid))
+
+    def _checkin(self, dbapi_conn: Any, _record: Any) -> None:
+        started = self._started.pop(id(dbapi_conn), None)
+        if started is not None:
+            self.seconds += self._cpu(started[0]) - started[1]
+
+
+def timed(fn: Callable[[], object], server: ServerCpu | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and the database server)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    before = server.seconds if server else 0.0
     fn()
-    return time.perf_counter() - started
+    return (time.perf_counter() - wall,
+            time.process_time() - cpu + ((server.seconds - before) if server else 0.0))
 
 
 @contextmanager
@@ -68,21 +103,23 @@ def client_on(engine: Engine) -> Iterator[TestClient]:
         app.dependency_overrides.pop(get_session, None)
 
 
-def import_offences(client: TestClient, round_no: int) -> float:
+def import_offences(client: TestClient, round_no: int,
+                    server: ServerCpu) -> tuple[float, float]:
     _, people, offences = big_files(5_000, 100_000, source=f"bench{round_no}")
     resp = client.post("/imports/persons", content=people.encode(),
                        headers={"Content-Type": "text/csv"})
     assert resp.status_code == 200, resp.text[:300]
-    started = time.perf_counter()
-    resp = client.post("/imports/offences", content=offences.encode(),
-                       headers={"Content-Type": "text/csv"})
-    took = time.perf_counter() - started
-    assert resp.status_code == 200 and resp.json()["inserted"] == 100_000, resp.text[:300]
-    return took
+
+    def send() -> None:
+        resp = client.post("/imports/offences", content=offences.encode(),
+                           headers={"Content-Type": "text/csv"})
+        assert resp.status_code == 200 and resp.json()["inserted"] == 100_000, resp.text[:300]
+
+    return timed(send, server)
 
 
-def small_commits(engine: Engine, writers: int, each: int) -> float:
-    """Seconds for `writers` threads to commit `each` single-row person updates apiece."""
+def small_commits(engine: Engine, writers: int, each: int) -> None:
+    """`writers` threads commit `each` single-row person updates apiece."""
     with engine.connect() as conn:
         ids = list(conn.execute(text("SELECT id FROM persons ORDER BY id LIMIT 1000")).scalars())
 
@@ -94,12 +131,29 @@ def small_commits(engine: Engine, writers: int, each: int) -> float:
                 s.commit()
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(writers)]
-    started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return time.perf_counter() - started
+
+
+def server_insert(engine: Engine) -> tuple[float, float]:
+    """PostgreSQL: one INSERT ... SELECT of 100,000 offences, rolled back, as the server
+    times it (EXPLAIN ANALYZE): (whole statement ms, of which the feed's trigger ms)."""
+    sql = """
+        EXPLAIN (ANALYZE, FORMAT JSON)
+        INSERT INTO offences (person_id, offence_date, offence_type, domestic_abuse, outcome,
+                              source, source_ref, recorded_at, version, updated_at)
+        SELECT 1 + g % 1000, DATE '2024-01-01', 'theft', false, 'charge', 'explain',
+               'E' || g, now(), 1, now()
+          FROM generate_series(1, 100000) AS g"""
+    with engine.connect() as conn:
+        trans = conn.begin()
+        plan = conn.execute(text(sql)).scalar_one()[0]
+        trans.rollback()
+    triggers = sum(t["Time"] for t in plan.get("Triggers", [])
+                   if t["Trigger Name"].endswith("_changes_insert"))
+    return plan["Execution Time"], triggers
 
 
 def read_feed(client: TestClient) -> tuple[int, list[float]]:
@@ -115,19 +169,30 @@ def read_feed(client: TestClient) -> tuple[int, list[float]]:
         cursor = body["next_cursor"]
 
 
-def one(server: str | None, revision: str, people: int, round_no: int,
-        results: dict[str, dict[str, list[float]]]) -> None:
+Results = dict[str, dict[str, list[Any]]]
+
+
+def one(server_url: str | None, revision: str, people: int, round_no: int,
+        results: Results) -> None:
     label = "with feed" if revision == "head" else "without"
     out = results.setdefault(label, {})
-    with scratch_database(server) as url:
+    with scratch_database(server_url) as url:
         upgrade(url, revision)
         engine = make_engine(url)
+        server = ServerCpu(engine)
         data = generate_demo(people=people, end=date(2025, 12, 31))
-        out.setdefault("demo load", []).append(timed(lambda: load_demo(engine, data)))
+        out.setdefault("demo load", []).append(timed(lambda: load_demo(engine, data), server))
         with client_on(engine) as client:
-            out.setdefault("import 100k offences", []).append(import_offences(client, round_no))
-            out.setdefault("1 writer x 400 commits", []).append(small_commits(engine, 1, 400))
-            out.setdefault("4 writers x 100 commits", []).append(small_commits(engine, 4, 100))
+            out.setdefault("import 100k offences", []).append(
+                import_offences(client, round_no, server))
+            out.setdefault("1 writer x 400 commits", []).append(
+                timed(lambda: small_commits(engine, 1, 400), server))
+            out.setdefault("4 writers x 100 commits", []).append(
+                timed(lambda: small_commits(engine, 4, 100), server))
+            if engine.dialect.name == "postgresql":
+                total, trigger = server_insert(engine)
+                out.setdefault("server: INSERT 100k offences (ms)", []).append(total)
+                out.setdefault("server: of which feed trigger (ms)", []).append(trigger)
             if revision == "head":
                 entries, pages = read_feed(client)
                 out.setdefault("feed entries", []).append(entries)
@@ -143,16 +208,22 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=30_000)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    results: dict[str, dict[str, list[float]]] = {}
+    results: Results = {}
     for round_no in range(args.rounds):
         order = ("head", BEFORE_FEED) if round_no % 2 else (BEFORE_FEED, "head")
         for revision in order:
             one(args.database, revision, args.people, round_no, results)
+    print(f"load average {os.getloadavg()[0]:.1f}; (wall s, CPU s of client + server)")
     for label, rows in results.items():
         print(label)
         for what, values in rows.items():
-            shown = ", ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in values)
-            print(f"  {what}: {shown}")
+            print(f"  {what}: {', '.join(_shown(v) for v in values)}")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(f"{v:.2f}" for v in value) + ")"
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":

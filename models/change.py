@@ -70,9 +70,10 @@ class Change(SQLModel, table=True):
 class ChangeCommit(SQLModel, table=True):
     """PostgreSQL only: the commit position of each transaction that wrote changes.
 
-    `pos` is handed out just before the transaction commits, one committing transaction at
-    a time (a lock held until the commit is visible), so positions become visible in order
-    and the feed never has a gap that fills in later.
+    `pos` is handed out as the transaction commits, under a lock (the commit fence) held
+    shared until the commit is visible; a reader takes the fence exclusively for a moment
+    and returns only positions that were handed out before it, so no gap below a cursor
+    ever fills in later (service/store/changes.py).
     """
 
     __tablename__ = "change_commits"

@@ -13,8 +13,13 @@ PostgreSQL: statement-level AFTER triggers with transition tables (one INSERT ..
 per statement, not a function call per row: COPY of a million rows stays one statement).
 Each row records the writing transaction (pg_current_xact_id()); the transaction's row in
 `change_commits` gets its commit position from a deferred constraint trigger that runs at
-COMMIT under a transaction-level advisory lock, so positions are handed out in commit order
-and become visible in that order. The feed is ordered by (commit position, seq).
+COMMIT, holding a transaction-level advisory lock (the commit fence) in shared mode until
+the commit is visible. A reader takes the fence exclusively in a transaction of its own,
+reads the sequence and lets go: every position up to that value belongs to a finished
+transaction, so nothing can later appear below it. Writers never wait for each other; a
+reader waits only for commits already under way. The feed is ordered by
+(commit position, seq): commit order wherever one transaction saw or overwrote another's
+work.
 
 SQLite: row-level AFTER triggers. Writers are serialised by the database lock, so `seq`
 (the rowid: one more than the largest, and pruning always keeps the newest entry) is
@@ -45,7 +50,7 @@ CAPTURED = {
     "referrals": ("referral", "{r}.person_id", True),
     "decisions": ("decision", "{r}.person_id", False),
 }
-# The advisory lock that serialises commit positions ('iomfeed' in ASCII).
+# The advisory lock of the commit fence ('iomfeed' in ASCII; service/store/changes.py).
 COMMIT_LOCK = 0x696F6D66656564
 
 _COLUMNS = "xid, at, entity, entity_id, person_id, op, version"
@@ -91,9 +96,10 @@ def _postgres_triggers() -> None:
     op.execute(f"""
         CREATE FUNCTION changes_commit_position() RETURNS trigger AS $$
         BEGIN
-            -- Runs at COMMIT (deferred). The lock is held until the commit is visible, so
-            -- no transaction can take a position while an earlier one is still committing.
-            PERFORM pg_advisory_xact_lock({COMMIT_LOCK});
+            -- Runs at COMMIT (deferred), holding the commit fence shared until the commit
+            -- is visible (or rolled back). A reader takes the fence exclusively for a moment
+            -- and reads the sequence: every position up to that value is then final.
+            PERFORM pg_advisory_xact_lock_shared({COMMIT_LOCK});
             UPDATE change_commits SET pos = nextval('change_commit_pos'),
                                       committed_at = clock_timestamp()
              WHERE xid = NEW.xid;

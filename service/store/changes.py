@@ -2,11 +2,10 @@
 
 The rows are written by database triggers (migration d4efa5a2744d), never by this module.
 A cursor names a position (commit position, seq): on PostgreSQL the commit position of the
-writing transaction, handed out at COMMIT one transaction at a time, so a position is
-visible only once every lower one is; on SQLite writers are serialised by the database
-lock and seq alone is commit order (the position part is 0). Either way,
-nothing can later appear below a cursor already handed out: a follower never misses or
-repeats a change.
+writing transaction, handed out at COMMIT, and a reader returns only positions up to the
+last final one (the commit fence, below); on SQLite writers are serialised by the database
+lock and seq alone is commit order (the position part is 0). Either way, nothing can later
+appear below a cursor already handed out: a follower never misses or repeats a change.
 """
 
 import base64
@@ -69,7 +68,7 @@ def decode_cursor(text_: str) -> Cursor:
 _READ_POSTGRES = text("""
     SELECT t.pos, c.seq, c.at, c.entity, c.entity_id, c.person_id, c.op, c.version,
            p.home_area
-      FROM (SELECT pos, xid FROM change_commits WHERE pos >= :pos
+      FROM (SELECT pos, xid FROM change_commits WHERE pos >= :pos AND pos <= :upto
              ORDER BY pos LIMIT :limit + 1) AS t
       CROSS JOIN LATERAL (
             SELECT * FROM changes AS c
@@ -92,6 +91,25 @@ _READ_SQLITE = text("""
 
 # How the SQLite triggers write `at` (SQLAlchemy's own text for a UTC timestamp).
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+# The commit fence (migration d4efa5a2744d): committing transactions hold it shared from
+# taking their position until their commit is visible.
+COMMIT_FENCE = 0x696F6D66656564
+
+
+def _final_position(session: Session) -> int:
+    """PostgreSQL: the highest commit position below which nothing more can appear.
+
+    Taken in a transaction of its own on another connection, so the exclusive hold lasts
+    one statement, is let go even if the request fails, and cannot wait on this request's
+    own locks. It waits only for commits already under way (each holds the fence shared).
+    """
+    with session.get_bind().engine.connect() as conn, conn.begin():
+        conn.execute(text("SELECT pg_advisory_xact_lock(:fence)"), {"fence": COMMIT_FENCE})
+        return int(conn.execute(text(
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM change_commit_pos"
+        )).scalar_one())
 
 
 def _at(value: Any) -> datetime:
@@ -120,10 +138,14 @@ def read_changes(*, session: Session, after: Cursor | None, limit: int,
         raise CursorExpired("this cursor is older than the change feed kept (entries were "
                             "pruned): copy the records again, then follow from the newest "
                             "cursor")
-    postgres = session.get_bind().dialect.name == "postgresql"
-    rows = session.connection().execute(_READ_POSTGRES if postgres else _READ_SQLITE,
-                                        {"pos": start.pos, "seq": start.seq,
-                                         "limit": limit}).all()
+    if session.get_bind().dialect.name == "postgresql":
+        # The fence first, then the read: its snapshot sees every position up to `upto`.
+        upto = _final_position(session)
+        rows = session.connection().execute(_READ_POSTGRES, {
+            "pos": start.pos, "seq": start.seq, "limit": limit, "upto": upto}).all()
+    else:
+        rows = session.connection().execute(_READ_SQLITE, {
+            "seq": start.seq, "limit": limit}).all()
     items = [
         ChangeRead(cursor=encode_cursor(Cursor(r.pos, r.seq)), at=_at(r.at),
                    entity=ChangeEntity(r.entity), id=r.entity_id, person_id=r.person_id,
@@ -145,7 +167,8 @@ def prune_changes(*, session: Session, before: datetime) -> int:
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         upto = conn.execute(text("SELECT max(pos) FROM change_commits WHERE committed_at < "
-                                 ":before"), {"before": before}).scalar()
+                                 ":before AND pos <= :final"),
+                            {"before": before, "final": _final_position(session)}).scalar()
         if upto is None:
             return 0
         gone = conn.execute(text("DELETE FROM changes WHERE xid IN (SELECT xid FROM "

@@ -373,6 +373,28 @@ def test_a_change_committed_late_is_not_skipped(admin: TestClient, engine: Engin
 
 
 @pytest.mark.postgres_only
+def test_a_reader_waits_for_a_commit_under_way(admin: TestClient, engine: Engine) -> None:
+    """A transaction that has its commit position but has not finished committing holds
+    back the reader (the commit fence), so the later position committed meanwhile does not
+    pass it by."""
+    start = head(admin)
+    read: dict[str, Any] = {}
+    with Session(engine) as committing, Session(engine) as quick:
+        first = _person_row(committing)
+        committing.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))  # takes its position now
+        second = _person_row(quick)
+        quick.commit()
+        reader = threading.Thread(target=lambda: read.update(items=follow(admin, start)[0]))
+        reader.start()
+        reader.join(timeout=0.5)
+        assert reader.is_alive(), "the reader did not wait for the commit under way"
+        committing.commit()
+    reader.join(timeout=30)
+    assert brief(read["items"]) == [("person", first, first, "create", 1),
+                                    ("person", second, second, "create", 1)]
+
+
+@pytest.mark.postgres_only
 def test_changes_to_one_row_appear_in_commit_order(admin: TestClient, engine: Engine) -> None:
     with Session(engine) as s:
         row = _person_row(s)
