@@ -7,6 +7,7 @@ from models.change import (
     Change,
     ChangeCommit,
     ChangeEntity,
+    ChangeHead,
     ChangeOp,
     ChangePage,
     ChangeRead,
@@ -70,8 +71,8 @@ from models.security import (
 )
 
 __all__ = [
-    "CAPTURED_TABLES", "Change", "ChangeCommit", "ChangeEntity", "ChangeOp", "ChangePage",
-    "ChangeRead", "ChangesPruned",
+    "CAPTURED_TABLES", "Change", "ChangeCommit", "ChangeEntity", "ChangeHead", "ChangeOp",
+    "ChangePage", "ChangeRead", "ChangesPruned",
     "Decision", "DecisionCreate", "DecisionKind", "DecisionRead", "Meeting", "MeetingCreate",
     "MeetingRead", "Referral", "ReferralCreate", "ReferralRead", "ReferralStatus",
     "ReferralWithdraw", "DeletionReason", "ErasedKind", "ErasedRecord", "ErasureSalt",

@@ -119,3 +119,9 @@ class ChangePage(SQLModel):
     items: list[ChangeRead]
     next_cursor: str = Field(description="Pass as `after` next time. It equals `after` when "
                                          "there is nothing new: wait, then poll again")
+
+
+class ChangeHead(SQLModel):
+    """Where the feed ends now."""
+
+    next_cursor: str = Field(description="Pass as `after` to read every change from now on")

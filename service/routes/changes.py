@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from models import AuditAction, ChangePage
+from models import AuditAction, ChangeHead, ChangePage
 from service.audit import AuditDep
 from service.deps import LimitDep, SessionDep
 from service.errors import responses
@@ -38,3 +38,10 @@ def list_changes(principal: PersonLevel, session: SessionDep, limit: LimitDep,
     audit.record(AuditAction.consultation, person_ids=[i.person_id for i in page.items],
                  justification=justification, detail="changes")
     return page
+
+
+@router.get("/head", response_model=ChangeHead, responses=responses(403))
+def get_changes_head(_: PersonLevel, session: SessionDep) -> ChangeHead:
+    """A cursor after every change committed so far (no entries, so nothing to justify or
+    audit): a new follower reads it, copies the records, then follows from it."""
+    return ChangeHead(next_cursor=store.head_cursor(session=session))

@@ -136,16 +136,23 @@ def read_changes(*, session: Session, after: Cursor | None, limit: int,
     start = after or watermark or START
     if after is not None and watermark is not None and after < watermark:
         raise CursorExpired("this cursor is older than the change feed kept (entries were "
-                            "pruned): copy the records again, then follow from the newest "
-                            "cursor")
-    if session.get_bind().dialect.name == "postgresql":
+                            "pruned): copy the records again, then follow from GET "
+                            "/changes/head")
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
         # The fence first, then the read: its snapshot sees every position up to `upto`.
         upto = _final_position(session)
-        rows = session.connection().execute(_READ_POSTGRES, {
-            "pos": start.pos, "seq": start.seq, "limit": limit, "upto": upto}).all()
+        ahead = start.pos > upto
+        rows = conn.execute(_READ_POSTGRES, {"pos": start.pos, "seq": start.seq,
+                                             "limit": limit, "upto": upto}).all()
     else:
-        rows = session.connection().execute(_READ_SQLITE, {
-            "seq": start.seq, "limit": limit}).all()
+        ahead = start.seq > conn.execute(text("SELECT coalesce(max(seq), 0) FROM changes")
+                                         ).scalar_one()
+        rows = conn.execute(_READ_SQLITE, {"seq": start.seq, "limit": limit}).all()
+    if ahead:
+        raise CursorExpired("this cursor is ahead of the change feed (the database was "
+                            "restored from a backup?): copy the records again, then follow "
+                            "from GET /changes/head")
     items = [
         ChangeRead(cursor=encode_cursor(Cursor(r.pos, r.seq)), at=_at(r.at),
                    entity=ChangeEntity(r.entity), id=r.entity_id, person_id=r.person_id,
@@ -155,6 +162,18 @@ def read_changes(*, session: Session, after: Cursor | None, limit: int,
     ]
     last = Cursor(rows[-1].pos, rows[-1].seq) if rows else start
     return ChangePage(items=items, next_cursor=encode_cursor(last))
+
+
+def head_cursor(*, session: Session) -> str:
+    """A cursor after every change committed so far: where a new follower starts, once it
+    has copied the records (it then sees again, harmlessly, what changed while it copied)."""
+    if session.get_bind().dialect.name == "postgresql":
+        last = Cursor(_final_position(session), LAST_SEQ)
+    else:
+        last = Cursor(0, int(session.connection().execute(
+            text("SELECT coalesce(max(seq), 0) FROM changes")).scalar_one()))
+    watermark = _watermark(session)
+    return encode_cursor(max(last, watermark) if watermark else last)
 
 
 def prune_changes(*, session: Session, before: datetime) -> int:

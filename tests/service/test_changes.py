@@ -277,6 +277,17 @@ def test_cursors_round_trip_increase_and_page(admin: TestClient) -> None:
     assert page(admin, end) == {"items": [], "next_cursor": end}
 
 
+def test_a_new_follower_starts_from_the_head(admin: TestClient, keys: dict[str, str]) -> None:
+    now = admin.get("/changes/head", headers={"X-Justification": ""})  # none needed
+    assert now.status_code == 200, now.text
+    cursor = now.json()["next_cursor"]
+    assert decode_cursor(cursor) >= decode_cursor(head(admin))
+    assert page(admin, cursor) == {"items": [], "next_cursor": cursor}
+    pid = _person(admin)
+    assert brief(follow(admin, cursor)[0]) == [("person", pid, pid, "create", 1)]
+    assert _client(keys["analyst"]).get("/changes/head").status_code == 403
+
+
 @pytest.mark.parametrize("bad", [
     "garbage", "", "AAAA", encode_cursor(Cursor(1, 2)) + "=", encode_cursor(Cursor(1, 2))[:-1],
     "AgAAAAAAAAABAAAAAAAAAAI",  # format version 2
@@ -287,6 +298,15 @@ def test_a_cursor_not_issued_here_is_422(admin: TestClient, bad: str) -> None:
     assert resp.status_code == 422, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert resp.json()["errors"][0]["loc"] == ["query", "after"]
+
+
+def test_a_cursor_ahead_of_the_feed_is_410(admin: TestClient) -> None:
+    # What a follower holds after the database is restored from an older backup.
+    now = decode_cursor(head(admin))  # positions on PostgreSQL, seq alone on SQLite
+    later = Cursor(now.pos + 1000, 1) if now.pos else Cursor(0, now.seq + 1000)
+    resp = admin.get("/changes", params={"after": encode_cursor(later)})
+    assert resp.status_code == 410, resp.text
+    assert "restored" in resp.json()["detail"]
 
 
 def test_limit_is_checked(admin: TestClient) -> None:
@@ -555,5 +575,6 @@ def test_pruning_refuses_cursors_from_before_it(admin: TestClient, engine: Engin
     # next seq is the largest plus one), and follows on from there.
     kept, cursor = follow(admin)
     assert len(kept) <= 1 and page(admin, cursor) == {"items": [], "next_cursor": cursor}
+    assert admin.get("/changes/head").json()["next_cursor"] == cursor
     pid = _person(admin)
     assert brief(follow(admin, cursor)[0]) == [("person", pid, pid, "create", 1)]
