@@ -109,10 +109,17 @@ class ThrValues(SQLModel):
     harm: float = Field(description="Expected seriousness if they offend, 0-100")
     risk: float = Field(description="threat x harm, 0-100")
     threat_source: str = Field(description="model, or rule_based before any model is trained")
+    baseline: float = Field(description=(
+        "The threat of a baseline person (the average of the model's training population, "
+        "or the rule's intercept), as a probability: threat = baseline + the threat "
+        "factors' contributions / 100"))
 
 
 class Factor(SQLModel):
-    part: str = Field(description="rfg (points of the 0-100 score) or threat (percentage points)")
+    part: str = Field(description=(
+        "rfg (points of the 0-100 score; they sum to the RFG score) or threat (percentage "
+        "points relative to the baseline; they sum to 100 x (threat - baseline)). Past the "
+        "top factors, one `other_factors` line carries the rest, so each part adds up"))
     factor: str
     text: str
     contribution: float
