@@ -210,12 +210,17 @@ class ShortlistCandidate(SQLModel):
     flags: list[str]
 
 
+ExclusionCode = Literal["active_member", "in_custody", "deceased", "other_area",
+                        "under_min_age"]
+
+
 class ShortlistExcluded(SQLModel):
     person_id: int
     pnc_id: str
     name: str | None
     referred_by: str | None
-    reasons: list[str]
+    reason_codes: list[ExclusionCode] = Field(description="Why, by code (one per reason)")
+    reasons: list[str] = Field(description="The same reasons in words, and any open referral")
 
 
 class ShortlistVersions(SQLModel):

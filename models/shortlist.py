@@ -12,6 +12,8 @@ class ExcludedByReason(BaseModel):
     in_custody: int = Field(description="In custody on as_of")
     deceased: int
     other_area: int = Field(description="Home area elsewhere (include_other_areas=false)")
+    under_min_age: int = Field(description="Under the stream's minimum age, not referred "
+                                           "as a transition case")
 
 
 class ReferralCounts(BaseModel):

@@ -25,6 +25,7 @@ from scoring import score_people
 from scoring.explain import explanations_from_parts
 from scoring.score import ScoreParts, compute_scores, frame_from_parts
 from scoring.shortlist import (
+    EXCLUSION_CODES,
     Shortlist,
     ShortlistConfig,
     ShortlistError,
@@ -294,12 +295,6 @@ def _explained(candidates: pd.DataFrame, computed: _Computed, scorer: Scorer) ->
         for p, r in zip(candidates["person_id"], candidates["reasons"], strict=True)])
 
 
-# Exclusion reasons as `scoring.shortlist` words them (prefixes), by the key counts use.
-EXCLUSION_KINDS = (("active_member", "already an active member of "),
-                   ("in_custody", "in custody on "), ("deceased", "deceased ("),
-                   ("other_area", "home area is "))
-
-
 def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str,
                      as_of: date, include_other_areas: bool = False,
                      config: ShortlistConfig,
@@ -313,11 +308,10 @@ def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str
                         knowledge=knowledge)
     result, config = computed.result, computed.config
     cand, excl = result.candidates, result.excluded
-    by_reason = {kind: 0 for kind, _ in EXCLUSION_KINDS}
-    for reasons in excl["reasons"]:
-        for kind, prefix in EXCLUSION_KINDS:
-            if any(str(r).startswith(prefix) for r in reasons):
-                by_reason[kind] += 1
+    by_reason = dict.fromkeys(EXCLUSION_CODES, 0)
+    for codes in excl["reason_codes"]:
+        for code in set(codes):
+            by_reason[code] += 1
     flags = cand["flags"].tolist()
     referred_listed = int(cand["referred_by"].notna().sum())
     referred_excluded = int(excl["referred_by"].notna().sum())

@@ -355,7 +355,8 @@ def test_counts_for_every_role_without_person_level_data(
         assert body["eligible_on_criteria"] == 2
         assert body["excluded"] == 2 == len(full["excluded"])
         assert body["excluded_by_reason"] == {"active_member": 1, "in_custody": 1,
-                                              "deceased": 0, "other_area": 0}
+                                              "deceased": 0, "other_area": 0,
+                                              "under_min_age": 0}
         assert body["referrals"] == {"open": 1, "listed": 1, "excluded": 0}
         assert body["versions"] == full["versions"] and "min_offences" in body["criteria"]
         assert "candidates" not in body and "excluded_people" not in body
@@ -406,3 +407,24 @@ def test_a_force_can_supply_its_own_shortlist_rules(
         get_settings.cache_clear()
     assert ids(shortlist(client)) == [burglar]
     assert get_settings().shortlist_config_path == DEFAULT_PATH
+
+
+def test_children_are_excluded_and_a_transition_referral_is_flagged(client: TestClient) -> None:
+    child = offender(client, ["2024-01-10", "2024-03-01"], dob="2008-01-01")   # 16
+    nearly = offender(client, ["2024-01-10"], dob="2007-03-01")                # 17
+    resp = client.post("/referrals", json={
+        "person_id": nearly, "referring_agency": "youth justice", "requested_stream": "nsac",
+        "reason": "moving to adult services", "referred_on": "2024-06-01"})
+    assert resp.status_code == 201, resp.text
+    body = shortlist(client, limit=100)
+    assert child not in ids(body)
+    young = {e["person_id"]: e for e in body["excluded"]}[child]
+    assert young["reason_codes"] == ["under_min_age"]
+    assert young["reasons"] == ["aged 16 on 2024-06-30: under the minimum age of 18 for nsac"]
+    flagged = {c["person_id"]: c for c in body["candidates"]}[nearly]
+    assert "under_min_age_referred" in flagged["flags"] and flagged["age"] == 17
+    assert all(c["age"] >= 18 or "under_min_age_referred" in c["flags"]
+               for c in body["candidates"])
+    counts = client.get("/shortlists/migration/counts", params={
+        "area": "BRISTOL", "stream": "nsac", "as_of": AS_OF}).json()
+    assert counts["excluded_by_reason"]["under_min_age"] >= 1
