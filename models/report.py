@@ -96,6 +96,7 @@ class IdiomReportRead(BaseModel):
     as_of: date
     window_months: int
     counting: Literal["recorded", "proven"]
+    rules_version: str = Field(description="The IDIOM rules (idiom.yaml) version used")
     cost_table_version: str
     cost_table: str
     group_by: list[str]

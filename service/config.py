@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring.catalogue import DEFAULT_PATH as DEFAULT_CATALOGUE
 from scoring.config import DEFAULT_CONFIG_PATH as DEFAULT_SCORING_CONFIG
+from scoring.idiom.rules import DEFAULT_PATH as DEFAULT_IDIOM_RULES
 from scoring.retention import DEFAULT_PATH as DEFAULT_RETENTION_RULE
 from scoring.shortlist import DEFAULT_PATH as DEFAULT_SHORTLIST_CONFIG
 
@@ -39,6 +40,11 @@ class Settings(BaseSettings):
         default=DEFAULT_SHORTLIST_CONFIG,
         description="Migration-meeting shortlist rules (eligibility per stream, exits); a "
                     "force can supply its own file.",
+    )
+    idiom_rules_path: Path = Field(
+        default=DEFAULT_IDIOM_RULES,
+        description="The IDIOM report's rules (windows, counting, publication thresholds, "
+                    "bootstrap, comparison); a force can supply its own file.",
     )
     retention_rule_path: Path = Field(
         default=DEFAULT_RETENTION_RULE,

@@ -1,5 +1,5 @@
 """FastAPI dependencies: database session, settings, catalogue, scorer, shortlist rules,
-retention rule, paging, If-Match, a deletion's reason."""
+IDIOM and retention rules, paging, If-Match, a deletion's reason."""
 
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from models.erasure import DeletionReason
 from scoring.catalogue import OffenceCatalogue, load_catalogue
+from scoring.idiom.rules import IdiomRules, load_idiom_rules
 from scoring.retention import RetentionRule, load_retention_rule
 from scoring.shortlist import ShortlistConfig, load_shortlist_config
 from service.config import PAGE_SIZE_CEILING, Settings, get_settings
@@ -63,6 +64,19 @@ def get_shortlist_config(settings: SettingsDep) -> ShortlistConfig:
 
 
 ShortlistConfigDep = Annotated[ShortlistConfig, Depends(get_shortlist_config)]
+
+
+@lru_cache(maxsize=4)
+def _idiom_rules_at(path: Path) -> IdiomRules:
+    return load_idiom_rules(path)
+
+
+def get_idiom_rules(settings: SettingsDep) -> IdiomRules:
+    """The IDIOM report's rules named by the settings (loaded once per path)."""
+    return _idiom_rules_at(settings.idiom_rules_path.resolve())
+
+
+IdiomRulesDep = Annotated[IdiomRules, Depends(get_idiom_rules)]
 
 
 @lru_cache(maxsize=4)

@@ -11,24 +11,27 @@ from fastapi import Response
 
 from models.enums import Cohort
 from scoring.catalogue import OffenceCatalogue
-from scoring.idiom import GROUP_KEYS, IdiomReport
+from scoring.idiom import GROUP_KEYS, IdiomReport, IdiomRules
 from service.errors import invalid_field
 from service.security import Forbidden, Principal
 from service.store.reports import IdiomParams, idiom_csv
 
-# The report's windows: whole months, up to five years either side of membership.
-MIN_WINDOW_MONTHS = 1
-MAX_WINDOW_MONTHS = 60
-DEFAULT_WINDOW_MONTHS = 12
 Counting = Literal["recorded", "proven"]
 
 
-def idiom_params(principal: Principal, *, as_of: date | None, cohort: Cohort | None,
-                 stream: str | None, area: str | None, adopted_from: date | None,
-                 adopted_to: date | None, group_by: list[str] | None, window_months: int,
-                 counting: Counting, comparison: bool = False) -> IdiomParams:
+def idiom_params(principal: Principal, *, rules: IdiomRules, as_of: date | None,
+                 cohort: Cohort | None, stream: str | None, area: str | None,
+                 adopted_from: date | None, adopted_to: date | None,
+                 group_by: list[str] | None, window_months: int | None,
+                 counting: Counting | None, comparison: bool = False) -> IdiomParams:
     """The report's parameters, validated (422 with the field at fault; 403 for an area
-    outside the key's)."""
+    outside the key's). The window and counting default to, and the window is bounded by,
+    the IDIOM rules (``idiom.yaml``)."""
+    months = rules.window_months if window_months is None else window_months
+    try:
+        rules.check_window(months)
+    except ValueError as exc:
+        raise invalid_field(["query", "window_months"], str(exc)) from None
     today = date.today()
     if as_of is None:
         as_of = today
@@ -45,10 +48,10 @@ def idiom_params(principal: Principal, *, as_of: date | None, cohort: Cohort | N
     scope = None if principal.areas is None else tuple(sorted(principal.areas))
     if scope is not None and area is not None and area not in scope:
         raise Forbidden(f"this key may not see area {area}")
-    return IdiomParams(as_of=as_of, window_months=window_months, counting=counting,
+    return IdiomParams(as_of=as_of, window_months=months, counting=counting or rules.counting,
                        group_by=tuple(keys), cohort=cohort, stream=stream, area=area,
                        adopted_from=adopted_from, adopted_to=adopted_to,
-                       comparison=comparison, scope=scope)
+                       comparison=comparison, scope=scope, rules=rules)
 
 
 def idiom_csv_response(report: IdiomReport, *, params: IdiomParams,

@@ -21,20 +21,19 @@ Everything here is pandas/numpy over whole frames (merges and masks); the only P
 loops are over the three windows and over report groups. ``member_windows_reference`` is
 the slow, obviously-correct version the tests compare against.
 
-Modules, one concept each: ``inputs`` (checking and normalising the frames), ``windows``
-(the vectorised windows), ``reference`` (the slow twin), ``stats`` (reductions, rates,
-bootstrap), ``groups`` (one group's figures), ``comparison`` (the matched comparison group),
-``report`` (the report), ``table`` (the panel's CSV table) and ``monthly`` (the monthly chart).
+Modules, one concept each: ``rules`` (``idiom.yaml``), ``inputs`` (checking and
+normalising the frames), ``windows`` (the vectorised windows), ``reference`` (the slow
+twin), ``stats`` (reductions, rates, bootstrap), ``groups`` (one group's figures),
+``comparison`` (the matched comparison group), ``report`` (the report), ``table`` (the
+panel's CSV table) and ``monthly`` (the monthly chart).
 """
 
 from scoring.idiom.comparison import Matching, match_comparison
 from scoring.idiom.inputs import (
-    COUNTING,
     CUSTODY_COLUMNS,
     GROUP_KEYS,
     MEMBERSHIP_COLUMNS,
     OFFENCE_COLUMNS,
-    PROVEN_OUTCOMES,
     UNKNOWN_GROUP,
     PreparedOffences,
     prepare_offences,
@@ -42,10 +41,16 @@ from scoring.idiom.inputs import (
 from scoring.idiom.monthly import MonthlyOffending, monthly_offending
 from scoring.idiom.reference import member_windows_reference
 from scoring.idiom.report import IdiomReport, idiom_report
+from scoring.idiom.rules import (
+    COUNTING,
+    DEFAULT_RULES,
+    IdiomRules,
+    IdiomRulesError,
+    load_idiom_rules,
+)
 from scoring.idiom.table import report_table
 from scoring.idiom.windows import (
     EXCLUSION_REASONS,
-    WAITING_MONTHS,
     WINDOWS,
     custody_days,
     member_windows,
@@ -55,7 +60,8 @@ from scoring.idiom.windows import (
 
 __all__ = ["COUNTING", "CUSTODY_COLUMNS", "EXCLUSION_REASONS", "GROUP_KEYS", "IdiomReport",
            "MEMBERSHIP_COLUMNS", "Matching", "MonthlyOffending", "OFFENCE_COLUMNS",
-           "PROVEN_OUTCOMES", "PreparedOffences", "UNKNOWN_GROUP", "WAITING_MONTHS", "WINDOWS",
+           "PreparedOffences", "UNKNOWN_GROUP", "WINDOWS", "DEFAULT_RULES", "IdiomRules",
+           "IdiomRulesError", "load_idiom_rules",
            "custody_days", "idiom_report", "match_comparison", "member_windows",
            "member_windows_reference", "monthly_offending", "prepare_offences", "report_table",
            "window_bounds", "window_counts"]

@@ -7,17 +7,10 @@ from fastapi import APIRouter, Depends, Query
 from models.base import IsoDate
 from models.enums import Cohort
 from models.report import IdiomReportRead
-from scoring.idiom import GROUP_KEYS
-from service.deps import CatalogueDep, SessionDep
+from scoring.idiom import DEFAULT_RULES, GROUP_KEYS
+from service.deps import CatalogueDep, IdiomRulesDep, SessionDep
 from service.errors import responses
-from service.idiom import (
-    DEFAULT_WINDOW_MONTHS,
-    MAX_WINDOW_MONTHS,
-    MIN_WINDOW_MONTHS,
-    Counting,
-    idiom_csv_response,
-    idiom_params,
-)
+from service.idiom import Counting, idiom_csv_response, idiom_params
 from service.security import CurrentPrincipal
 from service.store import reports as store
 from service.store.reports import IdiomParams
@@ -27,6 +20,7 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 def idiom_query(
     principal: CurrentPrincipal,
+    rules: IdiomRulesDep,
     as_of: Annotated[IsoDate | None, Query(description="Report date (default today)")] = None,
     cohort: Annotated[Cohort | None, Query()] = None,
     stream: Annotated[str | None, Query(max_length=32)] = None,
@@ -36,15 +30,19 @@ def idiom_query(
     group_by: Annotated[list[str] | None, Query(
         description=f"One or more of {', '.join(GROUP_KEYS)} (repeat or comma-separate)")
     ] = None,
-    window_months: Annotated[int, Query(ge=MIN_WINDOW_MONTHS, le=MAX_WINDOW_MONTHS)
-                             ] = DEFAULT_WINDOW_MONTHS,
-    counting: Annotated[Counting, Query()] = "recorded",
+    window_months: Annotated[int | None, Query(
+        ge=DEFAULT_RULES.min_window_months, le=DEFAULT_RULES.max_window_months,
+        description=f"Months before and after (default {DEFAULT_RULES.window_months}; the "
+                    "range is the IDIOM rules', idiom.yaml)")] = None,
+    counting: Annotated[Counting | None, Query(
+        description=f"Default {DEFAULT_RULES.counting}")] = None,
     comparison: Annotated[bool, Query(description="Add a matched comparison group")] = False,
 ) -> IdiomParams:
     """Validate the report's query parameters (422 with the field at fault)."""
-    return idiom_params(principal, as_of=as_of, cohort=cohort, stream=stream, area=area,
-                        adopted_from=adopted_from, adopted_to=adopted_to, group_by=group_by,
-                        window_months=window_months, counting=counting, comparison=comparison)
+    return idiom_params(principal, rules=rules, as_of=as_of, cohort=cohort, stream=stream,
+                        area=area, adopted_from=adopted_from, adopted_to=adopted_to,
+                        group_by=group_by, window_months=window_months, counting=counting,
+                        comparison=comparison)
 
 
 IdiomParamsDep = Annotated[IdiomParams, Depends(idiom_query)]

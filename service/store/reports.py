@@ -1,6 +1,6 @@
 """Reports: read the rows a report needs with SQL into DataFrames, hand them to `scoring`."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -13,7 +13,7 @@ from models import Area, CohortMembership, CustodyPeriod, Offence, Person, Strea
 from models.enums import Cohort
 from scoring.catalogue import OffenceCatalogue
 from scoring.dates import add_months
-from scoring.idiom import IdiomReport, idiom_report, report_table
+from scoring.idiom import DEFAULT_RULES, IdiomReport, IdiomRules, idiom_report, report_table
 from service.frames import read_values
 from service.store.common import require_reference
 
@@ -31,8 +31,8 @@ class IdiomParams:
     """What an IDIOM report was asked for (validated by `service.idiom.idiom_params`)."""
 
     as_of: date
-    window_months: int = 12
-    counting: str = "recorded"
+    window_months: int = DEFAULT_RULES.window_months
+    counting: str = DEFAULT_RULES.counting
     group_by: tuple[str, ...] = ("area",)
     cohort: Cohort | None = None
     stream: str | None = None
@@ -42,11 +42,12 @@ class IdiomParams:
     comparison: bool = False
     # The caller's area scope (None: all areas); a key scoped to areas sees only those.
     scope: tuple[str, ...] | None = None
+    rules: IdiomRules = DEFAULT_RULES
 
     def filters(self) -> dict[str, Any]:
         """The membership filters, as echoed in the response."""
-        out = asdict(self)
-        return {k: out[k] for k in ("cohort", "stream", "area", "adopted_from", "adopted_to")}
+        names = ("cohort", "stream", "area", "adopted_from", "adopted_to")
+        return {k: getattr(self, k) for k in names}
 
 
 def _check_reference(session: Session, params: IdiomParams) -> None:
@@ -157,7 +158,7 @@ def idiom_report_for(*, session: Session, catalogue: OffenceCatalogue,
     population = _read_population(session, params) if params.comparison else None
     return idiom_report(memberships, offences, custody, catalogue.table, as_of=params.as_of,
                         window_months=params.window_months, counting=params.counting,
-                        group_by=params.group_by, population=population)
+                        group_by=params.group_by, population=population, rules=params.rules)
 
 
 def idiom_payload(report: IdiomReport, *, params: IdiomParams,
@@ -170,6 +171,7 @@ def idiom_payload(report: IdiomReport, *, params: IdiomParams,
         "as_of": report.as_of,
         "window_months": report.window_months,
         "counting": report.counting,
+        "rules_version": report.rules_version,
         "cost_table_version": catalogue.version,
         "cost_table": catalogue.cost_table,
         "group_by": list(report.group_by),

@@ -1,6 +1,7 @@
 """IDIOM report: windows, exclusion, costs, grouping, proven counting, time at liberty,
 intervals and the panel table (the comparison group: test_idiom_comparison.py)."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scoring.idiom import (
+    DEFAULT_RULES,
     idiom_report,
     member_windows,
     member_windows_reference,
@@ -296,8 +298,9 @@ def _cohort(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_interval_is_reproducible_and_contains_the_estimate() -> None:
     ms, offs = _cohort(40)
-    a = idiom_report(ms, offs, NO_CUSTODY, COSTS, as_of=AS_OF, seed=3)
-    b = idiom_report(ms, offs, NO_CUSTODY, COSTS, as_of=AS_OF, seed=3)
+    seeded = replace(DEFAULT_RULES, bootstrap_seed=3)
+    a = idiom_report(ms, offs, NO_CUSTODY, COSTS, as_of=AS_OF, rules=seeded)
+    b = idiom_report(ms, offs, NO_CUSTODY, COSTS, as_of=AS_OF, rules=seeded)
     lo, hi = a.totals["interval"]["offence_reduction_pct"]
     assert a.totals["interval"] == b.totals["interval"]
     assert lo < a.totals["offence_reduction_pct"] < hi
