@@ -5,7 +5,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +20,7 @@ from models import Person
 from models.enums import ETHNICITY_CODES, Cohort, ExitReason, Outcome, Sex
 from models.identifiers import canonical_pnc_id
 from scoring.catalogue import load_catalogue
+from scoring.synthetic import synthetic_histories
 from service import cli
 from service.config import get_settings
 from service.db import get_engine
@@ -205,6 +206,21 @@ def test_nobody_offends_while_in_custody(demo: DemoData) -> None:
     inside = (joined["offence_date"] >= joined["start_on"]) & (
         joined["offence_date"] <= joined["end_on"])
     assert not inside.any()
+
+
+def test_the_scoring_tests_histories_are_the_demos_offending() -> None:
+    """One offending model: for one seed, window and mean, `synthetic_histories` holds the
+    demo's people, offences and custody, as the scoring contract's frames."""
+    demo = generate_demo(seed=11, people=2_000, end=END, years=6, offences_per_person=4.0)
+    start = END - timedelta(days=round(6 * 365.25))
+    data = synthetic_histories(2_000, start=start.isoformat(), end=END.isoformat(),
+                               mean_offences=4.0, seed=11)
+    pd.testing.assert_frame_equal(data.persons, demo.persons[["person_id", "date_of_birth"]])
+    offences = demo.offences[list(data.offences.columns)]
+    pd.testing.assert_frame_equal(
+        data.offences, offences.astype({"offence_type": "str", "victim_ref": "str"}))
+    pd.testing.assert_frame_equal(data.custody, demo.custody[["person_id", "start_on", "end_on"]])
+    pd.testing.assert_series_equal(data.monitoring["sex"], demo.persons["sex"].astype("str"))
 
 
 def test_nothing_happens_after_death(demo: DemoData) -> None:
