@@ -85,6 +85,11 @@ def draw_offences(rng: np.random.Generator, persons: pd.DataFrame, types: pd.Dat
     profile = np.where(rng.random(len(person)) < tables.GENERALIST_SHARE, general, profile)
     weights = types[list(tables.PROFILES)].to_numpy(float).T  # (profiles, types)
     offence_type = choose_per_group(rng, profile, weights)
+    names = types["offence_type"].tolist()
+    for once, fallback in tables.ONCE_ONLY.items():
+        rows = np.flatnonzero(offence_type == names.index(once))
+        again = rows[rank_within(person[rows]) > 0]
+        offence_type[again] = names.index(fallback)
     # Records reach the system (nightly PNC extract) a few days after the offence.
     recorded = np.minimum(day + rng.geometric(0.3, len(day)) - 1, end_day)
     return pd.DataFrame({"person": person, "day": day, "type": offence_type,
@@ -104,6 +109,8 @@ def draw_outcomes(rng: np.random.Generator, offences: pd.DataFrame, types: pd.Da
                                 tables.OUTCOMES.index("community_resolution")])
     final = np.where(diversion & (rank_within(offences["person"].to_numpy()) >= 3),
                      conviction, final)
+    remanded = _remanded(offences, types)
+    final = np.where(remanded, conviction, final)
     medians = np.array([tables.OUTCOME_DELAY_DAYS[o] for o in tables.OUTCOMES])
     day = offences["day"].to_numpy()
     outcome_day = day + lognormal_days(rng, medians[final], 0.6)
@@ -126,26 +133,43 @@ def draw_custody(rng: np.random.Generator, offences: pd.DataFrame, types: pd.Dat
     earlier one (including one already dropped) is dropped.
     """
     conviction = tables.OUTCOMES.index("conviction")
-    convicted = np.flatnonzero(offences["outcome"].to_numpy() == conviction)
+    remanded = _remanded(offences, types)
+    # A remanded case is in custody from the remand, whatever its outcome so far.
+    convicted = np.flatnonzero((offences["outcome"].to_numpy() == conviction) | remanded)
     person = offences["person"].to_numpy()[convicted]
     kind = offences["type"].to_numpy()[convicted]
     prior = rank_within(person)
     chance = np.minimum(types["custody_rate"].to_numpy()[kind] * (1 + 0.3 * prior), 0.95)
-    sent = rng.random(len(convicted)) < chance
+    sent = (rng.random(len(convicted)) < chance) | remanded[convicted]
     median = types["custody_days"].to_numpy(float)[kind] * (1 + 0.1 * prior)
     length = lognormal_days(rng, median, 0.6)
+    start = np.where(remanded[convicted],
+                     offences["day"].to_numpy()[convicted] + tables.REMAND_AFTER_DAYS,
+                     offences["outcome_day"].to_numpy()[convicted])
     spells = pd.DataFrame({
-        "person": person, "start": offences["outcome_day"].to_numpy()[convicted],
-        "length": length, "origin": convicted,
+        "person": person, "start": start, "length": length, "origin": convicted,
+        "remand": remanded[convicted],
     })[sent]
+    spells["end"] = spells["start"] + spells["length"]
+    # A remand spell always stands (one per person at most): other spells overlapping it go.
+    rem = spells[spells["remand"]].set_index("person")
+    rs = spells["person"].map(rem["start"]).to_numpy()
+    re_ = spells["person"].map(rem["end"]).to_numpy()
+    clash = ~spells["remand"].to_numpy() & (spells["start"].to_numpy() <= re_) \
+        & (spells["end"].to_numpy() >= rs)
+    spells = spells[~clash].drop(columns="remand")
     # By person and start: one stable sort on a combined key (a two-column sort is slower).
     key = spells["person"].to_numpy() * DAY_KEY + spells["start"].to_numpy()
     spells = spells.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
-    spells["end"] = spells["start"] + spells["length"]
     earlier_end = previous_max_within(spells["person"].to_numpy(), spells["end"].to_numpy())
     spells = spells[spells["start"].to_numpy() > earlier_end].reset_index(drop=True)
     spells["ongoing"] = spells["end"] > end_day
     return spells
+
+
+def _remanded(offences: pd.DataFrame, types: pd.DataFrame) -> np.ndarray:
+    kinds = types.index[types["offence_type"].isin(tables.REMANDED)].to_numpy()
+    return np.isin(offences["type"].to_numpy(), kinds)
 
 
 def remove_offending_in_custody(offences: pd.DataFrame, spells: pd.DataFrame

@@ -77,6 +77,14 @@ _OFFENCE_ROWS: list[tuple[object, ...]] = [
 _OFFENCE_COLUMNS = ["offence_type", "custody_rate", "custody_days", "contact", "da_possible",
                     "outcome_group", *PROFILES]
 
+# A second homicide by one person is vanishingly rare: a later draw of a type listed here
+# becomes the fallback type instead.
+ONCE_ONLY = {"homicide": "violence_with_injury"}
+# Charged and remanded in custody a few days after the offence (bail is all but never
+# granted for murder), convicted at trial: the spell runs from the remand, not the verdict.
+REMANDED = ("homicide",)
+REMAND_AFTER_DAYS = 2
+
 # Final outcomes by outcome_group. DA and sexual cases end in NFA far more often (evidential
 # difficulty); volume offences get out-of-court disposals.
 OUTCOMES = ("conviction", "caution", "community_resolution", "no_further_action", "charge",

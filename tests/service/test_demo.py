@@ -413,3 +413,26 @@ def test_cli_demo_defaults() -> None:
     args = cli.build_parser().parse_args(["demo"])
     assert (args.seed, args.people, args.if_empty) == (20221109, 30_000, False)
 
+
+
+def test_grave_offences_are_plausible(demo: DemoData) -> None:
+    """Nobody commits two homicides, and each homicide is followed by custody from remand
+    (no 17-year-old with two homicides in a year and no custody)."""
+    homicides = demo.offences[demo.offences["offence_type"] == "homicide"]
+    assert len(homicides) > 0
+    assert homicides["person_id"].value_counts().max() == 1
+    spells = homicides.merge(demo.custody, on="person_id")
+    remand = spells[(spells["start_on"] >= spells["offence_date"])
+                    & (spells["start_on"] <= spells["offence_date"] + pd.Timedelta(days=30))]
+    assert set(remand["person_id"]) == set(homicides["person_id"])
+
+
+def test_the_demo_shortlists_hold_adults_or_flagged_transition_cases(
+        client: TestClient, loaded: DemoData) -> None:
+    for stream in ("nsac", "high_harm", "domestic_abuse"):
+        body = client.get("/shortlists/migration", params={
+            "area": "BRISTOL", "stream": stream, "as_of": loaded.end.isoformat(),
+            "limit": 100}).json()
+        assert body["candidates"], stream
+        assert all(c["age"] >= 18 or "under_min_age_referred" in c["flags"]
+                   for c in body["candidates"])
