@@ -97,6 +97,8 @@ class IdiomReportRead(BaseModel):
     window_months: int
     counting: Literal["recorded", "proven"]
     rules_version: str = Field(description="The IDIOM rules (idiom.yaml) version used")
+    knowledge: Literal["current", "as_recorded"] = Field(description=(
+        "as_recorded: only what had been recorded by the end of as_of"))
     cost_table_version: str
     cost_table: str
     group_by: list[str]

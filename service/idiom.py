@@ -1,4 +1,5 @@
-"""The IDIOM report's parameters and CSV answer, shared by the API and the console.
+"""The IDIOM report's parameters and file answers (CSV, XLSX), shared by the API and the
+console.
 
 Both take the same filters from a caller (query string or form); validating them in one
 place keeps the console's report identical to GET /reports/idiom.
@@ -7,14 +8,16 @@ place keeps the console's report identical to GET /reports/idiom.
 from datetime import date
 from typing import Literal
 
+import pandas as pd
 from fastapi import Response
 
 from models.enums import Cohort
 from scoring.catalogue import OffenceCatalogue
-from scoring.idiom import GROUP_KEYS, IdiomReport, IdiomRules
+from scoring.idiom import GROUP_KEYS, IdiomReport, IdiomRules, report_notes, report_table
 from service.errors import invalid_field
+from service.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, csv_table, to_xlsx
 from service.security import Forbidden, Principal
-from service.store.reports import IdiomParams, idiom_csv
+from service.store.reports import IdiomParams
 
 Counting = Literal["recorded", "proven"]
 
@@ -23,7 +26,8 @@ def idiom_params(principal: Principal, *, rules: IdiomRules, as_of: date | None,
                  cohort: Cohort | None, stream: str | None, area: str | None,
                  adopted_from: date | None, adopted_to: date | None,
                  group_by: list[str] | None, window_months: int | None,
-                 counting: Counting | None, comparison: bool = False) -> IdiomParams:
+                 counting: Counting | None, comparison: bool = False,
+                 knowledge: str = "current") -> IdiomParams:
     """The report's parameters, validated (422 with the field at fault; 403 for an area
     outside the key's). The window and counting default to, and the window is bounded by,
     the IDIOM rules (``idiom.yaml``)."""
@@ -51,13 +55,37 @@ def idiom_params(principal: Principal, *, rules: IdiomRules, as_of: date | None,
     return IdiomParams(as_of=as_of, window_months=months, counting=counting or rules.counting,
                        group_by=tuple(keys), cohort=cohort, stream=stream, area=area,
                        adopted_from=adopted_from, adopted_to=adopted_to,
-                       comparison=comparison, scope=scope, rules=rules)
+                       comparison=comparison, scope=scope, rules=rules,
+                       knowledge=knowledge)
 
 
-def idiom_csv_response(report: IdiomReport, *, params: IdiomParams,
-                       catalogue: OffenceCatalogue) -> Response:
-    """The panel's table as a CSV download, named by the report date."""
-    filename = f"idiom_{params.as_of.isoformat()}.csv"
-    return Response(idiom_csv(report), media_type="text/csv",
+def _cell(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def idiom_file_response(report: IdiomReport, *, params: IdiomParams,
+                        catalogue: OffenceCatalogue, fmt: str) -> Response:
+    """The panel's table as a CSV or XLSX download, publication-safe (withheld figures
+    blank, with the reason) and with every warning and what it was computed with."""
+    table = report_table(report)
+    notes = [("IDIOM report", ""), *report_notes(report),
+             ("knowledge", params.knowledge),
+             ("cost_table_version", catalogue.version), ("cost_table", catalogue.cost_table)]
+    if fmt == "xlsx":
+        columns = [Column(str(c), str(c), max(10, len(str(c)) + 2)) for c in table.columns]
+        rows = [{str(c): (None if _cell(v) == "" else v) for c, v in row.items()}
+                for row in table.astype(object).to_dict(orient="records")]
+        body, media = to_xlsx(notes, [("IDIOM", columns, rows)]), XLSX_MEDIA_TYPE
+    else:
+        body = csv_table(notes, [str(c) for c in table.columns],
+                         [[_cell(v) for v in row] for row in table.astype(object).itertuples(
+                             index=False)])
+        media = CSV_MEDIA_TYPE
+    filename = f"idiom_{params.as_of.isoformat()}.{fmt}"
+    return Response(body, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "X-Cost-Table-Version": catalogue.version})

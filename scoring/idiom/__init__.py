@@ -48,7 +48,7 @@ from scoring.idiom.rules import (
     IdiomRulesError,
     load_idiom_rules,
 )
-from scoring.idiom.table import report_table
+from scoring.idiom.table import report_notes, report_table, withheld_groups
 from scoring.idiom.windows import (
     EXCLUSION_REASONS,
     WINDOWS,
@@ -63,5 +63,6 @@ __all__ = ["COUNTING", "CUSTODY_COLUMNS", "EXCLUSION_REASONS", "GROUP_KEYS", "Id
            "PreparedOffences", "UNKNOWN_GROUP", "WINDOWS", "DEFAULT_RULES", "IdiomRules",
            "IdiomRulesError", "load_idiom_rules",
            "custody_days", "idiom_report", "match_comparison", "member_windows",
-           "member_windows_reference", "monthly_offending", "prepare_offences", "report_table",
+           "member_windows_reference", "monthly_offending", "prepare_offences", "report_notes",
+           "report_table", "withheld_groups",
            "window_bounds", "window_counts"]

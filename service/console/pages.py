@@ -28,7 +28,7 @@ from service.console.session import (
 )
 from service.console.web import HERE, render, router
 from service.deps import CatalogueDep, IdiomRulesDep, ScorerDep, SessionDep
-from service.idiom import idiom_csv_response
+from service.idiom import idiom_file_response
 from service.security import principal_for_key
 from service.store import reports as report_store
 from service.store.reference import list_areas, list_streams
@@ -155,7 +155,7 @@ def report_csv(principal: ConsolePrincipal, session: SessionDep, catalogue: Cata
     params = report_params(principal, rules, **report_form(
         area, cohort, stream, as_of, adopted_from, adopted_to, window_months, counting))
     report = report_store.idiom_report_for(session=session, catalogue=catalogue, params=params)
-    return idiom_csv_response(report, params=params, catalogue=catalogue)
+    return idiom_file_response(report, params=params, catalogue=catalogue, fmt="csv")
 
 
 # --- model --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from models.report import IdiomReportRead
 from scoring.idiom import DEFAULT_RULES, GROUP_KEYS
 from service.deps import CatalogueDep, IdiomRulesDep, SessionDep
 from service.errors import responses
-from service.idiom import Counting, idiom_csv_response, idiom_params
+from service.idiom import Counting, idiom_file_response, idiom_params
 from service.security import CurrentPrincipal
 from service.store import reports as store
 from service.store.reports import IdiomParams
@@ -37,12 +37,15 @@ def idiom_query(
     counting: Annotated[Counting | None, Query(
         description=f"Default {DEFAULT_RULES.counting}")] = None,
     comparison: Annotated[bool, Query(description="Add a matched comparison group")] = False,
+    knowledge: Annotated[Literal["current", "as_recorded"], Query(description=(
+        "current: all known now about as_of; as_recorded: only what had been recorded by "
+        "the end of as_of, so a published figure can be reproduced later"))] = "current",
 ) -> IdiomParams:
     """Validate the report's query parameters (422 with the field at fault)."""
     return idiom_params(principal, rules=rules, as_of=as_of, cohort=cohort, stream=stream,
                         area=area, adopted_from=adopted_from, adopted_to=adopted_to,
                         group_by=group_by, window_months=window_months, counting=counting,
-                        comparison=comparison)
+                        comparison=comparison, knowledge=knowledge)
 
 
 IdiomParamsDep = Annotated[IdiomParams, Depends(idiom_query)]
@@ -62,6 +65,6 @@ def idiom_report(
     """Offending and cost before, during and after cohort membership, IDIOM-style, and honestly."""
     report = store.idiom_report_for(session=session, catalogue=catalogue, params=params)
     if format == "csv":
-        return idiom_csv_response(report, params=params, catalogue=catalogue)
+        return idiom_file_response(report, params=params, catalogue=catalogue, fmt="csv")
     payload = store.idiom_payload(report, params=params, catalogue=catalogue)
     return IdiomReportRead.model_validate(payload)

@@ -1,7 +1,7 @@
 """Reports: read the rows a report needs with SQL into DataFrames, hand them to `scoring`."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ from models import Area, CohortMembership, CustodyPeriod, Offence, Person, Strea
 from models.enums import Cohort
 from scoring.catalogue import OffenceCatalogue
 from scoring.dates import add_months
-from scoring.idiom import DEFAULT_RULES, IdiomReport, IdiomRules, idiom_report, report_table
+from scoring.idiom import DEFAULT_RULES, IdiomReport, IdiomRules, idiom_report
 from service.frames import read_values
 from service.store.common import require_reference
 
@@ -43,6 +43,15 @@ class IdiomParams:
     # The caller's area scope (None: all areas); a key scoped to areas sees only those.
     scope: tuple[str, ...] | None = None
     rules: IdiomRules = DEFAULT_RULES
+    # as_recorded: only rows recorded by the end of as_of (design.md, "as-of"), so a figure
+    # in a panel paper can be reproduced a year later; current: all known now.
+    knowledge: str = "current"
+
+    @property
+    def recorded_by(self) -> datetime | None:
+        if self.knowledge != "as_recorded":
+            return None
+        return datetime.combine(self.as_of, time.max, tzinfo=UTC)
 
     def filters(self) -> dict[str, Any]:
         """The membership filters, as echoed in the response."""
@@ -72,6 +81,8 @@ def _membership_filter(params: IdiomParams) -> list[Any]:
         conditions.append(m.c.adopted_on >= params.adopted_from)
     if params.adopted_to is not None:
         conditions.append(m.c.adopted_on <= params.adopted_to)
+    if params.recorded_by is not None:
+        conditions.append(m.c.created_at <= params.recorded_by)
     return conditions
 
 
@@ -114,6 +125,8 @@ def read_offences(session: Session, params: IdiomParams, since: date,
     if not everyone:
         members = select(m.c.person_id).where(*_membership_filter(params))
         stmt = stmt.where(o.c.person_id.in_(members))
+    if params.recorded_by is not None:
+        stmt = stmt.where(o.c.recorded_at <= params.recorded_by)
     return _frame(session, stmt)
 
 
@@ -125,6 +138,8 @@ def _read_custody(session: Session, params: IdiomParams, since: date,
     if not everyone:
         members = select(m.c.person_id).where(*_membership_filter(params))
         stmt = stmt.where(c.c.person_id.in_(members))
+    if params.recorded_by is not None:
+        stmt = stmt.where(c.c.recorded_at <= params.recorded_by)
     return _frame(session, stmt)
 
 
@@ -134,6 +149,8 @@ def _read_population(session: Session, params: IdiomParams) -> pd.DataFrame:
     adopted = exists().where(and_(m.c.person_id == p.c.id, m.c.adopted_on <= params.as_of))
     stmt = select(p.c.id.label("person_id"), _iso(p.c.date_of_birth), _raw(p.c.sex),
                   _iso(p.c.deceased_on), adopted.label("adopted"))
+    if params.recorded_by is not None:
+        stmt = stmt.where(p.c.created_at <= params.recorded_by)
     frame = _frame(session, stmt)
     # COPY sends booleans as t/f text; SQLite sends 0/1.
     frame["adopted"] = frame["adopted"].astype(str).str.lower().isin(["t", "true", "1"])
@@ -172,6 +189,7 @@ def idiom_payload(report: IdiomReport, *, params: IdiomParams,
         "window_months": report.window_months,
         "counting": report.counting,
         "rules_version": report.rules_version,
+        "knowledge": params.knowledge,
         "cost_table_version": catalogue.version,
         "cost_table": catalogue.cost_table,
         "group_by": list(report.group_by),
@@ -183,8 +201,3 @@ def idiom_payload(report: IdiomReport, *, params: IdiomParams,
         "warnings": report.warnings,
         "comparison": comparison,
     }
-
-
-def idiom_csv(report: IdiomReport) -> str:
-    """The panel's table as CSV: one row per group and a totals row."""
-    return str(report_table(report).to_csv(index=False))

@@ -329,16 +329,19 @@ def test_bad_options_raise_with_the_reason() -> None:
         idiom_report(ms.drop(columns=["sex"]), offs, NO_CUSTODY, COSTS, as_of=AS_OF)
 
 
-def test_panel_table_rounds_whole_per_cent_and_adds_a_totals_row() -> None:
-    # 78 -> 37 is 52.56 %: shown as 53 %; 693 -> 208 is 69.99 %: shown as 70 %.
+def test_panel_table_keeps_one_decimal_and_adds_a_totals_row() -> None:
+    # 78 -> 37 is 52.56 %: 52.6; 693 -> 208 is 69.99 %: 70.0 (one person each, so the
+    # suppression threshold is lowered to show the figures).
     ms = memberships({"area": "A", "adopted_on": date(2021, 1, 1), "exited_on": date(2021, 6, 1)},
                      {"area": "B", "adopted_on": date(2021, 1, 1), "exited_on": date(2021, 6, 1)})
     rows = [(1, date(2020, 6, 1), "assault")] * 78 + [(1, date(2021, 7, 1), "assault")] * 37
     rows += [(2, date(2020, 6, 1), "assault")] * 693 + [(2, date(2021, 7, 1), "assault")] * 208
-    report = idiom_report(ms, offences(*rows), NO_CUSTODY, COSTS, as_of=AS_OF, n_boot=10)
+    report = idiom_report(ms, offences(*rows), NO_CUSTODY, COSTS, as_of=AS_OF, n_boot=10,
+                          rules=replace(DEFAULT_RULES, suppress_below=1))
     table = report_table(report)
     assert list(table["area"]) == ["A", "B", "Totals"]
-    assert list(table["reducing_offending_pct"]) == [53, 70, 68]
+    assert list(table["reducing_offending_pct"]) == [52.6, 70.0, 68.2]
+    assert list(table["withheld"]) == ["", "", ""]
     assert list(table["offences_12m_before"]) == [78, 693, 771]
     assert table["cost_12m_before"].iloc[-1] == 771 * 300.0
 
