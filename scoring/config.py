@@ -68,6 +68,15 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class GateConfig:
+    """When a trained candidate may replace the threat model in use (see the YAML)."""
+
+    min_auc_gain: float
+    max_ece: float
+    ece_tolerance: float
+
+
+@dataclass(frozen=True)
 class RuleBasedConfig:
     """The OGRS3-like fallback threat used before any model is trained."""
 
@@ -90,6 +99,7 @@ class ThrConfig:
     harm_half_life_days: float
     harm_full_scale_days: float
     training: TrainingConfig
+    gate: GateConfig
     rule_based: RuleBasedConfig
 
 
@@ -209,6 +219,16 @@ def _read_training(r: RulesReader, raw: object) -> TrainingConfig:
     )
 
 
+def _read_gate(r: RulesReader, raw: object) -> GateConfig:
+    p = "thr.gate"
+    sec = r.section(raw, p, ("min_auc_gain", "max_ece", "ece_tolerance"))
+    max_ece = r.number(sec, "max_ece", p, positive=True)
+    if max_ece >= 1:
+        r.errors.append(f"{p}.max_ece: must be below 1 (got {max_ece:g})")
+    return GateConfig(min_auc_gain=r.number(sec, "min_auc_gain", p, low=0),
+                      max_ece=max_ece, ece_tolerance=r.number(sec, "ece_tolerance", p, low=0))
+
+
 def _read_rule_based(r: RulesReader, raw: object) -> RuleBasedConfig:
     keys = ("intercept", "copas_multiplier", "copas_offset_years", "first_offence",
             "repeat_offence", "age_bands", "age_terms", "offence_terms")
@@ -247,7 +267,8 @@ def _read_rule_based(r: RulesReader, raw: object) -> RuleBasedConfig:
 
 
 def _read_thr(r: RulesReader, raw: object) -> ThrConfig:
-    sec = r.section(raw, "thr", ("horizon_months", "features", "harm", "training", "rule_based"))
+    sec = r.section(raw, "thr", ("horizon_months", "features", "harm", "training", "gate",
+                                 "rule_based"))
     feats = r.section(sec.get("features", {}), "thr.features", ("windows_months",))
     harm = r.section(sec.get("harm", {}), "thr.harm", ("half_life_days", "full_scale_days"))
     windows = feats.get("windows_months", [])
@@ -263,6 +284,7 @@ def _read_thr(r: RulesReader, raw: object) -> ThrConfig:
         harm_half_life_days=r.number(harm, "half_life_days", "thr.harm", positive=True),
         harm_full_scale_days=r.number(harm, "full_scale_days", "thr.harm", positive=True),
         training=_read_training(r, sec.get("training", {})),
+        gate=_read_gate(r, sec.get("gate", {})),
         rule_based=_read_rule_based(r, sec.get("rule_based", {})),
     )
 
