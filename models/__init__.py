@@ -58,6 +58,14 @@ from models.security import (
     AuditEventRead,
     Role,
 )
+from models.training import (  # training jobs and the model registry
+    ModelCandidateList,
+    ModelCandidateRead,
+    PromoteRequest,
+    PromotionRead,
+    TrainingJob,
+    TrainingJobRead,
+)
 
 __all__ = [
     "Decision", "DecisionCreate", "DecisionKind", "DecisionRead", "Meeting", "MeetingCreate",
@@ -66,6 +74,8 @@ __all__ = [
     "OffenceUpdate", "PersonArea", "PersonAreaRead",
     "ExitCandidate", "ExitReviewRead", "ShortlistCandidate",
     "ShortlistExcluded", "ShortlistRead", "ShortlistVersions",
+    "ModelCandidateList", "ModelCandidateRead", "PromoteRequest", "PromotionRead",
+    "TrainingJob", "TrainingJobRead",
     "ApiKey",
     "ApiKeyCreate",
     "ApiKeyIssued",

@@ -157,22 +157,37 @@ def _score_files(args: argparse.Namespace, as_of, scorer) -> int:  # type: ignor
 
 def _train(_args: argparse.Namespace) -> int:
     from scoring import TrainingDataError
-    from service.scorer import TrainingInProgress, train_and_save
+    from scoring.governance import comparison_summary
+    from service.frames import custody_frame, offences_frame, persons_frame
+    from service.training import TrainingInProgress, train_candidate, training_lock
 
     bar, update = _progress_bar("training the threat model")
+    model_dir = get_settings().model_dir
     try:
-        with _session() as session:
-            model = train_and_save(session=session, scorer=_scorer(),
-                                   model_dir=get_settings().model_dir, progress=update)
+        with training_lock(model_dir):
+            with _session() as session:
+                conn = session.connection()
+                frames = offences_frame(conn), persons_frame(conn), custody_frame(conn)
+            model, promoted = train_candidate(frames=frames, scorer=_scorer(),
+                                              model_dir=model_dir, progress=update)
     except (TrainingDataError, TrainingInProgress) as exc:
         print(f"iomscore train: {exc}", file=sys.stderr)
         return 1
     finally:
         bar.close()
-    held_out = model.card["evaluation"]
-    print(f"model {model.version} is now current; held-out later dates: AUC "
-          f"{held_out['model']['auc']:.3f} (rule-based {held_out['rule_based']['auc']:.3f}), "
-          f"Brier {held_out['model']['brier']:.3f}", file=sys.stderr)
+    for row in comparison_summary(model.card["comparison"]):
+        auc = "n/a" if row["auc"] is None else f"{row['auc']:.3f}"
+        print(f"  {row['contender']:<11} AUC {auc}  Brier {row['brier']:.3f}  "
+              f"ECE {row['ece']:.3f}", file=sys.stderr)
+    gate = model.card["gate"]
+    if promoted:
+        print(f"model {model.version} passed the gate and is now current", file=sys.stderr)
+    elif gate["passed"]:
+        print(f"model {model.version} passed the gate but another model became current "
+              "meanwhile: kept as a candidate", file=sys.stderr)
+    else:
+        print(f"model {model.version} is rejected: " + "; ".join(gate["reasons"]),
+              file=sys.stderr)
     return 0
 
 

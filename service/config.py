@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # no longer counts against the limit.
     max_active_score_runs: int = Field(default=2, ge=1)
     score_run_stale_after: timedelta = timedelta(hours=1)
+    # A training job queued or running for longer than this (its worker died) no longer
+    # blocks the next one; the model folder's file lock still stops two at once.
+    training_job_stale_after: timedelta = timedelta(hours=6)
     # How long a request waits for a pooled database connection before it is told to
     # come back later (503), instead of queueing behind a stuck pool.
     db_pool_timeout_s: float = Field(default=10.0, gt=0)

@@ -1,7 +1,8 @@
-"""Running work after the response: score runs in the background, outside the request."""
+"""Running work after the response: score runs and training jobs, outside the request."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends
@@ -9,6 +10,7 @@ from sqlmodel import Session
 
 from service.db import get_engine
 from service.scorer import Scorer, execute_run
+from service.training import execute_training
 
 
 @contextmanager
@@ -31,3 +33,18 @@ def get_run_scheduler(background: BackgroundTasks) -> RunScheduler:
 
 
 RunSchedulerDep = Annotated[RunScheduler, Depends(get_run_scheduler)]
+
+
+TrainingScheduler = Callable[[int, Scorer, Path], None]
+
+
+def get_training_scheduler(background: BackgroundTasks) -> TrainingScheduler:
+    """Schedule a training job to execute once the response has been sent."""
+
+    def schedule(job_id: int, scorer: Scorer, model_dir: Path) -> None:
+        background.add_task(execute_training, engine_session, job_id, scorer, model_dir)
+
+    return schedule
+
+
+TrainingSchedulerDep = Annotated[TrainingScheduler, Depends(get_training_scheduler)]

@@ -19,6 +19,7 @@ from service.routes import (
     meetings,
     memberships,
     metrics,
+    model,
     offences,
     persons,
     reference,
@@ -72,6 +73,7 @@ def create_app() -> FastAPI:
         memberships.router,
         imports.router,
         scores.router,
+        model.router,  # the threat model: card, training, candidates, promotion
         admin.router,
         metrics.router,
         reports.router,

@@ -1,4 +1,4 @@
-"""Scores: one person's as of any date, batch snapshots, and the threat model's card."""
+"""Scores: one person's as of any date, and batch snapshots (the model: `routes/model.py`)."""
 
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -14,15 +14,14 @@ from models import (
     ScoreSnapshotRead,
 )
 from models.base import IsoDate
-from models.score import ModelCard, ScoreOrder, ScoreSnapshotPage
-from scoring import TrainingDataError, model_card
+from models.score import ScoreOrder, ScoreSnapshotPage
 from service.access import visible_person
 from service.audit import AuditDep
 from service.deps import IdPath, PagingDep, ScorerDep, SessionDep, SettingsDep
-from service.errors import Conflict, invalid_field, responses
+from service.errors import responses
 from service.jobs import RunSchedulerDep
-from service.scorer import TrainingInProgress, person_score, train_and_save
-from service.security import Admin, BatchRunner, Justification, PersonLevel
+from service.scorer import person_score
+from service.security import BatchRunner, Justification, PersonLevel
 from service.store import scores as store
 from service.store.common import get_or_404
 
@@ -88,25 +87,3 @@ def list_scores(
     items = [ScoreSnapshotRead(**r.model_dump(), as_of=run.as_of) for r in rows]
     return ScoreSnapshotPage(items=items, total=total, limit=paging.limit,
                              offset=paging.offset, run=ScoreRunRead.model_validate(run))
-
-
-@router.get("/model", response_model=ModelCard)
-def get_model_card(scorer: ScorerDep) -> dict[str, Any]:
-    """The threat model's card (metrics, calibration, fairness by group) or the fallback's."""
-    return scorer.card()
-
-
-@router.post("/model/train", status_code=status.HTTP_201_CREATED, response_model=ModelCard,
-             responses=responses(403, 409, 422))
-def train_model(_: Admin, session: SessionDep, scorer: ScorerDep,
-                settings: SettingsDep) -> dict[str, Any]:
-    """Train the threat model on the register by back-testing and make it current (slow:
-    seconds to minutes; the card reports held-out AUC and Brier against the fallback)."""
-    try:
-        model = train_and_save(session=session, scorer=scorer, model_dir=settings.model_dir)
-    except TrainingInProgress as exc:
-        raise Conflict(f"{exc}; try again when it has finished",
-                       headers={"Retry-After": "60"}) from exc
-    except TrainingDataError as exc:
-        raise invalid_field(["body"], str(exc), type="training_data") from exc
-    return model_card(model, config=scorer.config, catalogue=scorer.catalogue)
