@@ -27,11 +27,12 @@ from service.console.session import (
     set_session_cookie,
 )
 from service.console.web import HERE, render, router
-from service.deps import CatalogueDep, IdiomRulesDep, ScorerDep, SessionDep
+from service.deps import CatalogueDep, IdiomRulesDep, ScorerDep, SessionDep, SettingsDep
 from service.idiom import idiom_file_response
 from service.security import principal_for_key
 from service.store import reports as report_store
 from service.store.reference import list_areas, list_streams
+from service.training import list_candidates
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +162,13 @@ def report_csv(principal: ConsolePrincipal, session: SessionDep, catalogue: Cata
 # --- model --------------------------------------------------------------------------------
 
 @router.get("/model")
-def model_page(request: Request, principal: ConsolePrincipal, scorer: ScorerDep) -> Response:
-    """The threat model's card: metrics, calibration, figures by group."""
+def model_page(request: Request, principal: ConsolePrincipal, scorer: ScorerDep,
+               settings: SettingsDep) -> Response:
+    """The threat model's card: metrics, calibration, figures by group, its comparison
+    with the fallback and the baseline, and every candidate with the gate's verdict."""
     card = scorer.card()
+    candidates = list_candidates(settings.model_dir)
+    in_use = next((c for c in candidates if c["status"] == "current"), None)
     evaluation = card.get("evaluation") or {}
     calibration = evaluation.get("calibration") or []
     chart = None
@@ -178,4 +183,6 @@ def model_page(request: Request, principal: ConsolePrincipal, scorer: ScorerDep)
                 if name.startswith("by_") and isinstance(rows, list)}
     return render(request, "model.html", {"title": "Model", "active": "model", "card": card,
                                           "evaluation": evaluation, "calibration": calibration,
-                                          "chart": chart, "by_group": by_group})
+                                          "chart": chart, "by_group": by_group,
+                                          "comparison": in_use["comparison"] if in_use else [],
+                                          "candidates": candidates})
