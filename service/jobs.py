@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends
 from sqlmodel import Session
@@ -35,14 +35,16 @@ def get_run_scheduler(background: BackgroundTasks) -> RunScheduler:
 RunSchedulerDep = Annotated[RunScheduler, Depends(get_run_scheduler)]
 
 
-TrainingScheduler = Callable[[int, Scorer, Path], None]
+TrainingScheduler = Callable[[int, Scorer, Path, dict[str, Any]], None]
 
 
 def get_training_scheduler(background: BackgroundTasks) -> TrainingScheduler:
     """Schedule a training job to execute once the response has been sent."""
 
-    def schedule(job_id: int, scorer: Scorer, model_dir: Path) -> None:
-        background.add_task(execute_training, engine_session, job_id, scorer, model_dir)
+    def schedule(job_id: int, scorer: Scorer, model_dir: Path,
+                 requested_by: dict[str, Any]) -> None:
+        background.add_task(execute_training, engine_session, job_id, scorer, model_dir,
+                            requested_by)
 
     return schedule
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from models import RunStatus, TrainingJob
+from models import AuditAction, AuditEvent, RunStatus, TrainingJob
 from scoring import ModelStoreError, ThreatModel, TrainingDataError, list_models, load_model
 from scoring.artefacts import (
     current_version,
@@ -117,13 +117,20 @@ def train_candidate(*, frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
     return model, True
 
 
+# What a job's own audit event copies from the request that queued it.
+REQUESTER_FIELDS = ("key_id", "key_name", "role", "method", "route", "request_id")
+
+
 def execute_training(sessions: SessionFactory, job_id: int, scorer: Scorer,
-                     model_dir: Path) -> None:
+                     model_dir: Path, requested_by: dict[str, Any] | None = None) -> None:
     """Run a training job outside any request: read the register, train, gate, record.
 
     The register is read and that transaction ended before the fit, so no connection is
-    held for the minutes it takes. A failure records `failed` and the error's type (with
-    the message only for TrainingDataError, whose messages are ours and quote no data).
+    held for the minutes it takes. A promotion by the gate is audited in the name of the
+    key that queued the job (``requested_by``: ``REQUESTER_FIELDS`` of its audit event),
+    in the transaction that records the job done. A failure records `failed` and the
+    error's type (with the message only for TrainingDataError, whose messages are ours and
+    quote no data).
     """
     started = time.perf_counter()
     try:
@@ -150,6 +157,11 @@ def execute_training(sessions: SessionFactory, job_id: int, scorer: Scorer,
             job.candidate_version, job.promoted = model.version, promoted
             job.gate_passed, job.gate_reasons = bool(gate["passed"]), list(gate["reasons"])
             session.add(job)
+            if promoted and requested_by is not None:
+                session.add(AuditEvent(
+                    **requested_by, action=AuditAction.alteration, status=200,
+                    detail=f"training job {job_id}: model {model.version} passed the gate "
+                           "and was made current"))
             session.commit()
         log.info("training job %s done: %s %s", job_id, model.version,
                  "promoted" if promoted else "not promoted")

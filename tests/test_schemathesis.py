@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -60,9 +61,10 @@ def admin_headers(engine: Engine) -> Iterator[dict[str, str]]:
         # they run at once on this module's database.
         execute_run(lambda: Session(engine, expire_on_commit=False), run_id, scorer)
 
-    def train_inline(job_id: int, scorer: Scorer, model_dir: Path) -> None:
+    def train_inline(job_id: int, scorer: Scorer, model_dir: Path,
+                     requested_by: dict[str, Any]) -> None:
         execute_training(lambda: Session(engine, expire_on_commit=False), job_id, scorer,
-                         model_dir)
+                         model_dir, requested_by)
 
     app.dependency_overrides[get_session] = session_dep
     app.dependency_overrides[get_run_scheduler] = lambda: run_inline

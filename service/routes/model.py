@@ -28,6 +28,7 @@ from service.security import Admin
 from service.store import training_jobs as store
 from service.store.common import get_or_404
 from service.training import (
+    REQUESTER_FIELDS,
     list_candidates,
     promote_version,
     rollback,
@@ -65,11 +66,12 @@ def train_model(_: Admin, session: SessionDep, scorer: ScorerDep, settings: Sett
     It becomes current only if it passes the gate (seconds to minutes)."""
     job = store.create_job(session=session, stale_after=settings.training_job_stale_after,
                            lock_held=training_running(settings.model_dir))
-    audit.record(AuditAction.alteration, status=202,
-                 detail=f"training job {job.id} queued: the candidate becomes current only "
-                        "if it passes the gate")
+    event = audit.record(AuditAction.alteration, status=202,
+                         detail=f"training job {job.id} queued: the candidate becomes "
+                                "current only if it passes the gate")
     assert job.id is not None
-    schedule(job.id, scorer, settings.model_dir)
+    schedule(job.id, scorer, settings.model_dir,
+             {name: getattr(event, name) for name in REQUESTER_FIELDS})
     response.headers["Location"] = f"/model/train/{job.id}"
     return TrainingJobRead.model_validate(job)
 

@@ -5,6 +5,7 @@ a rejected one needs force and a reason (audited); every worker sees a promotion
 from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -37,8 +38,10 @@ def demo_register(engine: Engine) -> None:
 def inline_training(session: Session) -> Iterator[None]:
     """Run training jobs at once, in the test's transaction, instead of after the response."""
 
-    def schedule(job_id: int, scorer: Scorer, model_dir: Path) -> None:
-        execute_training(lambda: nullcontext(session), job_id, scorer, model_dir)
+    def schedule(job_id: int, scorer: Scorer, model_dir: Path,
+                 requested_by: dict[str, Any]) -> None:
+        execute_training(lambda: nullcontext(session), job_id, scorer, model_dir,
+                         requested_by)
 
     app.dependency_overrides[get_training_scheduler] = lambda: schedule
     yield
@@ -80,7 +83,7 @@ def audit_details(session: Session) -> list[AuditEvent]:
 
 def test_training_job_makes_a_candidate_that_beats_the_fallback_current(
         demo_register: None, model_dir: Path, client: TestClient, anon_client: TestClient,
-        make_key: KeyMaker, inline_training: None) -> None:
+        make_key: KeyMaker, session: Session, inline_training: None) -> None:
     assert client.get("/model").json()["threat_source"] == "rule_based"
     analyst = {"X-API-Key": make_key("analyst")}
     assert anon_client.post("/model/train", headers=analyst).status_code == 403
@@ -97,6 +100,9 @@ def test_training_job_makes_a_candidate_that_beats_the_fallback_current(
     assert {g["group"] for g in card["comparison"]["contenders"]["candidate"]["by_sex"]} >= {
         "male", "female"}
     assert (model_dir / card["model_version"]).is_dir()
+    queued, promoted = audit_details(session)[-2:]
+    assert promoted.detail is not None and card["model_version"] in promoted.detail
+    assert promoted.key_id == queued.key_id is not None and promoted.route == "/model/train"
     listed = client.get("/model/candidates").json()
     assert listed["current"] == card["model_version"]
     assert [(i["version"], i["status"], i["gate"]["passed"]) for i in listed["items"]] == [
