@@ -310,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output", help="scores.parquet (a directory with --engine dask)")
     score.set_defaults(handler=_score)
 
-    sub.add_parser("train", help="train the threat model on the register by back-testing"
+    sub.add_parser("train", help="train a candidate threat model on the register by "
+                   "back-testing; it becomes current only if it passes the gate"
                    ).set_defaults(handler=_train)
 
     openapi = sub.add_parser("openapi", help="write the app's OpenAPI document as YAML")

@@ -1,4 +1,5 @@
-"""The iomscore command line: migrate builds the schema; openapi writes the contract."""
+"""The iomscore command line: migrate builds the schema; openapi writes the contract; train
+makes a gated candidate."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,3 +56,21 @@ def test_keys_create_list_revoke(sqlite_env: str, capsys: pytest.CaptureFixture[
     assert "revoked" in capsys.readouterr().out
     assert main(["keys", "create", "--role", "admin", "--areas", "NOWHERE"]) == 2
     assert main(["keys", "revoke", "9999"]) == 2
+
+
+def test_train_makes_a_gated_candidate(sqlite_env: str, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from scoring.artefacts import current_version, list_models
+
+    models = tmp_path / "models"
+    monkeypatch.setenv("MODEL_DIR", str(models))
+    get_settings.cache_clear()
+    assert main(["demo", "--people", "1500", "--seed", "7"]) == 0
+    capsys.readouterr()
+    assert main(["train"]) == 0
+    err = capsys.readouterr().err
+    (version,) = list_models(models)
+    assert "rule_based" in err and "baseline" in err and "ECE" in err
+    assert f"model {version} passed the gate and is now current" in err
+    assert current_version(models) == version
