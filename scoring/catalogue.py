@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from scoring.paths import CATALOGUE
 from scoring.rules import RulesReader, load_rules
 
-DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "offence_catalogue.yaml"
+DEFAULT_PATH = CATALOGUE
 
 COLUMNS = (
     "label",

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from scoring.paths import SCORING_CONFIG
 from scoring.rules import RulesReader, load_rules
 
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "data" / "rfg_config.yaml"
+DEFAULT_CONFIG_PATH = SCORING_CONFIG
 
 COMPONENTS = ("recency", "frequency", "gravity", "victims")
 STREAMS = ("all", "acquisitive", "domestic_abuse")

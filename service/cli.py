@@ -8,7 +8,6 @@ from pathlib import Path
 import yaml
 
 from service.config import get_settings
-from service.demo.generate import DEFAULT_SEED
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -36,21 +35,28 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from service.db import get_engine
-    from service.demo import DemoDataExists, count_persons, generate_demo, load_demo
+    from service.demo import (
+        DEFAULT_SEED,
+        DemoDataExists,
+        count_persons,
+        generate_demo,
+        load_demo,
+    )
     from service.migrate import upgrade
 
+    seed = DEFAULT_SEED if args.seed is None else args.seed
     upgrade(get_settings().database_url)
     engine = get_engine()
     if args.if_empty and count_persons(engine):
         print("demo data not loaded: the register already holds people", file=sys.stderr)
     else:
         try:
-            counts = load_demo(engine, generate_demo(seed=args.seed, people=args.people))
+            counts = load_demo(engine, generate_demo(seed=seed, people=args.people))
         except (DemoDataExists, ValueError) as exc:
             print(f"iomscore demo: {exc}", file=sys.stderr)
             return 1
         summary = ", ".join(f"{n} {what}" for what, n in counts.items())
-        print(f"demo data loaded (seed {args.seed}): {summary}", file=sys.stderr)
+        print(f"demo data loaded (seed {seed}): {summary}", file=sys.stderr)
     # Every route but /health needs a key: hand the person trying the demo one that works.
     print("admin API key for the demo (send as 'Authorization: Bearer <key>'):",
           file=sys.stderr)
@@ -278,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=_keys_revoke)
 
     demo = sub.add_parser("demo", help="migrate, then load a synthetic force area")
-    demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    demo.add_argument("--seed", type=int, default=None,
+                      help="default 20221109, the IDIOM data date of seed 002")
     demo.add_argument("--people", type=int, default=30_000)
     demo.add_argument("--if-empty", action="store_true",
                       help="do nothing (and succeed) if the register already holds people")
