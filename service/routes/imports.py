@@ -1,20 +1,22 @@
-"""Bulk imports of nightly extracts and existing cohorts (CSV or NDJSON): people, offences,
-custody, memberships, referrals; all rows or none."""
+"""Bulk imports of nightly extracts and existing cohorts (CSV or NDJSON, as the body or a
+form upload): people, offences, custody, memberships, referrals; all rows or none."""
 
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
 from models import AuditAction
 from models.imports import ImportSummary
 from service.audit import AuditDep, Auditor, import_event
 from service.config import Settings
 from service.deps import CatalogueDep, SessionDep, SettingsDep
-from service.errors import InvalidInput, UnsupportedMediaType, responses
+from service.errors import InvalidInput, UnsupportedMediaType, invalid_field, responses
 from service.observability import IMPORT_ROWS
 from service.security import Importer, Principal
 from service.store import imports as store
@@ -37,6 +39,10 @@ MEDIA_TYPES: dict[str, ImportFormat] = {
     "application/x-ndjson": "ndjson",
     "application/ndjson": "ndjson",
 }
+# A form upload's part often says only application/octet-stream (curl -F does for .csv):
+# then the file name's extension tells the format.
+EXTENSIONS: dict[str, ImportFormat] = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+FORM = "multipart/form-data"
 
 
 def _media_type(header: str) -> tuple[str, str]:
@@ -52,19 +58,40 @@ def _media_type(header: str) -> tuple[str, str]:
 
 def _unsupported() -> UnsupportedMediaType:
     return UnsupportedMediaType(
-        "send the file as text/csv or application/x-ndjson (UTF-8)",
-        headers={"Accept-Post": ", ".join(MEDIA_TYPES)})
+        "send the file as text/csv or application/x-ndjson (UTF-8), or as the field `file` "
+        "of a multipart/form-data upload (named .csv, .ndjson or .jsonl)",
+        headers={"Accept-Post": ", ".join([*MEDIA_TYPES, FORM])})
 
 
 async def read_import_file(request: Request) -> ImportFile:
-    """The request body as an import file, its format from Content-Type (415 otherwise)."""
+    """The import file: the request body (its format from Content-Type), or the `file`
+    field of a form upload (its format from the part's Content-Type or file name); 415
+    otherwise."""
     media_type, charset = _media_type(request.headers.get("content-type", ""))
+    # The size cap (settings.max_import_body_bytes) is enforced by the BodySizeLimit
+    # middleware as the body streams in, before it is all in memory; a form is no larger
+    # than the body that carried it.
+    if media_type == FORM:
+        return await _read_upload(request)
     fmt = MEDIA_TYPES.get(media_type)
     if fmt is None or charset not in ("utf-8", "utf8"):
         raise _unsupported()
-    # The size cap (settings.max_import_body_bytes) is enforced by the BodySizeLimit
-    # middleware as the body streams in, before it is all in memory.
     return ImportFile(format=fmt, data=await request.body())
+
+
+async def _read_upload(request: Request) -> ImportFile:
+    # A malformed form, or more than one file, is a 400 from Starlette's parser.
+    async with request.form(max_files=1, max_fields=16) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise invalid_field(["body", "file"], "send the file as the form field `file` "
+                                "(curl -F file=@extract.csv)", type="missing")
+        media_type, charset = _media_type(upload.content_type or "")
+        fmt = MEDIA_TYPES.get(media_type) or EXTENSIONS.get(
+            PurePosixPath((upload.filename or "").lower()).suffix)
+        if fmt is None or charset not in ("utf-8", "utf8"):
+            raise _unsupported()
+        return ImportFile(format=fmt, data=await upload.read())
 
 
 ImportFileDep = Annotated[ImportFile, Depends(read_import_file)]
@@ -101,15 +128,24 @@ def _request_body(kind: str, columns: dict[str, str], example_csv: str,
     """OpenAPI for a raw-file body (the route reads the stream itself, so FastAPI cannot)."""
     table = "\n".join(f"- `{name}`: {text}" for name, text in columns.items())
     description = (
-        f"The {kind} extract as a file. CSV: a header line naming the columns (any order), "
-        "then one row per record; empty cells mean not given; line numbers in errors count "
-        "the header as line 1. NDJSON: one JSON object per line with the same field names. "
-        f"UTF-8. Columns:\n\n{table}"
+        f"The {kind} extract as a file: the request body itself (Content-Type text/csv or "
+        "application/x-ndjson), or the field `file` of a multipart/form-data upload (`curl "
+        "-F file=@extract.csv`; the part's Content-Type, or else the file name's extension "
+        ".csv, .ndjson or .jsonl, gives the format). CSV: a header line naming the columns "
+        "(any order), then one row per record; empty cells mean not given; line numbers in "
+        "errors count the header as line 1. NDJSON: one JSON object per line with the same "
+        f"field names. UTF-8. Columns:\n\n{table}"
     )
+    upload = {"schema": {"type": "object", "required": ["file"], "properties": {"file": {
+        "type": "string", "format": "binary",
+        "description": "The CSV or NDJSON file (named .csv, .ndjson or .jsonl)"}}},
+        "encoding": {"file": {"contentType": ", ".join([*MEDIA_TYPES,
+                                                        "application/octet-stream"])}}}
     return {"requestBody": {"required": True, "description": description, "content": {
         "text/csv": {"schema": {"type": "string"}, "example": example_csv},
         "application/x-ndjson": {"schema": {"type": "string"}, "example": example_ndjson},
         "application/ndjson": {"schema": {"type": "string"}, "example": example_ndjson},
+        FORM: upload,
     }}}
 
 
@@ -156,7 +192,7 @@ OFFENCES_BODY = _request_body(
 
 
 @router.post("/persons", response_model=ImportSummary, openapi_extra=PERSONS_BODY,
-             responses=responses(403, 409, 413, 415, 422))
+             responses=responses(400, 403, 409, 413, 415, 422))
 def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep,
                    settings: SettingsDep, audit: AuditDep,
                    restore_erased: RestoreErased = False) -> ImportSummary:
@@ -172,7 +208,7 @@ def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep
 
 
 @router.post("/offences", response_model=ImportSummary, openapi_extra=OFFENCES_BODY,
-             responses=responses(403, 409, 413, 415, 422))
+             responses=responses(400, 403, 409, 413, 415, 422))
 def import_offences(principal: Importer, file: ImportFileDep, session: SessionDep,
                     settings: SettingsDep, catalogue: CatalogueDep, audit: AuditDep,
                     restore_erased: RestoreErased = False) -> ImportSummary:
@@ -201,7 +237,7 @@ def _import_records(kind: str, principal: Principal, file: ImportFile, session: 
 
 
 @router.post("/custody", response_model=ImportSummary, openapi_extra=CUSTODY_BODY,
-             responses=responses(403, 409, 413, 415, 422))
+             responses=responses(400, 403, 409, 413, 415, 422))
 def import_custody(principal: Importer, file: ImportFileDep, session: SessionDep,
                    settings: SettingsDep, audit: AuditDep,
                    restore_erased: RestoreErased = False) -> ImportSummary:
@@ -212,7 +248,7 @@ def import_custody(principal: Importer, file: ImportFileDep, session: SessionDep
 
 
 @router.post("/memberships", response_model=ImportSummary, openapi_extra=MEMBERSHIPS_BODY,
-             responses=responses(403, 409, 413, 415, 422))
+             responses=responses(400, 403, 409, 413, 415, 422))
 def import_memberships(principal: Importer, file: ImportFileDep, session: SessionDep,
                        settings: SettingsDep, audit: AuditDep,
                        restore_erased: RestoreErased = False) -> ImportSummary:
@@ -223,7 +259,7 @@ def import_memberships(principal: Importer, file: ImportFileDep, session: Sessio
 
 
 @router.post("/referrals", response_model=ImportSummary, openapi_extra=REFERRALS_BODY,
-             responses=responses(403, 409, 413, 415, 422))
+             responses=responses(400, 403, 409, 413, 415, 422))
 def import_referrals(principal: Importer, file: ImportFileDep, session: SessionDep,
                      settings: SettingsDep, audit: AuditDep,
                      restore_erased: RestoreErased = False) -> ImportSummary:
