@@ -40,6 +40,8 @@ def _demo(args: argparse.Namespace) -> int:
     from service.demo import DemoDataExists, count_persons, generate_demo, load_demo
     from service.migrate import upgrade
 
+    if args.export:
+        return _demo_export(args)
     upgrade(get_settings().database_url)
     engine = get_engine()
     if args.if_empty and count_persons(engine):
@@ -56,6 +58,24 @@ def _demo(args: argparse.Namespace) -> int:
     print("admin API key for the demo (send as 'Authorization: Bearer <key>'):",
           file=sys.stderr)
     print(issue_key(role="admin", areas=None, name="demo admin"))
+    return 0
+
+
+def _demo_export(args: argparse.Namespace) -> int:
+    from service.demo import generate_demo
+    from service.demo.export import export_demo
+
+    try:
+        data = generate_demo(seed=args.seed, people=args.people)
+    except ValueError as exc:
+        print(f"iomscore demo: {exc}", file=sys.stderr)
+        return 1
+    written = export_demo(data, Path(args.export))
+    counts = data.counts()
+    for kind, path in written.items():
+        print(f"{path}: {counts[kind]} rows", file=sys.stderr)
+    print("load them in that order: iomscore import KIND FILE, or POST /imports/KIND",
+          file=sys.stderr)
     return 0
 
 
@@ -331,6 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--people", type=int, default=30_000)
     demo.add_argument("--if-empty", action="store_true",
                       help="do nothing (and succeed) if the register already holds people")
+    demo.add_argument("--export", metavar="DIR",
+                      help="write the data set as import files (persons.csv, offences.csv, "
+                           "custody.csv, memberships.csv) into DIR instead of loading it")
     demo.set_defaults(handler=_demo)
 
     score = sub.add_parser("score", help="score everyone as of a date (database or Parquet)")
