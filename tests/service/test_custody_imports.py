@@ -1,15 +1,21 @@
 """Custody spells imported in bulk: idempotent on (source, source_ref), releases arriving
 later are updates, the date and no-overlap rules hold across the register and the file."""
 
+import threading
 import time
 from datetime import date, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func
+from sqlalchemy import delete, func
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from models import AuditEvent, CustodyPeriod
+from models import AuditEvent, CustodyPeriod, Person
+from service.errors import InvalidInput
+from service.store import imports
+from service.store.import_files import ImportFile
+from service.store.import_records import KINDS, import_records
 from tests.factories import pnc_id
 from tests.service.import_helpers import (
     NDJSON,
@@ -213,3 +219,50 @@ def test_one_hundred_thousand_custody_spells_in_one_request(client: TestClient,
     print(f"\n100,000 custody rows imported in {took:.1f} s")
     # A generous bound: it guards against a per-row query or quadratic step creeping in.
     assert took < 60
+
+
+def test_two_imports_at_once_cannot_both_write_overlapping_spells(engine: Engine) -> None:
+    # Real commits on the module's database (no rolled-back test session): cleaned up below.
+    pncs = [pnc_id() for _ in range(300)]
+    people = to_csv(PERSON_HEADER, [person_row(p) for p in pncs])
+    files = [to_csv(HEADER, [spell(p, f"{tag}-{p}", start, end) for p in pncs])
+             for tag, start, end in (("RA", "2020-01-01", "2020-03-01"),
+                                     ("RB", "2020-02-01", "2020-04-01"))]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def run(text: str) -> None:
+        with Session(engine) as s:
+            barrier.wait()
+            try:
+                import_records(KINDS["custody"], session=s,
+                               file=ImportFile("csv", text.encode()), max_rows=10**6)
+                s.commit()  # what the route's audit event does
+                outcomes.append("written")
+            except InvalidInput as exc:
+                kinds = {e["type"] for e in exc.errors or []}
+                outcomes.append(f"refused: {','.join(sorted(kinds))}")
+            except BaseException as exc:  # reported by the assertion below
+                outcomes.append(f"failed: {type(exc).__name__}")
+
+    try:
+        with Session(engine) as s:
+            imports.import_persons(session=s, file=ImportFile("csv", people.encode()),
+                                   max_rows=10**6)
+            s.commit()
+        threads = [threading.Thread(target=run, args=(f,)) for f in files]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["refused: overlap", "written"]
+        with Session(engine) as s:
+            stored = s.exec(select(func.count()).select_from(CustodyPeriod).where(
+                CustodyPeriod.source_ref.like("R_-%"))).one()  # type: ignore[union-attr]
+        assert stored == len(pncs)
+    finally:
+        with Session(engine) as s:
+            ids = select(Person.id).where(Person.pnc_id.in_(pncs))  # type: ignore[attr-defined]
+            s.execute(delete(CustodyPeriod).where(CustodyPeriod.person_id.in_(ids)))  # type: ignore[arg-type,attr-defined]
+            s.execute(delete(Person).where(Person.pnc_id.in_(pncs)))  # type: ignore[arg-type,attr-defined]
+            s.commit()
