@@ -85,6 +85,7 @@ class Overlap:
     end: str
     half_open: bool
     what: str
+    scope: str = ""  # said after the other record: " in the same stream"
 
 
 @dataclass
@@ -306,7 +307,7 @@ def _check_overlaps(conn: Connection, table: Table, rule: Overlap,
         reported.add(line)
         what = (f"the {rule.what} on line {other.line}" if other.line is not None
                 else f"{rule.what} {other.record_id}")
-        errors.add(line, rule.start, f"overlaps {what} ({other})", "overlap")
+        errors.add(line, rule.start, f"overlaps {what} ({other}){rule.scope}", "overlap")
 
     for spans in groups.values():
         # Sorted by start, a span overlaps an earlier one exactly when it starts before
@@ -385,7 +386,7 @@ class MembershipKind(RecordKind):
     fixed = ("stream",)
     area_column = "area"
     overlap = Overlap(("person_id", "stream"), "adopted_on", "exited_on", half_open=True,
-                      what="membership of this stream")
+                      what="membership", scope=" in the same stream")
 
     def values(self, item: RecordRow, person: Row[Any], ctx: Context,
                errors: RowErrors) -> dict[str, Any] | None:

@@ -108,8 +108,10 @@ def test_membership_bad_rows_are_all_listed_and_nothing_is_written(
         (13, "rag", "enum"),
     ]
     errors = resp.json()["errors"]
-    assert "line 2" in errors[5]["msg"] and f"membership of this stream {made.json()['id']}" \
-        in errors[6]["msg"]
+    assert errors[5]["msg"] == ("overlaps the membership on line 2 (2023-01-15 to open) in "
+                                "the same stream")
+    assert errors[6]["msg"] == (f"overlaps membership {made.json()['id']} (2015-01-01 to "
+                                "open) in the same stream")
     assert memberships(session) == []
 
 
