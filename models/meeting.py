@@ -8,7 +8,7 @@ from pydantic import model_validator
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, timestamp_field
+from models.base import SourceFields, enum_column, timestamp_field
 from models.enums import Cohort, ExitReason
 
 
@@ -39,10 +39,12 @@ class ReferralFields(SQLModel):
         description="OGRS 2-year % supplied by probation, where known (seed 002: 75)")
 
 
-class Referral(ReferralFields, table=True):
+class Referral(ReferralFields, SourceFields, table=True):
     __tablename__ = "referrals"
     __table_args__ = (Index("ix_referrals_area_requested_stream", "area", "requested_stream"),
-                      Index("ix_referrals_person_id", "person_id"))
+                      Index("ix_referrals_person_id", "person_id"),
+                      Index("ix_referrals_source_source_ref", "source", "source_ref",
+                            unique=True))
 
     id: int | None = Field(default=None, primary_key=True)
     area: str = Field(foreign_key="areas.code", max_length=32)
@@ -82,7 +84,7 @@ class ReferralWithdraw(SQLModel):
         return self
 
 
-class ReferralRead(ReferralFields):
+class ReferralRead(ReferralFields, SourceFields):
     id: int
     area: str
     status: ReferralStatus
