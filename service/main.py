@@ -12,6 +12,7 @@ from service.console import router as console_router
 from service.errors import install_error_handlers, responses
 from service.limits import BodySizeLimit
 from service.observability import RequestContext, configure_logging
+from service.openapi import install as install_openapi
 from service.routes import (
     admin,
     health,
@@ -79,7 +80,8 @@ def create_app() -> FastAPI:
         meetings.router,  # referrals, meetings, decisions
     ):
         app.include_router(router, dependencies=[Depends(authenticate)],
-                           responses=responses(400, 401))
+                           responses=responses(400, 401, 500, 503))
+    install_openapi(app)
     return app
 
 

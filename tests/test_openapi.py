@@ -21,3 +21,22 @@ def test_every_operation_has_a_description_and_problem_responses() -> None:
             assert op.get("description") or op.get("summary"), (method, path)
             if method in {"post", "patch"}:
                 assert "422" in op["responses"], (method, path)
+
+
+def test_every_error_is_documented_as_problem_json() -> None:
+    # The server answers every error as application/problem+json with a Problem body; a
+    # generated client reads the first media type it knows, so nothing else is listed.
+    spec = app.openapi()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    checked = 0
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for code, response in op["responses"].items():
+                if int(code) < 400 or path == "/health":
+                    continue
+                checked += 1
+                assert response["content"] == {"application/problem+json": {
+                    "schema": {"$ref": "#/components/schemas/Problem"}}}, (method, path, code)
+            if path != "/health":
+                assert {"401", "500", "503"} <= set(op["responses"]), (method, path)
+    assert checked > 200

@@ -7,7 +7,7 @@ import pandas as pd
 from fastapi import APIRouter, Query, status
 
 from models import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, AuditAction, AuditEventRead, Page
-from models.base import UtcSearchBound
+from models.base import IsoDate, UtcSearchBound
 from models.retention import RetentionCandidate, RetentionReviewRead
 from service.audit import AuditDep
 from service.deps import IdPath, IdQuery, PagingDep, RetentionRuleDep, SessionDep
@@ -70,7 +70,7 @@ def _day(value: object) -> date | None:
 def retention_review(
     principal: Admin, session: SessionDep, paging: PagingDep, rule: RetentionRuleDep,
     justification: Justification, audit: AuditDep,
-    as_of: Annotated[date | None, Query(description="Default: today")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None,
 ) -> RetentionReviewRead:
     """People due for a records review under the force's retention rule (by default, an
     indicative six years with no offence, custody or active membership; deaths are listed
