@@ -5,11 +5,10 @@ place keeps the console's report identical to GET /reports/idiom.
 """
 
 from datetime import date
-from typing import Literal
 
 from fastapi import Response
 
-from models.enums import Cohort
+from models.enums import Cohort, Counting
 from scoring.catalogue import OffenceCatalogue
 from scoring.idiom import GROUP_KEYS, IdiomReport
 from service.errors import invalid_field
@@ -20,7 +19,6 @@ from service.store.reports import IdiomParams, idiom_csv
 MIN_WINDOW_MONTHS = 1
 MAX_WINDOW_MONTHS = 60
 DEFAULT_WINDOW_MONTHS = 12
-Counting = Literal["recorded", "proven"]
 
 
 def idiom_params(principal: Principal, *, as_of: date | None, cohort: Cohort | None,

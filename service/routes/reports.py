@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from models.base import IsoDate
-from models.enums import Cohort
+from models.enums import Cohort, Counting
 from models.report import IdiomReportRead
 from scoring.idiom import GROUP_KEYS
 from service.deps import CatalogueDep, SessionDep
@@ -14,7 +14,6 @@ from service.idiom import (
     DEFAULT_WINDOW_MONTHS,
     MAX_WINDOW_MONTHS,
     MIN_WINDOW_MONTHS,
-    Counting,
     idiom_csv_response,
     idiom_params,
 )
@@ -38,7 +37,7 @@ def idiom_query(
     ] = None,
     window_months: Annotated[int, Query(ge=MIN_WINDOW_MONTHS, le=MAX_WINDOW_MONTHS)
                              ] = DEFAULT_WINDOW_MONTHS,
-    counting: Annotated[Counting, Query()] = "recorded",
+    counting: Annotated[Counting, Query()] = Counting.recorded,
     comparison: Annotated[bool, Query(description="Add a matched comparison group")] = False,
 ) -> IdiomParams:
     """Validate the report's query parameters (422 with the field at fault)."""

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from models import AuditAction, ExitReviewRead, ShortlistRead
 from models.base import IsoDate
+from models.enums import Knowledge, RankBy
 from models.shortlist import ShortlistCounts
 from service import exports
 from service.access import require_area_visible
@@ -39,7 +40,7 @@ StreamQuery = Annotated[str, Query(max_length=32, description="Cohort stream cod
                                    examples=["nsac"])]
 AsOfQuery = Annotated[IsoDate | None, Query(description="The world as at the end of this day "
                                                     "(default: today)")]
-KnowledgeQuery = Annotated[store.Knowledge, Query(
+KnowledgeQuery = Annotated[Knowledge, Query(
     description="current: all known now about as_of; as_recorded: only what had been "
                 "recorded by the end of as_of, so the same list comes back next year")]
 
@@ -52,10 +53,10 @@ def get_migration_shortlist(
     as_of: AsOfQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Score-ranked candidates to list "
                                 "(open referrals are always listed)")] = 25,
-    rank_by: Annotated[Literal["risk", "rfg"], Query()] = "risk",
+    rank_by: Annotated[RankBy, Query()] = RankBy.risk,
     include_other_areas: Annotated[bool, Query(
         description="Keep referred people whose home area is elsewhere")] = False,
-    knowledge: KnowledgeQuery = "current",
+    knowledge: KnowledgeQuery = Knowledge.current,
     format: Annotated[Format, Query()] = "json",
 ) -> Any:
     """Ranked candidates for a stream, who is excluded and why (decision support only)."""
@@ -78,7 +79,7 @@ def get_migration_shortlist_counts(
     stream: StreamQuery, as_of: AsOfQuery = None,
     include_other_areas: Annotated[bool, Query(
         description="Keep referred people whose home area is elsewhere")] = False,
-    knowledge: KnowledgeQuery = "current",
+    knowledge: KnowledgeQuery = Knowledge.current,
 ) -> Any:
     """How many people the migration shortlist lists and excludes (and why), for every role.
 
@@ -99,7 +100,7 @@ def get_migration_shortlist_counts(
 def get_exit_shortlist(
     principal: PersonLevel, session: SessionDep, scorer: ScorerDep, rules: ShortlistConfigDep,
     justification: Justification, audit: AuditDep, area: AreaQuery, stream: StreamQuery,
-    as_of: AsOfQuery = None, knowledge: KnowledgeQuery = "current",
+    as_of: AsOfQuery = None, knowledge: KnowledgeQuery = Knowledge.current,
     format: Annotated[Format, Query()] = "json",
 ) -> Any:
     """Current members whose recent record suggests an exit review, with reasons."""
