@@ -15,34 +15,44 @@ from service.errors import InvalidInput, UnsupportedMediaType, responses
 from service.observability import IMPORT_ROWS
 from service.security import Importer
 from service.store import imports as store
-from service.store.import_files import OFFENCE_COLUMNS, PERSON_COLUMNS, ImportFile, ImportFormat
+from service.store.import_files import (
+    OFFENCE_COLUMNS,
+    PERSON_COLUMNS,
+    ImportFile,
+    ImportFormat,
+    detect_format,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/imports", tags=["imports"])
 
-MEDIA_TYPES: dict[str, ImportFormat] = {
+# The format each Content-Type names; None: told from the file (detect_format).
+BINARY = "application/octet-stream"
+MEDIA_TYPES: dict[str, ImportFormat | None] = {
     "text/csv": "csv",
     "application/x-ndjson": "ndjson",
     "application/ndjson": "ndjson",
+    BINARY: None,
 }
 
 
 async def read_import_file(request: Request) -> ImportFile:
     """The request body as an import file, its format from Content-Type (415 otherwise)."""
     media_type, _, params = request.headers.get("content-type", "").partition(";")
-    fmt = MEDIA_TYPES.get(media_type.strip().lower())
+    media_type = media_type.strip().lower()
     charset = "utf-8"
     for param in params.split(";"):
         name, _, value = param.partition("=")
         if name.strip().lower() == "charset":
             charset = value.strip().strip('"').lower()
-    if fmt is None or charset not in ("utf-8", "utf8"):
+    if media_type not in MEDIA_TYPES or charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(
-            "send the file as text/csv or application/x-ndjson (UTF-8)",
-            headers={"Accept-Post": ", ".join(MEDIA_TYPES)})
+            "send the file as text/csv, application/x-ndjson or application/octet-stream "
+            "(UTF-8)", headers={"Accept-Post": ", ".join(MEDIA_TYPES)})
     # The size cap (settings.max_import_body_bytes) is enforced by the BodySizeLimit
     # middleware as the body streams in, before it is all in memory.
-    return ImportFile(format=fmt, data=await request.body())
+    data = await request.body()
+    return ImportFile(format=MEDIA_TYPES[media_type] or detect_format(data), data=data)
 
 
 ImportFileDep = Annotated[ImportFile, Depends(read_import_file)]
@@ -81,18 +91,26 @@ def _refusals_audited(audit: Auditor, kind: str, refused: list[int]) -> Iterator
 
 def _request_body(kind: str, columns: dict[str, str], example_csv: str,
                   example_ndjson: str) -> dict[str, Any]:
-    """OpenAPI for a raw-file body (the route reads the stream itself, so FastAPI cannot)."""
+    """OpenAPI for a raw-file body (the route reads the stream itself, so FastAPI cannot).
+
+    Documented as application/octet-stream (a binary string): it is the one raw-body type
+    openapi-python-client generates (a `File` body); text/csv and NDJSON request bodies
+    are "unsupported content type" to it and the whole operation is left out. The server
+    also takes text/csv and application/x-ndjson, which name the format; the
+    description says so, for people and hand-written clients.
+    """
     table = "\n".join(f"- `{name}`: {text}" for name, text in columns.items())
     description = (
-        f"The {kind} extract as a file. CSV: a header line naming the columns (any order), "
-        "then one row per record; empty cells mean not given; line numbers in errors count "
-        "the header as line 1. NDJSON: one JSON object per line with the same field names. "
-        f"UTF-8. Columns:\n\n{table}"
+        f"The {kind} extract as a file, UTF-8. Send it as `text/csv` or "
+        "`application/x-ndjson` (the format named), or as `application/octet-stream` "
+        "(what generated clients send): NDJSON if its first character is `{`, CSV "
+        "otherwise. CSV: a header line naming the columns (any order), then one row per "
+        "record; empty cells mean not given; line numbers in errors count the header as "
+        "line 1. NDJSON: one JSON object per line with the same field names, for example "
+        f"`{example_ndjson.strip()}`. Columns:\n\n{table}"
     )
     return {"requestBody": {"required": True, "description": description, "content": {
-        "text/csv": {"schema": {"type": "string"}, "example": example_csv},
-        "application/x-ndjson": {"schema": {"type": "string"}, "example": example_ndjson},
-        "application/ndjson": {"schema": {"type": "string"}, "example": example_ndjson},
+        BINARY: {"schema": {"type": "string", "format": "binary"}, "example": example_csv},
     }}}
 
 
