@@ -28,16 +28,20 @@ from service.store.import_files import (
     REFERRAL_COLUMNS,
     ImportFile,
     ImportFormat,
+    detect_format,
 )
 from service.store.import_records import KINDS, import_records
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/imports", tags=["imports"])
 
-MEDIA_TYPES: dict[str, ImportFormat] = {
+# The format each Content-Type names; None: told from the file (detect_format).
+BINARY = "application/octet-stream"
+MEDIA_TYPES: dict[str, ImportFormat | None] = {
     "text/csv": "csv",
     "application/x-ndjson": "ndjson",
     "application/ndjson": "ndjson",
+    BINARY: None,
 }
 # A form upload's part often says only application/octet-stream (curl -F does for .csv):
 # then the file name's extension tells the format.
@@ -58,7 +62,8 @@ def _media_type(header: str) -> tuple[str, str]:
 
 def _unsupported() -> UnsupportedMediaType:
     return UnsupportedMediaType(
-        "send the file as text/csv or application/x-ndjson (UTF-8), or as the field `file` "
+        "send the file as text/csv, application/x-ndjson or application/octet-stream "
+        "(UTF-8), or as the field `file` "
         "of a multipart/form-data upload (named .csv, .ndjson or .jsonl)",
         headers={"Accept-Post": ", ".join([*MEDIA_TYPES, FORM])})
 
@@ -73,10 +78,10 @@ async def read_import_file(request: Request) -> ImportFile:
     # than the body that carried it.
     if media_type == FORM:
         return await _read_upload(request)
-    fmt = MEDIA_TYPES.get(media_type)
-    if fmt is None or charset not in ("utf-8", "utf8"):
+    if media_type not in MEDIA_TYPES or charset not in ("utf-8", "utf8"):
         raise _unsupported()
-    return ImportFile(format=fmt, data=await request.body())
+    data = await request.body()
+    return ImportFile(format=MEDIA_TYPES[media_type] or detect_format(data), data=data)
 
 
 async def _read_upload(request: Request) -> ImportFile:
@@ -125,16 +130,25 @@ def _refusals_audited(audit: Auditor, kind: str, refused: list[int]) -> Iterator
 
 def _request_body(kind: str, columns: dict[str, str], example_csv: str,
                   example_ndjson: str) -> dict[str, Any]:
-    """OpenAPI for a raw-file body (the route reads the stream itself, so FastAPI cannot)."""
+    """OpenAPI for a raw-file body (the route reads the stream itself, so FastAPI cannot).
+
+    Documented as application/octet-stream (a binary string): it is the one raw-body type
+    openapi-python-client generates (a `File` body); text/csv and NDJSON request bodies
+    are "unsupported content type" to it and the whole operation is left out. The server
+    also takes text/csv and application/x-ndjson, which name the format; the
+    description says so, for people and hand-written clients.
+    """
     table = "\n".join(f"- `{name}`: {text}" for name, text in columns.items())
     description = (
-        f"The {kind} extract as a file: the request body itself (Content-Type text/csv or "
-        "application/x-ndjson), or the field `file` of a multipart/form-data upload (`curl "
-        "-F file=@extract.csv`; the part's Content-Type, or else the file name's extension "
-        ".csv, .ndjson or .jsonl, gives the format). CSV: a header line naming the columns "
-        "(any order), then one row per record; empty cells mean not given; line numbers in "
-        "errors count the header as line 1. NDJSON: one JSON object per line with the same "
-        f"field names. UTF-8. Columns:\n\n{table}"
+        f"The {kind} extract as a file, UTF-8: the request body itself, as `text/csv` or "
+        "`application/x-ndjson` (the format named) or `application/octet-stream` (what "
+        "generated clients send: NDJSON if its first character is `{`, CSV otherwise), or "
+        "the field `file` of a multipart/form-data upload (`curl -F file=@extract.csv`; the "
+        "part's Content-Type, or else the file name's extension .csv, .ndjson or .jsonl, "
+        "gives the format). CSV: a header line naming the columns (any order), then one row "
+        "per record; empty cells mean not given; line numbers in errors count the header "
+        "as line 1. NDJSON: one JSON object per line with the same field names, for example "
+        f"`{example_ndjson.strip()}`. Columns:\n\n{table}"
     )
     upload = {"schema": {"type": "object", "required": ["file"], "properties": {"file": {
         "type": "string", "format": "binary",
@@ -142,9 +156,7 @@ def _request_body(kind: str, columns: dict[str, str], example_csv: str,
         "encoding": {"file": {"contentType": ", ".join([*MEDIA_TYPES,
                                                         "application/octet-stream"])}}}
     return {"requestBody": {"required": True, "description": description, "content": {
-        "text/csv": {"schema": {"type": "string"}, "example": example_csv},
-        "application/x-ndjson": {"schema": {"type": "string"}, "example": example_ndjson},
-        "application/ndjson": {"schema": {"type": "string"}, "example": example_ndjson},
+        BINARY: {"schema": {"type": "string", "format": "binary"}, "example": example_csv},
         FORM: upload,
     }}}
 

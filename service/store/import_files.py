@@ -15,6 +15,14 @@ from models import PersonCreate
 from service.errors import InvalidInput, PayloadTooLarge, invalid_field
 
 ImportFormat = Literal["csv", "ndjson"]
+
+
+def detect_format(data: bytes) -> ImportFormat:
+    """The format of a file sent without one (application/octet-stream): NDJSON if its
+    first non-blank character opens a JSON object, CSV otherwise (a CSV header names
+    columns, and no column name starts with `{`)."""
+    head = data[:4096].removeprefix(b"\xef\xbb\xbf").lstrip()
+    return "ndjson" if head.startswith(b"{") else "csv"
 M = TypeVar("M", bound=SQLModel)
 
 # Column -> description; these dicts are also the OpenAPI documentation of the request bodies.

@@ -260,6 +260,20 @@ def test_unsupported_media_type_is_415(client: TestClient) -> None:
     assert ok.status_code == 200, ok.text
 
 
+def test_octet_stream_is_told_csv_or_ndjson_from_the_file(client: TestClient) -> None:
+    # What generated clients send: the format is read from the file itself.
+    pncs = [pnc_id(), pnc_id()]
+    as_csv = "\ufeff" + to_csv(PERSON_HEADER, [person_row(pncs[0])])
+    resp = post(client, "persons", as_csv, "application/octet-stream")
+    assert resp.json() == counts(1, 0, 0, rows=1), resp.text
+    as_ndjson = "\n  " + to_ndjson([{"pnc_id": pncs[1], "date_of_birth": "1990-04-01",
+                                     "home_area": "BRISTOL"}])
+    resp = post(client, "persons", as_ndjson, "application/octet-stream")
+    assert resp.json() == counts(1, 0, 0, rows=1), resp.text
+    assert "application/octet-stream" in post(client, "persons", "x",
+                                              "text/plain").headers["accept-post"]
+
+
 @pytest.mark.parametrize(("media_type", "body"), [
     (CSV, ""), (CSV, ",".join(OFFENCE_HEADER) + "\n"), (NDJSON, "\n  \n"),
 ])
