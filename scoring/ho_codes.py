@@ -146,8 +146,3 @@ def read_code_lists(raw: object, base_dir: Path,
             combined.pop(code, None)  # a replaced code moves to its new list's place
             combined[code] = row
     return tuple(lists), combined
-
-
-def code_list_rows(lists: tuple[CodeList, ...]) -> list[dict[str, Any]]:
-    """The code lists as plain rows (for the API and for writing a catalogue back)."""
-    return [{"path": c.path, "source": c.source, "licence": c.licence} for c in lists]
