@@ -1,8 +1,9 @@
 """API schemas of the offence catalogue (GET /catalogue/offence-types): no tables here."""
 
-from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from models.enums import CodeMapping
 
 
 class OffenceTypeRead(BaseModel):
@@ -38,7 +39,7 @@ class HoCodeRead(BaseModel):
     offence_group: str = Field(description="Home Office offence group")
     offence_subgroup: str = Field(description="Home Office offence subgroup")
     offence_type: str
-    mapped_by: Literal["subgroup", "override"] = Field(
+    mapped_by: CodeMapping = Field(
         description="Through its subgroup, or by hand (mapping_note says why)")
     mapping_note: str | None
     harm_days: float | None = Field(description="Its own CCHI days if the force imported "

@@ -31,9 +31,10 @@ from scoring.ho_codes import (
     read_code_lists,
     subgroup_key,
 )
+from scoring.paths import CATALOGUE
 from scoring.rules import RulesReader, load_rules
 
-DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "offence_catalogue.yaml"
+DEFAULT_PATH = CATALOGUE
 
 TYPE_KEYS = ("label", "offence_group", "neighbourhood_crime", "gravity", "gravity_source",
              "unit_cost_gbp", "cost_confirmed", "cost_source")

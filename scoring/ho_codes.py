@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+from scoring.paths import DATA
+
 # A list path written ``package:NAME`` is NAME in scoring/data (the shipped lists), so a
 # force's catalogue kept anywhere can still name them.
 PACKAGE_PREFIX = "package:"
@@ -52,7 +53,7 @@ def resolve_list_path(path: str, base_dir: Path) -> Path:
     """Where a catalogue's code list lives: ``package:NAME`` in scoring/data, a relative
     path beside the catalogue file, an absolute path as it is."""
     if path.startswith(PACKAGE_PREFIX):
-        return DATA_DIR / path[len(PACKAGE_PREFIX):]
+        return DATA / path[len(PACKAGE_PREFIX):]
     candidate = Path(path)
     return candidate if candidate.is_absolute() else base_dir / candidate
 

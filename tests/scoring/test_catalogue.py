@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from scoring.catalogue import DEFAULT_PATH, CatalogueError, load_catalogue, normalise_ho_code
-from scoring.ho_codes import DATA_DIR
+from scoring.paths import DATA as DATA_DIR
 
 # shared/domain.md, "Cost of crime": Home Office RR99 (2018), 2015/16 prices, the figures
 # confirmed from a report of the table (homicide's "about 3.2 million" is not confirmed).

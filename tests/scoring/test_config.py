@@ -86,6 +86,8 @@ def test_every_default_has_its_reasoning_in_a_comment() -> None:
     ({"bands__levels": [{"name": "high", "min": 50}, {"name": "low", "min": 10}]},
      r"ending at 0"),
     ({"bands__score": "threat"}, r"bands.score: must be one of"),
+    ({"bands__levels": [{"name": "severe", "min": 50}, {"name": "low", "min": 0}]},
+     r"bands.levels\[0\].name: must be one of"),
     ({"surprise": 1}, r"surprise: unknown key"),
 ])
 def test_bad_configs_are_refused_with_the_setting_named(tmp_path: Path, edits: dict[str, Any],

@@ -1,13 +1,14 @@
 """GET /reports/idiom: seed 002's published IDIOM table reproduced through the database,
 the full HTTP path, CSV, validation, area scope and the comparison group."""
 
-import csv
 import io
+import math
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -169,10 +170,14 @@ def test_reproduces_the_published_idiom_table(client: TestClient, session: Sessi
     lo, hi = got["BANES"]["interval"]["offence_reduction_pct"]
     assert lo == hi == 100.0  # nobody offended after: the bootstrap cannot see otherwise
 
-    table = list(csv.DictReader(io.StringIO(client.get(
-        URL, params={"as_of": AS_OF.isoformat(), "cohort": "fixed", "format": "csv"}).text)))
+    text = client.get(URL, params={"as_of": AS_OF.isoformat(), "cohort": "fixed",
+                                   "format": "csv"}).text
+    frame = pd.read_csv(io.StringIO(text), comment="#", keep_default_na=False)
+    table = frame.astype(str).to_dict(orient="records")
     assert [r["area"] for r in table] == [*sorted(PUBLISHED), "Totals"]
-    shown = {r["area"]: int(r["reducing_offending_pct"]) for r in table}
+    assert all(r["withheld"] == "" for r in table)
+    # One decimal in the file; the published table shows whole per cent (halves up).
+    shown = {r["area"]: math.floor(float(r["reducing_offending_pct"]) + 0.5) for r in table}
     for area, figures in PUBLISHED.items():
         if area == "SOUTH_GLOS":
             # 78 -> 37 is a 52.6 % fall: 53 % rounded. The published 52 % cannot come from
@@ -298,9 +303,18 @@ def test_csv_is_the_panel_table(client: TestClient) -> None:
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/csv")
     assert "idiom_2023-01-01.csv" in resp.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(resp.text)))
+    frame = pd.read_csv(io.StringIO(resp.text), comment="#", keep_default_na=False)
+    rows = frame.astype(str).to_dict(orient="records")
     assert [r["area"] for r in rows] == ["BANES", "Totals"]
-    assert rows[0]["offences_12m_before"] == "3" and rows[0]["suppress"] == "True"
+    # Two people: the JSON marks them for suppression, and the file withholds them.
+    assert client.get(URL, params={"as_of": "2023-01-01"}).json()["totals"]["suppress"]
+    for row in rows:
+        assert row["withheld"] == "fewer than 5 people"
+        assert row["offences_12m_before"] == row["cost_12m_before"] == row["members"] == ""
+    notes = [line for line in resp.text.splitlines() if line.startswith("#")]
+    assert any("regression to the mean" in line for line in notes)
+    assert any(line.startswith("# rules_version: ") for line in notes)
+    assert any(line.startswith("# knowledge: current") for line in notes)
 
 
 def test_needs_a_key_and_respects_the_keys_areas(client: TestClient, anon_client: TestClient,
