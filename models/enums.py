@@ -202,3 +202,10 @@ ETHNICITY_CODES: dict[str, str] = {
 
 # The same codes as an enum, so the API schema lists the allowed values.
 Ethnicity = StrEnum("Ethnicity", {code: code for code in ETHNICITY_CODES})  # type: ignore[misc]
+
+
+class CodeMapping(StrEnum):
+    """How a Home Office offence code reaches its catalogue type."""
+
+    subgroup = "subgroup"  # through its Home Office offence subgroup
+    override = "override"  # mapped by hand, with the reason in the catalogue

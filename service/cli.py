@@ -1,5 +1,5 @@
-"""The `iomscore` command line: migrate, serve, keys, demo data, imports, scoring, OpenAPI
-export."""
+"""The `iomscore` command line: migrate, serve, keys, demo data, imports, catalogue import,
+scoring, OpenAPI export."""
 
 import argparse
 import sys
@@ -262,6 +262,53 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _catalogue_import(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from scoring.catalogue import CatalogueError, load_catalogue
+    from scoring.catalogue_import import (
+        chi_figures,
+        cost_figures,
+        file_digest,
+        imported_catalogue,
+        read_table,
+    )
+
+    if not (args.chi or args.costs):
+        print("iomscore catalogue import: give --chi FILE and/or --costs FILE", file=sys.stderr)
+        return 2
+    base_path = Path(args.base or get_settings().offence_catalogue_path).resolve()
+    output = Path(args.output)
+    if output.resolve() == base_path:
+        print("iomscore catalogue import: --output must be a new file, not the base "
+              "catalogue", file=sys.stderr)
+        return 2
+    files = [Path(f) for f in (args.chi, args.costs) if f]
+    try:
+        base = load_catalogue(base_path)
+        chi = (chi_figures(read_table(args.chi, sheet=args.chi_sheet), base,
+                           name=Path(args.chi).name) if args.chi else None)
+        costs = (cost_figures(read_table(args.costs, sheet=args.costs_sheet), base,
+                              name=Path(args.costs).name) if args.costs else None)
+        raw, catalogue = imported_catalogue(
+            yaml.safe_load(base_path.read_text()), base_path.parent, chi=chi, costs=costs,
+            version=args.version, digest=file_digest(*files),
+            note=", ".join(f.name for f in files))
+    except (CatalogueError, OSError) as exc:
+        print(f"iomscore catalogue import: {exc}", file=sys.stderr)
+        return 1
+    header = (f"# Written by `iomscore catalogue import` on {date.today().isoformat()} from "
+              f"{base_path} (version {base.version})\n# with {', '.join(map(str, files))}. "
+              "Figures and sources are as imported; see scoring/data/offence_catalogue.yaml "
+              "for what each section means.\n")
+    output.write_text(header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True,
+                                              width=100))
+    print(f"catalogue {catalogue.version} written to {output}: per-code harm for "
+          f"{len(chi or {})} codes, costs for {len(costs or {})} types. Point "
+          f"OFFENCE_CATALOGUE_PATH at it to use it.", file=sys.stderr)
+    return 0
+
+
 def _session():  # type: ignore[no-untyped-def]
     from sqlmodel import Session
 
@@ -389,6 +436,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("train", help="train the threat model on the register by back-testing"
                    ).set_defaults(handler=_train)
+
+    catalogue = sub.add_parser("catalogue", help="the offence catalogue").add_subparsers(
+        dest="catalogue_command", required=True)
+    imp = catalogue.add_parser(
+        "import", help="write a new catalogue version with a force's own CCHI days per "
+        "Home Office code and/or unit costs (see README)")
+    imp.add_argument("--chi", help="CCHI workbook, CSV or XLSX: ho_code, days[, source]")
+    imp.add_argument("--costs", help="cost table, CSV or XLSX: offence_type or "
+                     "offence_subgroup, cost_gbp[, source]")
+    imp.add_argument("--chi-sheet", help="the workbook's sheet (default the first)")
+    imp.add_argument("--costs-sheet", help="the cost table's sheet (default the first)")
+    imp.add_argument("--base", help="catalogue to start from (default the one in use)")
+    imp.add_argument("--output", required=True, help="the new catalogue file (YAML)")
+    imp.add_argument("--version", help="its version (default the base's + a hash of the "
+                     "files)")
+    imp.set_defaults(handler=_catalogue_import)
 
     openapi = sub.add_parser("openapi", help="write the app's OpenAPI document as YAML")
     openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")

@@ -40,7 +40,11 @@ def changed(**edits: Any) -> dict[str, Any]:
 
 def test_default_config_loads_with_a_version_and_the_documented_numbers() -> None:
     cfg = load_config()
-    assert cfg.version == "2026.11-default-1"
+    # 2026.12-default-2: harm's full scale moved to homicide's CCHI median, and OGRS3 terms
+    # for the catalogue's new business burglary and robbery types.
+    assert cfg.version == "2026.12-default-2"
+    assert cfg.thr.harm_full_scale_days == 5475
+    assert cfg.thr.rule_based.offence_terms["burglary_business"] == 0.2406
     assert cfg.rfg.lookback_months == 24
     assert cfg.rfg.gravity_points == {1: 1.0, 2: 2.0, 3: 4.0, 4: 8.0}
     for weights in cfg.rfg.weights.values():
