@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, Field
 
-from models.meeting import ShortlistHead
+from models.meeting import ShortlistCountCriteria, ShortlistHead
 
 
 class ExcludedByReason(BaseModel):
@@ -25,6 +25,7 @@ class ReferralCounts(BaseModel):
 class ShortlistCounts(ShortlistHead):
     """A migration shortlist's aggregate counts: no person-level data."""
 
+    criteria: ShortlistCountCriteria
     eligible: int = Field(description="Everyone the full list would rank (no limit)")
     eligible_on_criteria: int = Field(description="Eligible people who meet the criteria")
     eligible_on_referral_only: int = Field(

@@ -5,16 +5,15 @@ candidate it produced, whether the gate passed it and whether it became current.
 """
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, enum_column, timestamp_field
+from models.enums import ModelStatus
 from models.score import RunStatus
-
-ModelStatus = Literal["current", "candidate", "rejected", "retired"]
 
 
 class TrainingJob(SQLModel, table=True):

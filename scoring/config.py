@@ -15,14 +15,18 @@ from typing import Any
 
 import numpy as np
 
+from scoring.paths import SCORING_CONFIG
 from scoring.rules import RulesReader, load_rules
 
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "data" / "rfg_config.yaml"
+DEFAULT_CONFIG_PATH = SCORING_CONFIG
 
 COMPONENTS = ("recency", "frequency", "gravity", "victims")
 STREAMS = ("all", "acquisitive", "domestic_abuse")
 GRAVITY_MEASURES = ("gravity_level", "harm_weight")
 BAND_SCORES = ("rfg", "risk")
+# The band names the API promises (models.enums.Band): a configuration names some of them,
+# highest first, so a client can rely on the set.
+BAND_NAMES = ("very_high", "high", "medium", "low")
 
 
 class ConfigError(ValueError):
@@ -301,8 +305,11 @@ def _read_bands(r: RulesReader, raw: object) -> BandConfig:
         raw_levels = []
     for i, item in enumerate(raw_levels):
         body = r.section(item, f"bands.levels[{i}]", ("name", "min"))
-        levels.append((str(body.get("name", "")),
-                       r.number(body, "min", f"bands.levels[{i}]", low=0)))
+        name = str(body.get("name", ""))
+        if name not in BAND_NAMES:
+            r.errors.append(f"bands.levels[{i}].name: must be one of {BAND_NAMES} "
+                            f"(got {name!r})")
+        levels.append((name, r.number(body, "min", f"bands.levels[{i}]", low=0)))
     mins = [m for _, m in levels]
     if mins and (any(b >= a for a, b in zip(mins, mins[1:], strict=False)) or mins[-1] != 0):
         r.errors.append("bands.levels: minimums must fall strictly, highest first, ending at 0")

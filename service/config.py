@@ -7,11 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from scoring.catalogue import DEFAULT_PATH as DEFAULT_CATALOGUE
-from scoring.config import DEFAULT_CONFIG_PATH as DEFAULT_SCORING_CONFIG
-from scoring.idiom.rules import DEFAULT_PATH as DEFAULT_IDIOM_RULES
-from scoring.retention import DEFAULT_PATH as DEFAULT_RETENTION_RULE
-from scoring.shortlist import DEFAULT_PATH as DEFAULT_SHORTLIST_CONFIG
+from scoring import paths
 
 # The usual random_page_cost for SSDs (see Settings.db_random_page_cost).
 SSD_RANDOM_PAGE_COST = 1.1
@@ -29,25 +25,25 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
     )
     offence_catalogue_path: Path = Field(
-        default=DEFAULT_CATALOGUE,
+        default=paths.CATALOGUE,
         description="A force can point this at its own catalogue (costs, gravity, harm, HO codes).",
     )
     scoring_config_path: Path = Field(
-        default=DEFAULT_SCORING_CONFIG,
+        default=paths.SCORING_CONFIG,
         description="RFG/THR rules and weights; a force can supply its own file.",
     )
     shortlist_config_path: Path = Field(
-        default=DEFAULT_SHORTLIST_CONFIG,
+        default=paths.SHORTLIST_RULES,
         description="Migration-meeting shortlist rules (eligibility per stream, exits); a "
                     "force can supply its own file.",
     )
     idiom_rules_path: Path = Field(
-        default=DEFAULT_IDIOM_RULES,
+        default=paths.IDIOM_RULES,
         description="The IDIOM report's rules (windows, counting, publication thresholds, "
                     "bootstrap, comparison); a force can supply its own file.",
     )
     retention_rule_path: Path = Field(
-        default=DEFAULT_RETENTION_RULE,
+        default=paths.RETENTION_RULE,
         description="The retention-review rule (an indicative default of six quiet years); a "
                     "force supplies its own Management of Police Information schedule.",
     )

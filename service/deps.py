@@ -1,10 +1,11 @@
 """FastAPI dependencies: database session, settings, catalogue, scorer, shortlist rules,
 IDIOM and retention rules, paging, If-Match, a deletion's reason."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Query
 from fastapi import Path as PathParam
@@ -32,14 +33,18 @@ MAX_OFFSET = 1_000_000_000
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-@lru_cache(maxsize=4)
-def _catalogue_at(path: Path) -> OffenceCatalogue:
-    return load_catalogue(path)
+T = TypeVar("T")
+
+
+@lru_cache(maxsize=16)
+def _rules_file(loader: Callable[[Path], T], path: Path) -> T:
+    """A rules file read once per (loader, path): every provider below goes through it."""
+    return loader(path)
 
 
 def get_catalogue(settings: SettingsDep) -> OffenceCatalogue:
-    """The offence catalogue named by the settings (loaded once per path)."""
-    return _catalogue_at(settings.offence_catalogue_path)
+    """The offence catalogue named by the settings."""
+    return _rules_file(load_catalogue, settings.offence_catalogue_path.resolve())
 
 
 CatalogueDep = Annotated[OffenceCatalogue, Depends(get_catalogue)]
@@ -53,40 +58,25 @@ def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 
 
-@lru_cache(maxsize=4)
-def _shortlist_config_at(path: Path) -> ShortlistConfig:
-    return load_shortlist_config(path)
-
-
 def get_shortlist_config(settings: SettingsDep) -> ShortlistConfig:
-    """The migration-meeting shortlist rules named by the settings (loaded once per path)."""
-    return _shortlist_config_at(settings.shortlist_config_path.resolve())
+    """The migration-meeting shortlist rules named by the settings."""
+    return _rules_file(load_shortlist_config, settings.shortlist_config_path.resolve())
 
 
 ShortlistConfigDep = Annotated[ShortlistConfig, Depends(get_shortlist_config)]
 
 
-@lru_cache(maxsize=4)
-def _idiom_rules_at(path: Path) -> IdiomRules:
-    return load_idiom_rules(path)
-
-
 def get_idiom_rules(settings: SettingsDep) -> IdiomRules:
-    """The IDIOM report's rules named by the settings (loaded once per path)."""
-    return _idiom_rules_at(settings.idiom_rules_path.resolve())
+    """The IDIOM report's rules named by the settings."""
+    return _rules_file(load_idiom_rules, settings.idiom_rules_path.resolve())
 
 
 IdiomRulesDep = Annotated[IdiomRules, Depends(get_idiom_rules)]
 
 
-@lru_cache(maxsize=4)
-def _retention_rule_at(path: Path) -> RetentionRule:
-    return load_retention_rule(path)
-
-
 def get_retention_rule(settings: SettingsDep) -> RetentionRule:
-    """The retention-review rule named by the settings (loaded once per path)."""
-    return _retention_rule_at(settings.retention_rule_path.resolve())
+    """The retention-review rule named by the settings."""
+    return _rules_file(load_retention_rule, settings.retention_rule_path.resolve())
 
 
 RetentionRuleDep = Annotated[RetentionRule, Depends(get_retention_rule)]

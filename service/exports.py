@@ -188,10 +188,45 @@ def to_xlsx(header: Sequence[tuple[str, str]],
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BINARY_MEDIA_TYPE = "application/octet-stream"
+
+
+def csv_download(description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI for a CSV download (the 200 of a route's `responses=`).
+
+    A string, not `format: binary`: openapi-python-client reads a text/* body as text, and
+    a binary schema there makes it wrap that text as bytes, which fails. The raw bytes are
+    always there as the response's content.
+    """
+    return {200: {"description": description, "content": {
+        "text/csv": {"schema": {"type": "string"}}}}}
+
+
+def xlsx_download(description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI for an XLSX download: the workbook, also as application/octet-stream.
+
+    Generic clients know octet-stream as bytes and no spreadsheet type (openapi-python-
+    client skips an operation whose only type it does not know), so both are listed; the
+    server sends the workbook type unless the Accept header asks for octet-stream only
+    (`xlsx_media_type`).
+    """
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {200: {"description": description, "content": {
+        XLSX_MEDIA_TYPE: binary, BINARY_MEDIA_TYPE: binary}}}
+
+
+def xlsx_media_type(accept: str | None) -> str:
+    """The workbook's Content-Type for this Accept header: the XLSX type, or octet-stream
+    when the caller asked for that and not for the XLSX type."""
+    ranges = {part.split(";", 1)[0].strip().lower() for part in (accept or "").split(",")}
+    if BINARY_MEDIA_TYPE in ranges and XLSX_MEDIA_TYPE not in ranges:
+        return BINARY_MEDIA_TYPE
+    return XLSX_MEDIA_TYPE
 
 
 def export_listing(listing: dict[str, Any], *, kind: str, fmt: str, audit: Auditor,
-            justification: str, person_ids: list[int]) -> Response:
+                   justification: str, person_ids: list[int],
+                   xlsx_type: str = XLSX_MEDIA_TYPE) -> Response:
     """A shortlist or exit review as a CSV/XLSX download, audited as a disclosure."""
     export_id = uuid.uuid4().hex
     title = ("Migration meeting shortlist" if kind == "migration"
@@ -205,7 +240,7 @@ def export_listing(listing: dict[str, Any], *, kind: str, fmt: str, audit: Audit
     if fmt == "csv":
         body, media = to_csv(header, sheets), CSV_MEDIA_TYPE
     else:
-        body, media = to_xlsx(header, sheets), XLSX_MEDIA_TYPE
+        body, media = to_xlsx(header, sheets), xlsx_type
     audit.record(AuditAction.disclosure, person_ids=person_ids, justification=justification,
                  export_id=export_id,
                  detail=f"{kind} shortlist {listing['area']}/{listing['stream']} as of "

@@ -6,20 +6,17 @@ place keeps the console's report identical to GET /reports/idiom.
 """
 
 from datetime import date
-from typing import Literal
 
 import pandas as pd
 from fastapi import Response
 
-from models.enums import Cohort
+from models.enums import Cohort, Counting
 from scoring.catalogue import OffenceCatalogue
 from scoring.idiom import GROUP_KEYS, IdiomReport, IdiomRules, report_notes, report_table
 from service.errors import invalid_field
 from service.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, csv_table, to_xlsx
 from service.security import Forbidden, Principal
 from service.store.reports import IdiomParams
-
-Counting = Literal["recorded", "proven"]
 
 
 def idiom_params(principal: Principal, *, rules: IdiomRules, as_of: date | None,
@@ -68,7 +65,8 @@ def _cell(value: object) -> str:
 
 
 def idiom_file_response(report: IdiomReport, *, params: IdiomParams,
-                        catalogue: OffenceCatalogue, fmt: str) -> Response:
+                        catalogue: OffenceCatalogue, fmt: str,
+                        xlsx_type: str = XLSX_MEDIA_TYPE) -> Response:
     """The panel's table as a CSV or XLSX download, publication-safe (withheld figures
     blank, with the reason) and with every warning and what it was computed with."""
     table = report_table(report)
@@ -79,7 +77,7 @@ def idiom_file_response(report: IdiomReport, *, params: IdiomParams,
         columns = [Column(str(c), str(c), max(10, len(str(c)) + 2)) for c in table.columns]
         rows = [{str(c): (None if _cell(v) == "" else v) for c, v in row.items()}
                 for row in table.astype(object).to_dict(orient="records")]
-        body, media = to_xlsx(notes, [("IDIOM", columns, rows)]), XLSX_MEDIA_TYPE
+        body, media = to_xlsx(notes, [("IDIOM", columns, rows)]), xlsx_type
     else:
         body = csv_table(notes, [str(c) for c in table.columns],
                          [[_cell(v) for v in row] for row in table.astype(object).itertuples(

@@ -25,12 +25,6 @@ from tests.factories import pnc_id
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-@schemathesis.serializer("text/csv", "application/x-ndjson", "application/ndjson")
-def _raw_text(_ctx: object, value: object) -> bytes:
-    # Import bodies are documented as plain text files; send the generated text as is.
-    return value.encode() if isinstance(value, str) else str(value).encode()
-
 # Enough to find an export that fails on real rows and contract/server disagreements
 # (issue 18), inside the suite's time budget on two cores.
 EXAMPLES_PER_OPERATION = 25

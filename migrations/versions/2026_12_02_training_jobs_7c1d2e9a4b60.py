@@ -1,7 +1,7 @@
 """training jobs
 
 Revision ID: 7c1d2e9a4b60
-Revises: 3df9b8bbf57c
+Revises: a4c1e7b92d36
 Create Date: 2026-12-02 02:15:00.000000
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '7c1d2e9a4b60'
-down_revision: str | None = '3df9b8bbf57c'
+down_revision: str | None = 'a4c1e7b92d36'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from scoring.paths import IDIOM_RULES
 from scoring.rules import RulesReader, load_rules
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "idiom.yaml"
+DEFAULT_PATH = IDIOM_RULES
 COUNTING = ("recorded", "proven")
 
 

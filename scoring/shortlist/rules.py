@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scoring.paths import SHORTLIST_RULES
 from scoring.rules import RulesReader, load_rules
 
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "shortlists.yaml"
+DEFAULT_PATH = SHORTLIST_RULES
 
 
 class ShortlistError(ValueError):

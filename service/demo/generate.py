@@ -154,6 +154,9 @@ def _custody_frame(spells: pd.DataFrame) -> pd.DataFrame:
         # The demo's spell is the whole term, so "over 2 years" agrees with the membership
         # exits drawn above (LONG_CUSTODY_DAYS).
         "sentence_months": np.ceil(spells["length"].to_numpy() / 30.4375).astype(np.int64),
+        # Keyed as an extract's records are, so the exported files import idempotently.
+        "source": SOURCE,
+        "source_ref": coded("C", np.arange(1, len(spells) + 1), 9),
     })
 
 
@@ -172,4 +175,6 @@ def _memberships_frame(members: pd.DataFrame) -> pd.DataFrame:
         "offender_manager": ("OM-" + pd.Series(np.array(areas)[members["area"].to_numpy()])
                              + coded("-", members["manager"].to_numpy(), 2)),
         "rag": _categorical(members["rag"].to_numpy(), RAGS),
+        "source": SOURCE,
+        "source_ref": coded("M", np.arange(1, len(members) + 1), 9),
     })

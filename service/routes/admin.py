@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from models import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, AuditAction, AuditEventRead, Page
 from models.base import IsoDate, UtcSearchBound
+from models.enums import RetentionActivity
 from models.retention import RetentionCandidate, RetentionReviewRead
 from service.audit import AuditDep
 from service.deps import IdPath, IdQuery, PagingDep, RetentionRuleDep, SessionDep
@@ -92,6 +93,7 @@ def retention_review(
     audit.record(AuditAction.consultation, person_ids=[i.person_id for i in items],
                  justification=justification, detail=f"retention review as of {day}")
     return RetentionReviewRead(as_of=day, rule_version=rule.version,
-                               quiet_years=rule.quiet_years, activity=list(rule.activity),
+                               quiet_years=rule.quiet_years,
+                               activity=[RetentionActivity(a) for a in rule.activity],
                                generated_at=datetime.now(UTC), total=len(due),
                                limit=paging.limit, offset=paging.offset, items=items)

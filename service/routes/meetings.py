@@ -127,7 +127,7 @@ def delete_referral(_: Admin, referral_id: IdPath, deletion: DeletionDep, sessio
     """Delete a referral recorded in error (admins); a decision taken on it stays, unlinked."""
     referral = _visible_referral(session, audit, referral_id)
     person_id = referral.person_id
-    erasure.delete_referral(session=session, referral=referral)
+    erasure.delete_referral(session=session, referral=referral, reason=deletion.reason)
     audit.record(AuditAction.erasure, person_ids=[person_id], justification=justification,
                  status=204, detail=deletion.detail(f"referral {referral_id}"))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,7 +1,7 @@
 """Scores: one person's as of any date, and batch snapshots (the model: `routes/model.py`)."""
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -14,7 +14,8 @@ from models import (
     ScoreSnapshotRead,
 )
 from models.base import IsoDate
-from models.score import ScoreOrder, ScoreSnapshotPage
+from models.enums import Knowledge, ScoreColumn
+from models.score import ScoreSnapshotPage
 from service.access import visible_person
 from service.audit import AuditDep
 from service.deps import IdPath, PagingDep, ScorerDep, SessionDep, SettingsDep
@@ -28,9 +29,6 @@ from service.store.common import get_or_404
 router = APIRouter(tags=["scores"])
 
 
-Knowledge = Literal["current", "as_recorded"]
-
-
 @router.get("/persons/{person_id}/score", response_model=PersonScoreRead,
             responses=responses(403, 404, 422))
 def get_person_score(
@@ -39,12 +37,12 @@ def get_person_score(
     as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None,
     knowledge: Annotated[Knowledge, Query(
         description="current: all known now about that date; as_recorded: only what had "
-                    "been recorded by the end of as_of")] = "current",
+                    "been recorded by the end of as_of")] = Knowledge.current,
 ) -> dict[str, Any]:
     """RFG, THR and band as of a date, with the factors that made them (decision support)."""
     visible_person(session, audit, person_id)
     result = person_score(session=session, person_id=person_id, as_of=as_of or date.today(),
-                          scorer=scorer, as_recorded=knowledge == "as_recorded")
+                          scorer=scorer, as_recorded=knowledge == Knowledge.as_recorded)
     audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
                  detail=f"score as of {result['as_of']}")
     return result
@@ -76,7 +74,7 @@ def list_scores(
     principal: PersonLevel, session: SessionDep, paging: PagingDep,
     justification: Justification, audit: AuditDep,
     area: Annotated[str | None, Query()] = None,
-    order_by: Annotated[ScoreOrder, Query()] = "risk",
+    order_by: Annotated[ScoreColumn, Query()] = ScoreColumn.risk,
 ) -> ScoreSnapshotPage:
     """The latest snapshot, highest first: what the scores said on the day of that run."""
     run = store.latest_run(session=session, area=area)

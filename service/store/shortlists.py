@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from sqlalchemy import Connection, and_, not_, or_, select, true
 from sqlmodel import Session
 
 from models import Area, Offence, Person, Referral, Stream
+from models.enums import Knowledge
 from scoring import score_people
 from scoring.explain import explanations_from_parts
 from scoring.score import ScoreParts, compute_scores, frame_from_parts
@@ -50,9 +51,6 @@ from service.frames import (
 from service.scorer import Scorer, end_of_day_utc
 from service.store.areas import areas_then
 from service.store.common import require_reference
-
-# current: everything known now about as_of; as_recorded: only what was recorded by then.
-Knowledge = Literal["current", "as_recorded"]
 
 REFERRALS = table_of(Referral)
 PERSONS = table_of(Person)
@@ -223,7 +221,7 @@ def _recorded_by(as_of: date, knowledge: Knowledge) -> datetime | None:
 
 def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
              rank_by: str, limit: int | None, include_other_areas: bool,
-             config: ShortlistConfig, knowledge: Knowledge = "current") -> _Computed:
+             config: ShortlistConfig, knowledge: Knowledge = Knowledge.current) -> _Computed:
     check_area_and_stream(session, area=area, stream=stream, config=config)
     conn = session.connection()
     table = scorer.catalogue.table
@@ -259,7 +257,7 @@ def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, 
                    rank_by: str = "risk", limit: int | None = 25,
                    include_other_areas: bool = False,
                    config: ShortlistConfig,
-                   knowledge: Knowledge = "current") -> dict[str, Any]:
+                   knowledge: Knowledge = Knowledge.current) -> dict[str, Any]:
     """The migration-meeting shortlist for a stream in an area as of a date (a dict shaped
     like `ShortlistRead`).
 
@@ -298,7 +296,7 @@ def _explained(candidates: pd.DataFrame, computed: _Computed, scorer: Scorer) ->
 def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str,
                      as_of: date, include_other_areas: bool = False,
                      config: ShortlistConfig,
-                     knowledge: Knowledge = "current") -> dict[str, Any]:
+                     knowledge: Knowledge = Knowledge.current) -> dict[str, Any]:
     """The shortlist's aggregate counts (no person-level data), shaped like
     `ShortlistCounts`: how many are eligible (all of them, no limit), how many of those
     only on referral, how many are excluded and for which reasons, open referrals."""
@@ -333,7 +331,7 @@ def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str
 
 def exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
                config: ShortlistConfig,
-               knowledge: Knowledge = "current") -> dict[str, Any]:
+               knowledge: Knowledge = Knowledge.current) -> dict[str, Any]:
     """Current members of a stream in an area whose record suggests an exit review."""
     check_area_and_stream(session, area=area, stream=stream, config=config)
     conn = session.connection()

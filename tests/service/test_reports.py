@@ -48,9 +48,9 @@ UNIT_COSTS = {"cost_10000": 10_000, "cost_1000": 1_000, "cost_100": 100, "cost_1
 def _catalogue_file(path: Path) -> Path:
     entries = {
         key: {"label": key, "offence_group": "acquisitive" if cost else "other",
-              "neighbourhood_crime": True, "gravity": 2, "harm_weight": 30,
-              "unit_cost_gbp": cost, "cost_confirmed": False,
-              "cost_source": "test figure, NOT confirmed", "ho_codes": []}
+              "neighbourhood_crime": True, "gravity": 2, "gravity_source": "test figure",
+              "harm_weight": 30, "harm_source": "test figure", "unit_cost_gbp": cost,
+              "cost_confirmed": False, "cost_source": "test figure, NOT confirmed"}
         for key, cost in UNIT_COSTS.items()
     }
     path.write_text(yaml.safe_dump({"version": "test-idiom-1", "cost_table": "test",
