@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         default=paths.CATALOGUE,
         description="A force can point this at its own catalogue (costs, gravity, harm, HO codes).",
     )
+    catalogue_archive_dir: Path | None = Field(
+        default=None,
+        description="A folder of earlier catalogue files (*.yaml), so a report can be asked "
+                    "for with the cost table version a published figure used.",
+    )
     scoring_config_path: Path = Field(
         default=paths.SCORING_CONFIG,
         description="RFG/THR rules and weights; a force can supply its own file.",

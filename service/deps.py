@@ -50,6 +50,38 @@ def get_catalogue(settings: SettingsDep) -> OffenceCatalogue:
 CatalogueDep = Annotated[OffenceCatalogue, Depends(get_catalogue)]
 
 
+def catalogue_versions(settings: Settings,
+                       current: OffenceCatalogue) -> dict[str, OffenceCatalogue]:
+    """The catalogue in use and every earlier one in the archive folder, by version."""
+    found = {current.version: current}
+    folder = settings.catalogue_archive_dir
+    if folder is not None and folder.is_dir():
+        for path in sorted(folder.glob("*.yaml")):
+            archived = _rules_file(load_catalogue, path.resolve())
+            found.setdefault(archived.version, archived)
+    return found
+
+
+def get_report_catalogue(
+    settings: SettingsDep, catalogue: CatalogueDep,
+    cost_table_version: Annotated[str | None, Query(max_length=100, description=(
+        "The cost table (catalogue) version to cost offences with: the one in use by "
+        "default, or an earlier one kept in the catalogue archive, so a published figure "
+        "can be reproduced"))] = None,
+) -> OffenceCatalogue:
+    """The catalogue a report costs offences with (422 for a version not kept here)."""
+    if cost_table_version is None or cost_table_version == catalogue.version:
+        return catalogue
+    versions = catalogue_versions(settings, catalogue)
+    if cost_table_version not in versions:
+        raise invalid_field(["query", "cost_table_version"],
+                            f"unknown cost table version; known: {', '.join(sorted(versions))}")
+    return versions[cost_table_version]
+
+
+ReportCatalogueDep = Annotated[OffenceCatalogue, Depends(get_report_catalogue)]
+
+
 def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
     """The loaded rules and current model."""
     return get_scorer_for(catalogue, settings.scoring_config_path, settings.model_dir)

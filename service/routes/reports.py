@@ -8,7 +8,7 @@ from models.base import IsoDate
 from models.enums import Cohort, Counting, Knowledge
 from models.report import IdiomReportRead
 from scoring.idiom import DEFAULT_RULES, GROUP_KEYS
-from service.deps import CatalogueDep, IdiomRulesDep, SessionDep
+from service.deps import IdiomRulesDep, ReportCatalogueDep, SessionDep
 from service.errors import responses
 from service.exports import csv_download, xlsx_download, xlsx_media_type
 from service.idiom import idiom_file_response, idiom_params
@@ -57,7 +57,7 @@ IdiomParamsDep = Annotated[IdiomParams, Depends(idiom_query)]
 def idiom_report(
     params: IdiomParamsDep,
     session: SessionDep,
-    catalogue: CatalogueDep,
+    catalogue: ReportCatalogueDep,
     # ?format=csv still answers the table (older callers); the contract lists it as
     # GET /reports/idiom.csv, so a generated client gets JSON here and text there.
     format: Annotated[Literal["json", "csv"], Query(include_in_schema=False)] = "json",
@@ -74,7 +74,7 @@ def idiom_report(
     **csv_download("The panel's table: one row per group and a totals row (the cost table's "
                    "version in X-Cost-Table-Version)"), **responses(403, 422)})
 def idiom_report_csv(params: IdiomParamsDep, session: SessionDep,
-                     catalogue: CatalogueDep) -> Response:
+                     catalogue: ReportCatalogueDep) -> Response:
     """The IDIOM report's table as CSV, for the same query as GET /reports/idiom."""
     report = store.idiom_report_for(session=session, catalogue=catalogue, params=params)
     return idiom_file_response(report, params=params, catalogue=catalogue, fmt="csv")
@@ -83,7 +83,8 @@ def idiom_report_csv(params: IdiomParamsDep, session: SessionDep,
 @router.get("/idiom.xlsx", response_class=Response, responses={
     **xlsx_download("The panel's table as a workbook: the table under its notes (versions, "
                     "knowledge, warnings)"), **responses(403, 422)})
-def idiom_report_xlsx(params: IdiomParamsDep, session: SessionDep, catalogue: CatalogueDep,
+def idiom_report_xlsx(params: IdiomParamsDep, session: SessionDep,
+                      catalogue: ReportCatalogueDep,
                       request: Request) -> Response:
     """The IDIOM report's table as XLSX, for the same query as GET /reports/idiom."""
     report = store.idiom_report_for(session=session, catalogue=catalogue, params=params)

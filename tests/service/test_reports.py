@@ -3,6 +3,7 @@ the full HTTP path, CSV, validation, area scope and the comparison group."""
 
 import io
 import math
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlmodel import Session
 from models import CohortMembership, CustodyPeriod, Offence, Person
 from models.enums import Cohort, ExitReason, Outcome, Sex
 from scoring.catalogue import OffenceCatalogue, load_catalogue
+from service.config import get_settings
 from service.deps import get_catalogue
 from service.main import app
 from tests.factories import membership_body, offence_body, person_body, pnc_id
@@ -367,3 +369,35 @@ def test_comparison_group_through_the_api(client: TestClient, session: Session) 
     assert overall["comparison_before"] > 0
     assert body["groups"][0]["comparison"]["members_matched"] == 10
     assert not any("regression to the mean" in w for w in body["warnings"])
+
+
+def test_a_report_can_be_costed_with_an_earlier_cost_table(client: TestClient,
+                                                           tmp_path: Path) -> None:
+    """A published figure names its cost table; the same table, kept in the archive, gives
+    the same figure later even after the catalogue in use has moved on."""
+    _through_the_api(client)
+    archive = tmp_path / "catalogues"
+    archive.mkdir()
+    shipped = Path(get_settings().offence_catalogue_path).read_text()
+    old = re.sub(r'^version: .*$', 'version: "2025.04-panel"', shipped, count=1, flags=re.M)
+    old = old.replace("unit_cost_gbp: 5930", "unit_cost_gbp: 6000", 1)
+    (archive / "panel-2025.yaml").write_text(old)
+    settings = get_settings().model_copy(update={"catalogue_archive_dir": archive})
+    app.dependency_overrides[get_settings] = lambda: settings
+    try:
+        params = {"as_of": "2023-01-01", "area": "BANES", "group_by": "sex"}
+        now = client.get(URL, params=params).json()
+        then = client.get(URL, params={**params, "cost_table_version": "2025.04-panel"})
+        assert then.status_code == 200, then.text
+        assert then.json()["cost_table_version"] == "2025.04-panel"
+        ann_now = {g["key"]["sex"]: g for g in now["groups"]}["female"]["before"]["cost"]
+        ann_then = {g["key"]["sex"]: g for g in then.json()["groups"]}["female"]["before"]["cost"]
+        assert ann_then - ann_now == 6000 - 5930  # one residential burglary before
+        csv_then = client.get(f"{URL}.csv", params={**params,
+                                                   "cost_table_version": "2025.04-panel"})
+        assert "# cost_table_version: 2025.04-panel" in csv_then.text
+        unknown = client.get(URL, params={**params, "cost_table_version": "1999.01"})
+        assert unknown.status_code == 422
+        assert unknown.json()["errors"][0]["loc"] == ["query", "cost_table_version"]
+    finally:
+        app.dependency_overrides.pop(get_settings, None)
