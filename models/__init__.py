@@ -69,6 +69,14 @@ from models.security import (
     AuditEventRead,
     Role,
 )
+from models.training import (  # training jobs and the model registry
+    ModelCandidateList,
+    ModelCandidateRead,
+    PromoteRequest,
+    PromotionRead,
+    TrainingJob,
+    TrainingJobRead,
+)
 
 __all__ = [
     "CAPTURED_TABLES", "Change", "ChangeCommit", "ChangeEntity", "ChangeHead", "ChangeOp",
@@ -79,6 +87,8 @@ __all__ = [
     "OffenceUpdate", "PersonArea", "PersonAreaRead",
     "ExitCandidate", "ExitReviewRead", "ShortlistCandidate",
     "ShortlistExcluded", "ShortlistRead", "ShortlistVersions",
+    "ModelCandidateList", "ModelCandidateRead", "PromoteRequest", "PromotionRead",
+    "TrainingJob", "TrainingJobRead",
     "ApiKey",
     "ApiKeyCreate",
     "ApiKeyIssued",

@@ -105,6 +105,23 @@ def enum_column(enum: type[StrEnum], *, nullable: bool = False) -> Column:  # ty
     )
 
 
+# What an import's source column may hold (a system's short name: pnc, niche, a feed's name).
+SOURCE_PATTERN = r"^[A-Za-z0-9_.-]+$"
+
+
+class SourceFields(SQLModel):
+    """Where a custody spell, membership or referral came from: `api` with no reference for
+    one made through the API; an import's source system and its reference there, the key a
+    re-sent row matches on ((source, source_ref) is unique)."""
+
+    source: str = Field(default="api", max_length=32,
+                        sa_column_kwargs={"server_default": "api"},
+                        description="The system the record came from; api if made here")
+    source_ref: str | None = Field(
+        default=None, max_length=64,
+        description="Its reference in that system (imports); unique per source")
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a list, with the total number of matching rows."""
 

@@ -3,9 +3,10 @@
 from datetime import date, datetime
 
 from pydantic import model_validator
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from models.base import timestamp_field
+from models.base import SourceFields, timestamp_field
 
 
 class CustodyFields(SQLModel):
@@ -18,8 +19,11 @@ class CustodyFields(SQLModel):
                     "not known). Exit reviews list members serving over 24 months.")
 
 
-class CustodyPeriod(CustodyFields, table=True):
+class CustodyPeriod(CustodyFields, SourceFields, table=True):
     __tablename__ = "custody_periods"
+    # A unique index, not a constraint: SQLite adds an index without rebuilding the table.
+    __table_args__ = (Index("ix_custody_periods_source_source_ref", "source", "source_ref",
+                            unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="persons.id", index=True, ondelete="CASCADE")
@@ -61,7 +65,7 @@ class CustodyUpdate(SQLModel):
         return self
 
 
-class CustodyRead(CustodyFields):
+class CustodyRead(CustodyFields, SourceFields):
     id: int
     person_id: int
     recorded_at: datetime

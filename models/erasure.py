@@ -19,7 +19,10 @@ class DeletionReason(StrEnum):
 
 class ErasedKind(StrEnum):
     person = "person"    # recognised by PNC ID
-    offence = "offence"  # recognised by (source, source_ref)
+    offence = "offence"  # recognised by (source, source_ref), as are the three below
+    custody = "custody"
+    membership = "membership"
+    referral = "referral"
 
 
 class ErasedRecord(SQLModel, table=True):

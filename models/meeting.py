@@ -4,12 +4,23 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, timestamp_field
-from models.enums import Cohort, ExitReason
+from models.base import SourceFields, enum_column, timestamp_field
+from models.enums import (
+    CandidateFlag,
+    Cohort,
+    ExclusionCode,
+    ExitFlag,
+    ExitReason,
+    Knowledge,
+    RankBy,
+    RfgColumn,
+    ScoreColumn,
+    ShortlistSection,
+)
 
 
 class DecisionKind(StrEnum):
@@ -39,10 +50,12 @@ class ReferralFields(SQLModel):
         description="OGRS 2-year % supplied by probation, where known (seed 002: 75)")
 
 
-class Referral(ReferralFields, table=True):
+class Referral(ReferralFields, SourceFields, table=True):
     __tablename__ = "referrals"
     __table_args__ = (Index("ix_referrals_area_requested_stream", "area", "requested_stream"),
-                      Index("ix_referrals_person_id", "person_id"))
+                      Index("ix_referrals_person_id", "person_id"),
+                      Index("ix_referrals_source_source_ref", "source", "source_ref",
+                            unique=True))
 
     id: int | None = Field(default=None, primary_key=True)
     area: str = Field(foreign_key="areas.code", max_length=32)
@@ -82,7 +95,7 @@ class ReferralWithdraw(SQLModel):
         return self
 
 
-class ReferralRead(ReferralFields):
+class ReferralRead(ReferralFields, SourceFields):
     id: int
     area: str
     status: ReferralStatus
@@ -175,6 +188,32 @@ class DecisionCreate(DecisionFields):
         return self
 
 
+class ShortlistVersions(SQLModel):
+    shortlist: str
+    scoring_config: str
+    catalogue: str
+    model: str
+
+
+class ShortlistEntry(BaseModel):
+    """What the meeting saw of the person when it decided: their entry on the list (a
+    candidate's or member's row, or why they were excluded or not listed) with the list's
+    area, stream, date and versions. Stored with the decision as it was, so the row's
+    other fields (rank, scores, criteria, ...) are kept whatever the list held then."""
+
+    model_config = ConfigDict(extra="allow")
+
+    person_id: int
+    reasons: list[str]
+    as_of: date
+    area: str
+    stream: str
+    versions: ShortlistVersions
+    # Last: in the class body the name `list` is the field from here on.
+    list: ShortlistSection | None = Field(description="Where the person stood; null if "
+                                                      "not on the list")
+
+
 class DecisionRead(DecisionFields):
     person_id: int | None = Field(description="Null if the person has since been erased")  # type: ignore[assignment]
     id: int
@@ -183,7 +222,7 @@ class DecisionRead(DecisionFields):
     area: str
     membership_id: int | None
     referral_id: int | None
-    shortlist_entry: dict[str, Any] | None
+    shortlist_entry: ShortlistEntry | None
     recorded_by: str
     recorded_at: datetime
 
@@ -207,7 +246,7 @@ class ShortlistCandidate(SQLModel):
     referral_id: int | None
     ogrs_score: float | None
     reasons: list[str]
-    flags: list[str]
+    flags: list[CandidateFlag]
 
 
 class ShortlistExcluded(SQLModel):
@@ -215,14 +254,8 @@ class ShortlistExcluded(SQLModel):
     pnc_id: str
     name: str | None
     referred_by: str | None
-    reasons: list[str]
-
-
-class ShortlistVersions(SQLModel):
-    shortlist: str
-    scoring_config: str
-    catalogue: str
-    model: str
+    reason_codes: list[ExclusionCode] = Field(description="Why, by code (one per reason)")
+    reasons: list[str] = Field(description="The same reasons in words, and any open referral")
 
 
 class ShortlistHead(SQLModel):
@@ -235,10 +268,47 @@ class ShortlistHead(SQLModel):
     config_version: str = Field(description="The scoring (RFG) configuration version")
     model_version: str
     versions: ShortlistVersions
-    criteria: dict[str, Any]
+
+
+class ShortlistCountCriteria(SQLModel):
+    """The stream's rule and the list's settings, as the counts were made."""
+
+    stream: str
+    qualifying_offence: str = Field(description="The qualifying offence in words")
+    min_offences: int
+    lookback_months: int
+    rfg_column: RfgColumn
+    ogrs_threshold: float | None
+    serial_victims: int | None
+    include_other_areas: bool
+    recent_months: int
+    excluded_when: list[str]
+    referrals: str
+    knowledge: Knowledge
+
+
+class ShortlistCriteria(ShortlistCountCriteria):
+    """The rule and settings of a ranked list: the counts' and how it was ranked."""
+
+    rank_by: RankBy
+    rank_column: ScoreColumn = Field(description="The score the list is ordered by")
+    limit: int | None
+
+
+class ExitCriteria(SQLModel):
+    """The exit review's rule, as the list was made."""
+
+    stream: str
+    no_offences_months: int
+    long_sentence_months: int
+    custody_min_months: int
+    recent_months: int
+    members: str
+    knowledge: Knowledge
 
 
 class ShortlistRead(ShortlistHead):
+    criteria: ShortlistCriteria
     candidates: list[ShortlistCandidate]
     excluded: list[ShortlistExcluded]
 
@@ -249,14 +319,14 @@ class ExitCandidate(SQLModel):
     pnc_id: str
     name: str | None
     membership_id: int
-    cohort: str
+    cohort: Cohort
     adopted_on: date
     last_offence_on: date | None
     offences_12m: int
     rfg: float
     risk: float
     reasons: list[str]
-    flags: list[str]
+    flags: list[ExitFlag]
 
 
 class ExitReviewRead(SQLModel):
@@ -267,5 +337,5 @@ class ExitReviewRead(SQLModel):
     config_version: str
     model_version: str
     versions: ShortlistVersions
-    criteria: dict[str, Any]
+    criteria: ExitCriteria
     members: list[ExitCandidate]

@@ -6,7 +6,7 @@ from pydantic import model_validator
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, timestamp_field
+from models.base import SourceFields, enum_column, timestamp_field
 from models.enums import Cohort, ExitReason, Rag
 
 
@@ -37,9 +37,11 @@ class MembershipFields(SQLModel):
     rag: Rag | None = Field(default=None, sa_column=enum_column(Rag, nullable=True))
 
 
-class CohortMembership(MembershipFields, table=True):
+class CohortMembership(MembershipFields, SourceFields, table=True):
     __tablename__ = "cohort_memberships"
-    __table_args__ = (Index("ix_cohort_memberships_person_id_stream", "person_id", "stream"),)
+    __table_args__ = (Index("ix_cohort_memberships_person_id_stream", "person_id", "stream"),
+                      Index("ix_cohort_memberships_source_source_ref", "source", "source_ref",
+                            unique=True))
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="persons.id", ondelete="CASCADE")
@@ -69,7 +71,7 @@ class MembershipUpdate(SQLModel):
     rag: Rag | None = None
 
 
-class MembershipRead(MembershipFields):
+class MembershipRead(MembershipFields, SourceFields):
     id: int
     person_id: int
     version: int

@@ -1,9 +1,10 @@
 """API schemas of the IDIOM report (GET /reports/idiom): no tables here."""
 
 from datetime import date
-from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from models.enums import Cohort, Counting, GroupKey, Knowledge
 
 
 class WindowFigures(BaseModel):
@@ -79,9 +80,21 @@ class Balance(BaseModel):
     smd_after: float | None
 
 
+class ComparisonParameters(BaseModel):
+    """How the comparison group was matched."""
+
+    k: int = Field(description="Comparators per member")
+    caliper: float
+    features: list[str] = Field(description="The features matched on")
+    exact: list[str] = Field(description="Matched exactly")
+    distance: str
+    candidate_pool: str
+    outcome: str
+
+
 class ComparisonSummary(BaseModel):
     method: str
-    parameters: dict[str, Any]
+    parameters: ComparisonParameters
     candidates: int
     comparators: int
     members_matched: int
@@ -92,16 +105,41 @@ class ComparisonSummary(BaseModel):
     overall: GroupComparison | None
 
 
+class IdiomFilters(BaseModel):
+    """The membership filters the report was asked for (null: not filtered)."""
+
+    cohort: Cohort | None
+    stream: str | None
+    area: str | None
+    adopted_from: date | None
+    adopted_to: date | None
+
+
+class IdiomExclusions(BaseModel):
+    """Memberships left out of the before/after comparison, in all and by reason."""
+
+    total: int
+    adopted_after_as_of: int = Field(description="Not yet a member on the report date")
+    not_exited: int = Field(description="Still a member on the report date: no after window")
+    after_window_not_ended: int = Field(
+        description="Left, but the after window runs past the report date")
+    waiting_period_not_ended: int = Field(
+        description="Proven counting only: the waiting period has not passed")
+
+
 class IdiomReportRead(BaseModel):
     as_of: date
     window_months: int
-    counting: Literal["recorded", "proven"]
+    counting: Counting
+    rules_version: str = Field(description="The IDIOM rules (idiom.yaml) version used")
+    knowledge: Knowledge = Field(description=(
+        "as_recorded: only what had been recorded by the end of as_of"))
     cost_table_version: str
     cost_table: str
-    group_by: list[str]
-    filters: dict[str, Any]
+    group_by: list[GroupKey]
+    filters: IdiomFilters
     included: int
-    excluded: dict[str, int]
+    excluded: IdiomExclusions
     groups: list[GroupFigures]
     totals: GroupFigures
     warnings: list[str]

@@ -1,9 +1,10 @@
 """API schema of the retention review (GET /admin/retention): computed, never stored."""
 
 from datetime import date, datetime
-from typing import Literal
 
 from sqlmodel import Field, SQLModel
+
+from models.enums import RetentionActivity, RetentionReason
 
 
 class RetentionCandidate(SQLModel):
@@ -15,7 +16,7 @@ class RetentionCandidate(SQLModel):
     last_activity_on: date | None = Field(description="The latest activity the rule counts")
     review_due_on: date | None
     deceased_on: date | None
-    reason: Literal["deceased", "no_activity_recorded", "quiet_period"]
+    reason: RetentionReason
 
 
 class RetentionReviewRead(SQLModel):
@@ -26,7 +27,7 @@ class RetentionReviewRead(SQLModel):
     as_of: date
     rule_version: str
     quiet_years: int
-    activity: list[str]
+    activity: list[RetentionActivity]
     generated_at: datetime
     total: int
     limit: int

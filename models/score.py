@@ -6,13 +6,13 @@ meeting" can always be answered, with the versions that made the numbers.
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from models.base import Page, UTCDateTime, enum_column, timestamp_field
+from models.enums import Band, FactorPart, Knowledge, ThreatSource
 
 
 class RunStatus(StrEnum):
@@ -78,10 +78,6 @@ class ScoreValues(SQLModel):
     offences_to_date: int
 
 
-# The snapshot columns a list of scores can be ordered by (highest first).
-ScoreOrder = Literal["risk", "rfg", "threat", "harm", "rfg_acquisitive", "rfg_domestic_abuse"]
-
-
 class ScoreSnapshot(ScoreValues, table=True):
     __tablename__ = "score_snapshots"
     __table_args__ = (Index("ix_score_snapshots_run_id_risk", "run_id", "risk"),)
@@ -91,6 +87,9 @@ class ScoreSnapshot(ScoreValues, table=True):
 
 
 class ScoreSnapshotRead(ScoreValues):
+    # Stored as text (the table is unchanged); the API names the closed sets.
+    threat_source: ThreatSource  # type: ignore[assignment]
+    band: Band  # type: ignore[assignment]
     run_id: int
     person_id: int
     as_of: date
@@ -108,11 +107,19 @@ class ThrValues(SQLModel):
     threat: float = Field(description="Probability of a new offence within 12 months")
     harm: float = Field(description="Expected seriousness if they offend, 0-100")
     risk: float = Field(description="threat x harm, 0-100")
-    threat_source: str = Field(description="model, or rule_based before any model is trained")
+    threat_source: ThreatSource = Field(
+        description="model, or rule_based before any model is trained")
+    baseline: float = Field(description=(
+        "The threat of a baseline person (the average of the model's training population, "
+        "or the rule's intercept), as a probability: threat = baseline + the threat "
+        "factors' contributions / 100"))
 
 
 class Factor(SQLModel):
-    part: str = Field(description="rfg (points of the 0-100 score) or threat (percentage points)")
+    part: FactorPart = Field(description=(
+        "rfg (points of the 0-100 score; they sum to the RFG score) or threat (percentage "
+        "points relative to the baseline; they sum to 100 x (threat - baseline)). Past the "
+        "top factors, one `other_factors` line carries the rest, so each part adds up"))
     factor: str
     text: str
     contribution: float
@@ -122,11 +129,11 @@ class Factor(SQLModel):
 class PersonScoreRead(SQLModel):
     person_id: int
     as_of: date
-    knowledge: str
+    knowledge: Knowledge
     rfg: RfgComponents
     rfg_by_stream: dict[str, float]
     thr: ThrValues
-    band: str
+    band: Band
     escalating: bool
     offences_to_date: int
     explanation: list[Factor]
@@ -142,5 +149,5 @@ class ScoreSnapshotPage(Page[ScoreSnapshotRead]):
 class ModelCard(BaseModel):
     model_config = {"extra": "allow"}
 
-    threat_source: str
+    threat_source: ThreatSource
     model_version: str

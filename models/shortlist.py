@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, Field
 
-from models.meeting import ShortlistHead
+from models.meeting import ShortlistCountCriteria, ShortlistHead
 
 
 class ExcludedByReason(BaseModel):
@@ -12,6 +12,8 @@ class ExcludedByReason(BaseModel):
     in_custody: int = Field(description="In custody on as_of")
     deceased: int
     other_area: int = Field(description="Home area elsewhere (include_other_areas=false)")
+    under_min_age: int = Field(description="Under the stream's minimum age, not referred "
+                                           "as a transition case")
 
 
 class ReferralCounts(BaseModel):
@@ -23,6 +25,7 @@ class ReferralCounts(BaseModel):
 class ShortlistCounts(ShortlistHead):
     """A migration shortlist's aggregate counts: no person-level data."""
 
+    criteria: ShortlistCountCriteria
     eligible: int = Field(description="Everyone the full list would rank (no limit)")
     eligible_on_criteria: int = Field(description="Eligible people who meet the criteria")
     eligible_on_referral_only: int = Field(

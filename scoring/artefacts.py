@@ -2,11 +2,17 @@
 
 Layout of a model directory::
 
-    CURRENT                 the version the service loads at start (one line)
+    CURRENT                 the version in use (one line; empty or absent: the fallback)
+    PROMOTIONS.json         every change of CURRENT, oldest first: version, time, forced, reason
     <version>/model.json    the parameters (plain numbers: loading runs no code, unlike pickle)
-    <version>/card.json     the model card, with the SHA-256 of model.json
+    <version>/card.json     the model card (with its comparison and gate verdict), with the
+                            SHA-256 of model.json
 
-Saving never overwrites an existing version; ``CURRENT`` is replaced atomically.
+Saving never overwrites an existing version; ``CURRENT`` and ``PROMOTIONS.json`` are
+replaced atomically. Every process reading the folder sees a promotion by re-reading
+``CURRENT`` (a few bytes). A version's status is worked out, never stored: ``current``
+(named in CURRENT), ``retired`` (was current once), ``rejected`` (failed the gate),
+``candidate`` (passed it, or was trained before there was a gate, and never promoted).
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from scoring.thr import ThreatModel
 
 CURRENT = "CURRENT"
+PROMOTIONS = "PROMOTIONS.json"
 
 
 class ModelStoreError(ValueError):
@@ -123,3 +131,74 @@ def load_current_model(directory: str | Path) -> ThreatModel | None:
     if current_version(directory) is None:
         return None
     return load_model(directory)
+
+
+def read_card(directory: str | Path, version: str) -> dict[str, Any]:
+    """A saved version's card, without loading (or checking) its parameters."""
+    folder = Path(directory) / version
+    if version in (".", "..") or "/" in version or not (folder / "card.json").is_file():
+        raise ModelStoreError(f"no model version {version!r} in {directory}")
+    card: dict[str, Any] = json.loads((folder / "card.json").read_text())
+    return card
+
+
+def promotions(directory: str | Path) -> list[dict[str, Any]]:
+    """Every change of the current version, oldest first (``version`` None: the fallback)."""
+    path = Path(directory) / PROMOTIONS
+    if not path.is_file():
+        return []
+    entries: list[dict[str, Any]] = json.loads(path.read_text())
+    return entries
+
+
+def promote(directory: str | Path, version: str | None, *, at: str, forced: bool = False,
+            reason: str | None = None) -> str | None:
+    """Make ``version`` current (None: back to the rule-based fallback); return the previous.
+
+    The caller decides whether the gate allows it; this records the change in
+    ``PROMOTIONS.json`` and replaces ``CURRENT``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> root = tempfile.mkdtemp()
+    >>> model = ThreatModel("threat-demo", ("copas_rate",), ("none",), np.zeros(1),
+    ...                     np.ones(1), np.array([0.5]), -1.0, (1.0, 0.0))
+    >>> _ = save_model(model, root, make_current=False)
+    >>> promote(root, "threat-demo", at="2026-01-01T00:00:00+00:00"), current_version(root)
+    (None, 'threat-demo')
+    >>> model_status(root, "threat-demo"), previous_current(root)
+    ('current', None)
+    """
+    root = Path(directory)
+    if version is not None:
+        load_model(root, version)  # exists and is intact
+    before = current_version(root)
+    history = promotions(root)
+    if before is not None and not history:  # made current before promotions were recorded
+        history.append({"version": before, "at": None, "forced": False, "reason": None})
+    history.append({"version": version, "previous": before, "at": at, "forced": forced,
+                    "reason": reason})
+    _atomic_write(root / PROMOTIONS, json.dumps(history, indent=1))
+    _atomic_write(root / CURRENT, (version or "") + "\n")
+    return before
+
+
+def previous_current(directory: str | Path) -> str | None:
+    """The version that was current before the current one (None: the fallback)."""
+    history = promotions(directory)
+    return history[-1].get("previous") if history else None
+
+
+def model_status(directory: str | Path, version: str, *,
+                 card: dict[str, Any] | None = None) -> str:
+    """current, retired, rejected or candidate (see the module docstring)."""
+    if version == current_version(directory):
+        return "current"
+    if any(entry.get("version") == version for entry in promotions(directory)):
+        return "retired"
+    gate = (card if card is not None else read_card(directory, version)).get("gate")
+    if gate is not None and not gate.get("passed"):
+        return "rejected"
+    return "candidate"

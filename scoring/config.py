@@ -15,14 +15,18 @@ from typing import Any
 
 import numpy as np
 
+from scoring.paths import SCORING_CONFIG
 from scoring.rules import RulesReader, load_rules
 
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "data" / "rfg_config.yaml"
+DEFAULT_CONFIG_PATH = SCORING_CONFIG
 
 COMPONENTS = ("recency", "frequency", "gravity", "victims")
 STREAMS = ("all", "acquisitive", "domestic_abuse")
 GRAVITY_MEASURES = ("gravity_level", "harm_weight")
 BAND_SCORES = ("rfg", "risk")
+# The band names the API promises (models.enums.Band): a configuration names some of them,
+# highest first, so a client can rely on the set.
+BAND_NAMES = ("very_high", "high", "medium", "low")
 
 
 class ConfigError(ValueError):
@@ -68,6 +72,15 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class GateConfig:
+    """When a trained candidate may replace the threat model in use (see the YAML)."""
+
+    min_auc_gain: float
+    max_ece: float
+    ece_tolerance: float
+
+
+@dataclass(frozen=True)
 class RuleBasedConfig:
     """The OGRS3-like fallback threat used before any model is trained."""
 
@@ -90,6 +103,7 @@ class ThrConfig:
     harm_half_life_days: float
     harm_full_scale_days: float
     training: TrainingConfig
+    gate: GateConfig
     rule_based: RuleBasedConfig
 
 
@@ -209,6 +223,16 @@ def _read_training(r: RulesReader, raw: object) -> TrainingConfig:
     )
 
 
+def _read_gate(r: RulesReader, raw: object) -> GateConfig:
+    p = "thr.gate"
+    sec = r.section(raw, p, ("min_auc_gain", "max_ece", "ece_tolerance"))
+    max_ece = r.number(sec, "max_ece", p, positive=True)
+    if max_ece >= 1:
+        r.errors.append(f"{p}.max_ece: must be below 1 (got {max_ece:g})")
+    return GateConfig(min_auc_gain=r.number(sec, "min_auc_gain", p, low=0),
+                      max_ece=max_ece, ece_tolerance=r.number(sec, "ece_tolerance", p, low=0))
+
+
 def _read_rule_based(r: RulesReader, raw: object) -> RuleBasedConfig:
     keys = ("intercept", "copas_multiplier", "copas_offset_years", "first_offence",
             "repeat_offence", "age_bands", "age_terms", "offence_terms")
@@ -247,7 +271,8 @@ def _read_rule_based(r: RulesReader, raw: object) -> RuleBasedConfig:
 
 
 def _read_thr(r: RulesReader, raw: object) -> ThrConfig:
-    sec = r.section(raw, "thr", ("horizon_months", "features", "harm", "training", "rule_based"))
+    sec = r.section(raw, "thr", ("horizon_months", "features", "harm", "training", "gate",
+                                 "rule_based"))
     feats = r.section(sec.get("features", {}), "thr.features", ("windows_months",))
     harm = r.section(sec.get("harm", {}), "thr.harm", ("half_life_days", "full_scale_days"))
     windows = feats.get("windows_months", [])
@@ -263,6 +288,7 @@ def _read_thr(r: RulesReader, raw: object) -> ThrConfig:
         harm_half_life_days=r.number(harm, "half_life_days", "thr.harm", positive=True),
         harm_full_scale_days=r.number(harm, "full_scale_days", "thr.harm", positive=True),
         training=_read_training(r, sec.get("training", {})),
+        gate=_read_gate(r, sec.get("gate", {})),
         rule_based=_read_rule_based(r, sec.get("rule_based", {})),
     )
 
@@ -279,8 +305,11 @@ def _read_bands(r: RulesReader, raw: object) -> BandConfig:
         raw_levels = []
     for i, item in enumerate(raw_levels):
         body = r.section(item, f"bands.levels[{i}]", ("name", "min"))
-        levels.append((str(body.get("name", "")),
-                       r.number(body, "min", f"bands.levels[{i}]", low=0)))
+        name = str(body.get("name", ""))
+        if name not in BAND_NAMES:
+            r.errors.append(f"bands.levels[{i}].name: must be one of {BAND_NAMES} "
+                            f"(got {name!r})")
+        levels.append((name, r.number(body, "min", f"bands.levels[{i}]", low=0)))
     mins = [m for _, m in levels]
     if mins and (any(b >= a for a, b in zip(mins, mins[1:], strict=False)) or mins[-1] != 0):
         r.errors.append("bands.levels: minimums must fall strictly, highest first, ending at 0")

@@ -315,12 +315,22 @@ def person_explanation(parts: ScoreParts, *, catalogue: OffenceCatalogue,
     person_id = int(parts.people.ids[0])
     model = parts.model
     frame = explanations_from_parts(parts, catalogue=catalogue, config=config, top=top)
-    _, _, baseline = _threat_factors(parts, catalogue, config)
+    _, points, baseline = _threat_factors(parts, catalogue, config)
+    # Everything past the top factors, as one line, so baseline + factors = the score.
+    totals = {"rfg": float(parts.rfg["all"].score[0]),
+              "threat": 100.0 * float(parts.threat[0]) - float(baseline[0])}
+    nonzero = {"rfg": len(COMPONENTS), "threat": int(np.count_nonzero(points[0]))}
 
     def factors(part: str) -> list[dict[str, Any]]:
         rows = frame[frame["part"] == part]
-        return [{"factor": r.factor, "text": r.text, "contribution": round(r.contribution, 2),
-                 "display": f"{r.text}: {r.contribution:+.0f}"} for r in rows.itertuples()]
+        shown = [{"factor": r.factor, "text": r.text, "contribution": round(r.contribution, 2),
+                  "display": f"{r.text}: {r.contribution:+.0f}"} for r in rows.itertuples()]
+        rest = totals[part] - float(rows["contribution"].sum())
+        if abs(rest) > 1e-9:
+            text = _plural(max(nonzero[part] - len(rows), 1), "other factor") + " together"
+            shown.append({"factor": "other_factors", "text": text,
+                          "contribution": round(rest, 2), "display": f"{text}: {rest:+.0f}"})
+        return shown
 
     version = model.version if model is not None else f"rule_based@{config.version}"
     return {

@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 
 from scoring.dates import add_months, as_date, as_day, calendar_days
+from scoring.paths import RETENTION_RULE
 from scoring.rules import RulesReader, load_rules
 from scoring.validation import ScoringInputError, check_frame, check_unique
 
-DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "retention.yaml"
+DEFAULT_PATH = RETENTION_RULE
 
 ACTIVITY_KINDS = ("offences", "custody", "memberships")
 RULE_KEYS = ("version", "quiet_years", "activity", "review_on_death")

@@ -181,7 +181,7 @@ def score_people(offences: pd.DataFrame, persons: pd.DataFrame,
     >>> out = score_people(offences, persons, as_of="2024-06-30", catalogue=load_catalogue(),
     ...                    config=load_config())
     >>> out[["person_id", "rfg", "threat", "harm", "risk"]].round(2).to_numpy().tolist()
-    [[1.0, 56.0, 0.2, 78.6, 15.52], [2.0, 0.0, 0.0, 0.0, 0.0]]
+    [[1.0, 56.0, 0.2, 65.23, 12.88], [2.0, 0.0, 0.0, 0.0, 0.0]]
     >>> out.loc[0, "threat_source"], out.loc[0, "band"]
     ('rule_based', 'high')
     """

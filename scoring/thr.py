@@ -53,7 +53,7 @@ def harm_scores(snap: Snapshot, *, catalogue: OffenceCatalogue,
     ...                 np.array([rob], dtype=np.int16), np.array([False]), np.array([-1]))
     >>> harm, days = harm_scores(snap, catalogue=cat, config=load_config())
     >>> harm.round(1).tolist(), days.tolist()
-    ([78.6, 0.0], [365.0, 0.0])
+    ([68.6, 0.0], [365.0, 0.0])
     """
     rules = config.thr
     weight = snap.days_ago * (-1.0 / rules.harm_half_life_days)
@@ -278,7 +278,7 @@ def model_card(model: ThreatModel | None, *, config: ScoringConfig,
     >>> from scoring.config import load_config
     >>> card = model_card(None, config=load_config(), catalogue=load_catalogue())
     >>> card["threat_source"], card["model_version"]
-    ('rule_based', 'rule_based@2026.11-default-1')
+    ('rule_based', 'rule_based@2026.12-default-2')
     """
     if model is None:
         return rule_based_card(config, catalogue)

@@ -9,10 +9,11 @@ end and anyone under 10 on the as_of date.
 
 Validation is temporal: the last ``test_dates`` dates are held out and the model is fitted
 only on dates whose follow-up ends on or before the first test date, so no training label
-overlaps the test period. The card reports the held-out figures for the model and for the
-rule-based fallback on the same rows, and AUC / false positive rate / selection rate by sex
-and by ethnicity when monitoring labels are supplied (they are never features). The model
-that is returned is then refitted, with the same settings, on every back-test date.
+overlaps the test period. The model returned is that fit, a *candidate*: its card compares
+it on the held-out dates with the model in use, the rule-based fallback and a two-feature
+baseline (``scoring.governance``), with AUC / false positive rate / selection rate by sex and
+by ethnicity when monitoring labels are supplied (they are never features), and carries the
+promotion gate's verdict.
 """
 
 from __future__ import annotations
@@ -21,19 +22,27 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import GroupKFold
 
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import ScoringConfig
 from scoring.dates import add_months_to_date, as_date, day_number
 from scoring.features import basics, build_features, check_no_protected, feature_specs
+from scoring.governance import (
+    auc,
+    calibration_table,
+    figures,
+    fit_baseline,
+    gate_verdict,
+    group_metrics,
+)
 from scoring.history import (
     Custody,
     Offences,
@@ -44,7 +53,7 @@ from scoring.history import (
     snapshot,
 )
 from scoring.rfg import rfg_arrays
-from scoring.thr import ThreatModel, rule_based_threat
+from scoring.thr import ThreatModel, rule_based_threat, rule_based_version
 
 Progress = Callable[[int, int, str], None]
 
@@ -80,7 +89,8 @@ class TrainingSet:
     """Back-test rows, shape (R, F) for ``matrix`` and (R,) for the rest.
 
     ``date_index`` points into ``as_of_dates``; ``rule_based`` is the fallback's prediction
-    for the same row, kept to compare against on held-out dates.
+    for the same row, kept to compare against on held-out dates; ``age`` (whole years) and
+    ``prior_offences`` feed the two-feature baseline of the comparison.
     """
 
     as_of_dates: list[dt.date]
@@ -91,6 +101,8 @@ class TrainingSet:
     rule_based: np.ndarray
     feature_names: tuple[str, ...]
     transforms: tuple[str, ...]
+    age: np.ndarray
+    prior_offences: np.ndarray
 
 
 def _labels(offences: Offences, custody: Custody, people: People, as_of: dt.date,
@@ -143,7 +155,8 @@ def build_training_set(offences: pd.DataFrame, persons: pd.DataFrame,
     rules = config.thr.training
     rng = np.random.default_rng(rules.seed)
     specs = feature_specs(catalogue, config)
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("date", "pid", "x", "y", "rule")}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("date", "pid", "x", "y", "rule",
+                                                          "age", "prior")}
     for i, as_of in enumerate(dates):
         if progress is not None:
             progress(i, len(dates), f"back-test features as of {as_of}")
@@ -164,6 +177,8 @@ def build_training_set(offences: pd.DataFrame, persons: pd.DataFrame,
         parts["y"].append(reoffended[rows].astype(np.int8))
         parts["rule"].append(rule_based_threat(b, catalogue=catalogue, config=config)
                              .threat[rows])
+        parts["age"].append(b.age_whole[rows].astype(np.float32))
+        parts["prior"].append(b.n_offences[rows].astype(np.int32))
     if progress is not None:
         progress(len(dates), len(dates), "back-test features done")
     if not parts["x"]:
@@ -172,7 +187,8 @@ def build_training_set(offences: pd.DataFrame, persons: pd.DataFrame,
     check_no_protected(names)
     return TrainingSet(dates, np.concatenate(parts["date"]), np.concatenate(parts["pid"]),
                        np.concatenate(parts["x"]), np.concatenate(parts["y"]),
-                       np.concatenate(parts["rule"]), names, tuple(s.transform for s in specs))
+                       np.concatenate(parts["rule"]), names, tuple(s.transform for s in specs),
+                       np.concatenate(parts["age"]), np.concatenate(parts["prior"]))
 
 
 def _transform(matrix: np.ndarray, transforms: tuple[str, ...]) -> np.ndarray:
@@ -224,52 +240,6 @@ def fit_threat_model(ts: TrainingSet, rows: np.ndarray, config: ScoringConfig, *
                        calibration=calibration)
 
 
-def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
-    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else None
-
-
-def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
-    """Observed rate against mean predicted probability in equal-width probability bins.
-
-    Examples
-    --------
-    >>> calibration_table(np.array([0, 1, 1]), np.array([0.05, 0.95, 0.9]), bins=2)
-    [{'lower': 0.0, 'upper': 0.5, 'n': 1, 'mean_predicted': 0.05, 'observed_rate': 0.0}, \
-{'lower': 0.5, 'upper': 1.0, 'n': 2, 'mean_predicted': 0.925, 'observed_rate': 1.0}]
-    """
-    which = np.minimum((p * bins).astype(int), bins - 1)
-    out = []
-    for k in range(bins):
-        inside = which == k
-        if inside.any():
-            out.append({"lower": k / bins, "upper": (k + 1) / bins, "n": int(inside.sum()),
-                        "mean_predicted": round(float(p[inside].mean()), 6),
-                        "observed_rate": round(float(y[inside].mean()), 6)})
-    return out
-
-
-def group_metrics(y: np.ndarray, p: np.ndarray, groups: np.ndarray, *, threshold: float,
-                  min_group_size: int) -> list[dict[str, Any]]:
-    """AUC, false positive rate and selection rate per group label (for monitoring only)."""
-    out = []
-    labels = pd.Series(groups).fillna("not recorded").astype(str).to_numpy()
-    for label in sorted(set(labels)):
-        inside = labels == label
-        yy, pp = y[inside], p[inside]
-        selected = pp >= threshold
-        negatives = yy == 0
-        out.append({
-            "group": label, "n": int(inside.sum()), "positives": int(yy.sum()),
-            "auc": _auc(yy, pp),
-            "false_positive_rate": float(selected[negatives].mean()) if negatives.any()
-            else None,
-            "selection_rate": float(selected.mean()),
-            "mean_predicted": float(pp.mean()), "observed_rate": float(yy.mean()),
-            "small_group": bool(inside.sum() < min_group_size),
-        })
-    return out
-
-
 def _window(ts: TrainingSet, rows: np.ndarray) -> dict[str, Any]:
     used = np.unique(ts.date_index[rows])
     return {"first_as_of": ts.as_of_dates[used[0]].isoformat(),
@@ -304,29 +274,78 @@ def evaluate(ts: TrainingSet, model: ThreatModel, rows: np.ndarray, config: Scor
     rule = ts.rule_based[rows]
     rules = config.thr.training
     result: dict[str, Any] = {
-        "model": {"auc": _auc(y, p), "brier": float(brier_score_loss(y, p))},
-        "rule_based": {"auc": _auc(y, rule), "brier": float(brier_score_loss(y, rule))},
+        "model": {"auc": auc(y, p), "brier": float(brier_score_loss(y, p))},
+        "rule_based": {"auc": auc(y, rule), "brier": float(brier_score_loss(y, rule))},
         "calibration": calibration_table(y, p),
         "selection_threshold": rules.selection_threshold,
     }
-    if monitoring is not None:
-        lookup = monitoring.drop_duplicates("person_id").set_index("person_id")
-        for column in ("sex", "ethnicity"):
-            if column in lookup.columns:
-                labels = lookup[column].reindex(ts.person_ids[rows]).to_numpy()
-                result[f"by_{column}"] = group_metrics(
-                    y, p, labels, threshold=rules.selection_threshold,
-                    min_group_size=rules.min_group_size)
+    for column, labels in _monitoring_labels(ts, rows, monitoring).items():
+        result[f"by_{column}"] = group_metrics(y, p, labels,
+                                               threshold=rules.selection_threshold,
+                                               min_group_size=rules.min_group_size)
     return result
+
+
+def _monitoring_labels(ts: TrainingSet, rows: np.ndarray,
+                       monitoring: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    if monitoring is None:
+        return {}
+    lookup = monitoring.drop_duplicates("person_id").set_index("person_id")
+    return {column: lookup[column].reindex(ts.person_ids[rows]).to_numpy()
+            for column in ("sex", "ethnicity") if column in lookup.columns}
+
+
+def compare_candidate(candidate: ThreatModel, ts: TrainingSet, config: ScoringConfig, *,
+                      current: ThreatModel | None = None,
+                      monitoring: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The candidate against the current model, the fallback and the baseline, on the rows
+    of ``ts`` after its temporal cut-off (``temporal_split``).
+
+    The baseline (``scoring.governance``) is fitted on the rows before the cut-off. ``ts`` is
+    the candidate's own back-test (it was fitted on the same earlier rows) or another
+    force's, none of which it saw. A current model with other features is shown as not
+    comparable. ``monitoring`` labels only split the figures by group.
+    """
+    train, test = temporal_split(ts, config)
+    y = ts.label[test]
+    rules = config.thr.training
+    groups = _monitoring_labels(ts, test, monitoring)
+
+    def fig(p: np.ndarray) -> dict[str, Any]:
+        return figures(y, p, groups=groups, threshold=rules.selection_threshold,
+                       min_group_size=rules.min_group_size)
+
+    contenders: dict[str, dict[str, Any]] = {
+        "candidate": {"version": candidate.version, **fig(candidate.predict(ts.matrix[test]))}}
+    if current is not None and tuple(current.feature_names) == ts.feature_names:
+        contenders["current"] = {"version": current.version,
+                                 **fig(current.predict(ts.matrix[test]))}
+    elif current is not None:
+        contenders["current"] = {"version": current.version, "comparable": False,
+                                 "note": "it uses other features (the catalogue or the "
+                                         "configured windows changed): it cannot score now"}
+    contenders["rule_based"] = {"version": rule_based_version(config),
+                                **fig(ts.rule_based[test])}
+    base = fit_baseline(ts.age[train], ts.prior_offences[train], ts.label[train])
+    contenders["baseline"] = {
+        "version": "baseline: logistic on age and prior recorded offences",
+        **fig(base.predict(ts.age[test], ts.prior_offences[test])),
+        "parameters": base.describe()}
+    return {"cut_off": ts.as_of_dates[int(ts.date_index[test].min())].isoformat(),
+            "train_window": _window(ts, train), "test_window": _window(ts, test),
+            "selection_threshold": rules.selection_threshold, "ece_bins": 10,
+            "contenders": contenders}
 
 
 def train_threat_model(offences: pd.DataFrame, persons: pd.DataFrame,
                        custody: pd.DataFrame | None = None, *, catalogue: OffenceCatalogue,
                        config: ScoringConfig, data_end: dt.date | str | None = None,
                        monitoring: pd.DataFrame | None = None,
+                       current: ThreatModel | None = None,
                        progress: Progress | None = None,
                        trained_at: dt.datetime | None = None) -> ThreatModel:
-    """Back-test, validate on later dates, refit on all dates, and write the model card.
+    """Back-test, fit a candidate on the dates before the cut-off, compare it on the later
+    dates it never saw, apply the gate, and write the model card.
 
     Parameters
     ----------
@@ -337,6 +356,8 @@ def train_threat_model(offences: pd.DataFrame, persons: pd.DataFrame,
     monitoring : DataFrame, optional
         ``person_id`` with ``sex`` and/or ``ethnicity``: used only for the card's group
         figures, never as model input.
+    current : ThreatModel, optional
+        The model in use, compared on the same held-out rows (and a hurdle for the gate).
     progress : callable(done, total, message), optional
     trained_at : datetime, optional
         UTC training time for the card (default now).
@@ -344,7 +365,9 @@ def train_threat_model(offences: pd.DataFrame, persons: pd.DataFrame,
     Returns
     -------
     ThreatModel
-        With ``card`` filled in and a content-derived ``version``.
+        The candidate, with ``card`` filled in (``comparison`` and the ``gate`` verdict
+        included) and a content-derived ``version``. Its parameters are exactly the ones the
+        held-out figures measure: it is not refitted on the held-out dates.
 
     Raises
     ------
@@ -361,23 +384,28 @@ def train_threat_model(offences: pd.DataFrame, persons: pd.DataFrame,
     ...                            catalogue=load_catalogue(), config=load_config())
     >>> model.card["threat_source"], model.version.startswith("threat-")
     ('model', True)
+    >>> sorted(model.card["comparison"]["contenders"]), type(model.card["gate"]["passed"])
+    (['baseline', 'candidate', 'rule_based'], <class 'bool'>)
     """
     ts = build_training_set(offences, persons, custody, catalogue=catalogue, config=config,
                             data_end=data_end, progress=progress)
     train, test = temporal_split(ts, config)
     if progress is not None:
-        progress(0, 2, "fitting on earlier dates, testing on later ones")
-    held_out = fit_threat_model(ts, train, config)
-    evaluation = evaluate(ts, held_out, test, config, monitoring)
-    evaluation["train_window"] = _window(ts, train)
-    evaluation["test_window"] = _window(ts, test)
-    if progress is not None:
-        progress(1, 2, "refitting on every back-test date")
-    everything = np.ones(len(ts.label), dtype=bool)
-    final = fit_threat_model(ts, everything, config)
-    digest = hashlib.sha256(json.dumps(final.to_dict(), sort_keys=True).encode()).hexdigest()
+        progress(0, 2, "fitting on earlier dates")
+    fitted = fit_threat_model(ts, train, config)
+    digest = hashlib.sha256(json.dumps(fitted.to_dict(), sort_keys=True).encode()).hexdigest()
     stamp = (trained_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     version = f"threat-{stamp:%Y%m%dT%H%M%SZ}-{digest[:8]}"
+    final = ThreatModel(version=version, feature_names=fitted.feature_names,
+                        transforms=fitted.transforms, mean=fitted.mean, scale=fitted.scale,
+                        coef=fitted.coef, intercept=fitted.intercept,
+                        calibration=fitted.calibration)
+    if progress is not None:
+        progress(1, 2, "comparing on later dates")
+    evaluation = evaluate(ts, final, test, config, monitoring)
+    evaluation["train_window"] = _window(ts, train)
+    evaluation["test_window"] = _window(ts, test)
+    comparison = compare_candidate(final, ts, config, current=current, monitoring=monitoring)
     rules = config.thr.training
     card = {
         "threat_source": "model",
@@ -394,12 +422,11 @@ def train_threat_model(offences: pd.DataFrame, persons: pd.DataFrame,
         "features": list(ts.feature_names),
         "protected_characteristics_used": False,
         "evaluation": evaluation,
-        "training_window": _window(ts, everything),
+        "comparison": comparison,
+        "gate": gate_verdict(comparison, config.thr.gate),
+        "training_window": _window(ts, train),
         "back_test_step_months": rules.step_months,
     }
     if progress is not None:
         progress(2, 2, "done")
-    return ThreatModel(version=version, feature_names=final.feature_names,
-                       transforms=final.transforms, mean=final.mean, scale=final.scale,
-                       coef=final.coef, intercept=final.intercept,
-                       calibration=final.calibration, card=card)
+    return replace(final, card=card)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from models import AuditAction, AuditEvent
+from models.imports import ImportSummary
 from service.deps import SessionDep
 from service.security import CurrentPrincipal, Principal
 
@@ -59,3 +60,30 @@ def changed_fields(changes: BaseModel) -> str:
     """The fields a PATCH set, for an alteration's audit detail: names only, never values
     (the values can be personal data)."""
     return ",".join(sorted(changes.model_dump(exclude_unset=True)))
+
+
+def import_event(kind: str, summary: ImportSummary,
+                 restore_erased: bool) -> tuple[AuditAction, str]:
+    """An import's audit action and detail: one event per file, counts only (no values)."""
+    action = AuditAction.alteration if summary.updated and not summary.inserted \
+        else AuditAction.collection
+    return action, (f"{kind} import: {summary.rows} rows, {summary.inserted} inserted, "
+                    f"{summary.updated} updated, {summary.unchanged} unchanged, "
+                    f"{summary.skipped_erased} skipped as erased"
+                    f"{' (erased records restored)' if restore_erased else ''}")
+
+
+# Who the command line acts as: a local administrator with no key.
+LOCAL_ADMIN = "cli"
+
+
+def record_local(session: Session, action: AuditAction, *, command: str,
+                 person_ids: Iterable[int], detail: str) -> AuditEvent:
+    """The audit event of a command-line job, committed with its pending writes, as
+    `Auditor.record` commits a request's."""
+    event = AuditEvent(key_id=None, key_name=LOCAL_ADMIN, role="admin", action=action,
+                       method="CLI", route=command, status=200,
+                       person_ids=sorted(set(person_ids)), detail=detail)
+    session.add(event)
+    session.commit()
+    return event

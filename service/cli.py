@@ -1,4 +1,5 @@
-"""The `iomscore` command line: migrate, serve, demo data, OpenAPI export, change-feed pruning."""
+"""The `iomscore` command line: migrate, serve, keys, demo data, imports, catalogue import,
+scoring, OpenAPI export, change-feed pruning."""
 
 import argparse
 import sys
@@ -8,7 +9,6 @@ from pathlib import Path
 import yaml
 
 from service.config import get_settings
-from service.demo.generate import DEFAULT_SEED
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -36,25 +36,52 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from service.db import get_engine
-    from service.demo import DemoDataExists, count_persons, generate_demo, load_demo
+    from service.demo import (
+        DEFAULT_SEED,
+        DemoDataExists,
+        count_persons,
+        generate_demo,
+        load_demo,
+    )
     from service.migrate import upgrade
 
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    if args.export:
+        return _demo_export(args, seed)
     upgrade(get_settings().database_url)
     engine = get_engine()
     if args.if_empty and count_persons(engine):
         print("demo data not loaded: the register already holds people", file=sys.stderr)
     else:
         try:
-            counts = load_demo(engine, generate_demo(seed=args.seed, people=args.people))
+            counts = load_demo(engine, generate_demo(seed=seed, people=args.people))
         except (DemoDataExists, ValueError) as exc:
             print(f"iomscore demo: {exc}", file=sys.stderr)
             return 1
         summary = ", ".join(f"{n} {what}" for what, n in counts.items())
-        print(f"demo data loaded (seed {args.seed}): {summary}", file=sys.stderr)
+        print(f"demo data loaded (seed {seed}): {summary}", file=sys.stderr)
     # Every route but /health needs a key: hand the person trying the demo one that works.
     print("admin API key for the demo (send as 'Authorization: Bearer <key>'):",
           file=sys.stderr)
     print(issue_key(role="admin", areas=None, name="demo admin"))
+    return 0
+
+
+def _demo_export(args: argparse.Namespace, seed: int) -> int:
+    from service.demo import generate_demo
+    from service.demo.export import export_demo
+
+    try:
+        data = generate_demo(seed=seed, people=args.people)
+    except ValueError as exc:
+        print(f"iomscore demo: {exc}", file=sys.stderr)
+        return 1
+    written = export_demo(data, Path(args.export))
+    counts = data.counts()
+    for kind, path in written.items():
+        print(f"{path}: {counts[kind]} rows", file=sys.stderr)
+    print("load them in that order: iomscore import KIND FILE, or POST /imports/KIND",
+          file=sys.stderr)
     return 0
 
 
@@ -157,22 +184,85 @@ def _score_files(args: argparse.Namespace, as_of, scorer) -> int:  # type: ignor
 
 def _train(_args: argparse.Namespace) -> int:
     from scoring import TrainingDataError
-    from service.scorer import TrainingInProgress, train_and_save
+    from scoring.governance import comparison_summary
+    from service.frames import custody_frame, offences_frame, persons_frame
+    from service.training import TrainingInProgress, train_candidate, training_lock
 
     bar, update = _progress_bar("training the threat model")
+    model_dir = get_settings().model_dir
     try:
-        with _session() as session:
-            model = train_and_save(session=session, scorer=_scorer(),
-                                   model_dir=get_settings().model_dir, progress=update)
+        with training_lock(model_dir):
+            with _session() as session:
+                conn = session.connection()
+                frames = offences_frame(conn), persons_frame(conn), custody_frame(conn)
+            model, promoted = train_candidate(frames=frames, scorer=_scorer(),
+                                              model_dir=model_dir, progress=update)
     except (TrainingDataError, TrainingInProgress) as exc:
         print(f"iomscore train: {exc}", file=sys.stderr)
         return 1
     finally:
         bar.close()
-    held_out = model.card["evaluation"]
-    print(f"model {model.version} is now current; held-out later dates: AUC "
-          f"{held_out['model']['auc']:.3f} (rule-based {held_out['rule_based']['auc']:.3f}), "
-          f"Brier {held_out['model']['brier']:.3f}", file=sys.stderr)
+    for row in comparison_summary(model.card["comparison"]):
+        auc = "n/a" if row["auc"] is None else f"{row['auc']:.3f}"
+        print(f"  {row['contender']:<11} AUC {auc}  Brier {row['brier']:.3f}  "
+              f"ECE {row['ece']:.3f}", file=sys.stderr)
+    gate = model.card["gate"]
+    if promoted:
+        print(f"model {model.version} passed the gate and is now current", file=sys.stderr)
+    elif gate["passed"]:
+        print(f"model {model.version} passed the gate but another model became current "
+              "meanwhile: kept as a candidate", file=sys.stderr)
+    else:
+        print(f"model {model.version} is rejected: " + "; ".join(gate["reasons"]),
+              file=sys.stderr)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    import json
+
+    from sqlalchemy.exc import OperationalError
+
+    from service.deps import get_catalogue
+    from service.errors import DomainError
+    from service.loading import describe_error, file_format, load_file
+    from service.store.import_files import ImportFile
+
+    path = Path(args.file)
+    fmt = args.format or file_format(path)
+    if fmt is None:
+        print(f"iomscore import: cannot tell the format of {path.name}: name it .csv, "
+              ".ndjson or .jsonl, or give --format", file=sys.stderr)
+        return 2
+    if not path.is_file():
+        print(f"iomscore import: no such file: {path}", file=sys.stderr)
+        return 2
+    settings = get_settings()
+    bar, update = _progress_bar(f"importing {args.kind}")
+    update(0, 3, f"reading {path.name}")
+    data = path.read_bytes()
+    update(1, 3, f"checking and writing {len(data):,} bytes")
+    try:
+        with _session() as session:
+            summary = load_file(session, kind=args.kind, file=ImportFile(fmt, data),
+                                max_rows=args.max_rows or settings.max_import_rows,
+                                catalogue=get_catalogue(settings),
+                                restore_erased=args.restore_erased)
+    except DomainError as exc:
+        bar.close()
+        # The detail and the row errors say where and what, never a row's values.
+        print(f"iomscore import: {exc.detail}", file=sys.stderr)
+        for error in exc.errors or []:
+            print(describe_error(error), file=sys.stderr)
+        return 1
+    except OperationalError:
+        bar.close()
+        print("iomscore import: the database could not be used (run iomscore migrate "
+              "first?)", file=sys.stderr)
+        return 1
+    update(3, 3, f"{summary.rows} rows")
+    bar.close()
+    print(json.dumps(summary.model_dump()))
     return 0
 
 
@@ -184,6 +274,53 @@ def _openapi(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         Path(args.output).write_text(text)
+    return 0
+
+
+def _catalogue_import(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from scoring.catalogue import CatalogueError, load_catalogue
+    from scoring.catalogue_import import (
+        chi_figures,
+        cost_figures,
+        file_digest,
+        imported_catalogue,
+        read_table,
+    )
+
+    if not (args.chi or args.costs):
+        print("iomscore catalogue import: give --chi FILE and/or --costs FILE", file=sys.stderr)
+        return 2
+    base_path = Path(args.base or get_settings().offence_catalogue_path).resolve()
+    output = Path(args.output)
+    if output.resolve() == base_path:
+        print("iomscore catalogue import: --output must be a new file, not the base "
+              "catalogue", file=sys.stderr)
+        return 2
+    files = [Path(f) for f in (args.chi, args.costs) if f]
+    try:
+        base = load_catalogue(base_path)
+        chi = (chi_figures(read_table(args.chi, sheet=args.chi_sheet), base,
+                           name=Path(args.chi).name) if args.chi else None)
+        costs = (cost_figures(read_table(args.costs, sheet=args.costs_sheet), base,
+                              name=Path(args.costs).name) if args.costs else None)
+        raw, catalogue = imported_catalogue(
+            yaml.safe_load(base_path.read_text()), base_path.parent, chi=chi, costs=costs,
+            version=args.version, digest=file_digest(*files),
+            note=", ".join(f.name for f in files))
+    except (CatalogueError, OSError) as exc:
+        print(f"iomscore catalogue import: {exc}", file=sys.stderr)
+        return 1
+    header = (f"# Written by `iomscore catalogue import` on {date.today().isoformat()} from "
+              f"{base_path} (version {base.version})\n# with {', '.join(map(str, files))}. "
+              "Figures and sources are as imported; see scoring/data/offence_catalogue.yaml "
+              "for what each section means.\n")
+    output.write_text(header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True,
+                                              width=100))
+    print(f"catalogue {catalogue.version} written to {output}: per-code harm for "
+          f"{len(chi or {})} codes, costs for {len(costs or {})} types. Point "
+          f"OFFENCE_CATALOGUE_PATH at it to use it.", file=sys.stderr)
     return 0
 
 
@@ -300,10 +437,14 @@ def build_parser() -> argparse.ArgumentParser:
     prune.set_defaults(handler=_changes_prune)
 
     demo = sub.add_parser("demo", help="migrate, then load a synthetic force area")
-    demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    demo.add_argument("--seed", type=int, default=None,
+                      help="default 20221109, the IDIOM data date of seed 002")
     demo.add_argument("--people", type=int, default=30_000)
     demo.add_argument("--if-empty", action="store_true",
                       help="do nothing (and succeed) if the register already holds people")
+    demo.add_argument("--export", metavar="DIR",
+                      help="write the data set as import files (persons.csv, offences.csv, "
+                           "custody.csv, memberships.csv) into DIR instead of loading it")
     demo.set_defaults(handler=_demo)
 
     score = sub.add_parser("score", help="score everyone as of a date (database or Parquet)")
@@ -317,8 +458,38 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output", help="scores.parquet (a directory with --engine dask)")
     score.set_defaults(handler=_score)
 
-    sub.add_parser("train", help="train the threat model on the register by back-testing"
+    from service.loading import KINDS
+
+    load = sub.add_parser("import", help="load a CSV or NDJSON file into the register, as "
+                                         "POST /imports/KIND does (all rows or none)")
+    load.add_argument("kind", choices=KINDS, help="load in this order: " + ", ".join(KINDS))
+    load.add_argument("file", help="the file: .csv, .ndjson or .jsonl (or give --format)")
+    load.add_argument("--format", choices=["csv", "ndjson"])
+    load.add_argument("--restore-erased", action="store_true",
+                      help="bring back rows for erased or deleted records (skipped otherwise)")
+    load.add_argument("--max-rows", type=int,
+                      help="the row limit (default: the service's max_import_rows)")
+    load.set_defaults(handler=_import)
+
+    sub.add_parser("train", help="train a candidate threat model on the register by "
+                   "back-testing; it becomes current only if it passes the gate"
                    ).set_defaults(handler=_train)
+
+    catalogue = sub.add_parser("catalogue", help="the offence catalogue").add_subparsers(
+        dest="catalogue_command", required=True)
+    imp = catalogue.add_parser(
+        "import", help="write a new catalogue version with a force's own CCHI days per "
+        "Home Office code and/or unit costs (see README)")
+    imp.add_argument("--chi", help="CCHI workbook, CSV or XLSX: ho_code, days[, source]")
+    imp.add_argument("--costs", help="cost table, CSV or XLSX: offence_type or "
+                     "offence_subgroup, cost_gbp[, source]")
+    imp.add_argument("--chi-sheet", help="the workbook's sheet (default the first)")
+    imp.add_argument("--costs-sheet", help="the cost table's sheet (default the first)")
+    imp.add_argument("--base", help="catalogue to start from (default the one in use)")
+    imp.add_argument("--output", required=True, help="the new catalogue file (YAML)")
+    imp.add_argument("--version", help="its version (default the base's + a hash of the "
+                     "files)")
+    imp.set_defaults(handler=_catalogue_import)
 
     openapi = sub.add_parser("openapi", help="write the app's OpenAPI document as YAML")
     openapi.add_argument("--output", default="openapi.yaml", help="file, or - for stdout")

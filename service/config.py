@@ -7,10 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from scoring.catalogue import DEFAULT_PATH as DEFAULT_CATALOGUE
-from scoring.config import DEFAULT_CONFIG_PATH as DEFAULT_SCORING_CONFIG
-from scoring.retention import DEFAULT_PATH as DEFAULT_RETENTION_RULE
-from scoring.shortlist import DEFAULT_PATH as DEFAULT_SHORTLIST_CONFIG
+from scoring import paths
 
 # The usual random_page_cost for SSDs (see Settings.db_random_page_cost).
 SSD_RANDOM_PAGE_COST = 1.1
@@ -28,20 +25,30 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
     )
     offence_catalogue_path: Path = Field(
-        default=DEFAULT_CATALOGUE,
+        default=paths.CATALOGUE,
         description="A force can point this at its own catalogue (costs, gravity, harm, HO codes).",
     )
+    catalogue_archive_dir: Path | None = Field(
+        default=None,
+        description="A folder of earlier catalogue files (*.yaml), so a report can be asked "
+                    "for with the cost table version a published figure used.",
+    )
     scoring_config_path: Path = Field(
-        default=DEFAULT_SCORING_CONFIG,
+        default=paths.SCORING_CONFIG,
         description="RFG/THR rules and weights; a force can supply its own file.",
     )
     shortlist_config_path: Path = Field(
-        default=DEFAULT_SHORTLIST_CONFIG,
+        default=paths.SHORTLIST_RULES,
         description="Migration-meeting shortlist rules (eligibility per stream, exits); a "
                     "force can supply its own file.",
     )
+    idiom_rules_path: Path = Field(
+        default=paths.IDIOM_RULES,
+        description="The IDIOM report's rules (windows, counting, publication thresholds, "
+                    "bootstrap, comparison); a force can supply its own file.",
+    )
     retention_rule_path: Path = Field(
-        default=DEFAULT_RETENTION_RULE,
+        default=paths.RETENTION_RULE,
         description="The retention-review rule (an indicative default of six quiet years); a "
                     "force supplies its own Management of Police Information schedule.",
     )
@@ -74,6 +81,9 @@ class Settings(BaseSettings):
     # no longer counts against the limit.
     max_active_score_runs: int = Field(default=2, ge=1)
     score_run_stale_after: timedelta = timedelta(hours=1)
+    # A training job queued or running for longer than this (its worker died) no longer
+    # blocks the next one; the model folder's file lock still stops two at once.
+    training_job_stale_after: timedelta = timedelta(hours=6)
     # How long a request waits for a pooled database connection before it is told to
     # come back later (503), instead of queueing behind a stuck pool.
     db_pool_timeout_s: float = Field(default=10.0, gt=0)

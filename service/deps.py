@@ -1,10 +1,11 @@
 """FastAPI dependencies: database session, settings, catalogue, scorer, shortlist rules,
-retention rule, paging, If-Match, a deletion's reason."""
+IDIOM and retention rules, paging, If-Match, a deletion's reason."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Query
 from fastapi import Path as PathParam
@@ -12,6 +13,7 @@ from sqlmodel import Session
 
 from models.erasure import DeletionReason
 from scoring.catalogue import OffenceCatalogue, load_catalogue
+from scoring.idiom.rules import IdiomRules, load_idiom_rules
 from scoring.retention import RetentionRule, load_retention_rule
 from scoring.shortlist import ShortlistConfig, load_shortlist_config
 from service.config import PAGE_SIZE_CEILING, Settings, get_settings
@@ -31,17 +33,53 @@ MAX_OFFSET = 1_000_000_000
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-@lru_cache(maxsize=4)
-def _catalogue_at(path: Path) -> OffenceCatalogue:
-    return load_catalogue(path)
+T = TypeVar("T")
+
+
+@lru_cache(maxsize=16)
+def _rules_file(loader: Callable[[Path], T], path: Path) -> T:
+    """A rules file read once per (loader, path): every provider below goes through it."""
+    return loader(path)
 
 
 def get_catalogue(settings: SettingsDep) -> OffenceCatalogue:
-    """The offence catalogue named by the settings (loaded once per path)."""
-    return _catalogue_at(settings.offence_catalogue_path)
+    """The offence catalogue named by the settings."""
+    return _rules_file(load_catalogue, settings.offence_catalogue_path.resolve())
 
 
 CatalogueDep = Annotated[OffenceCatalogue, Depends(get_catalogue)]
+
+
+def catalogue_versions(settings: Settings,
+                       current: OffenceCatalogue) -> dict[str, OffenceCatalogue]:
+    """The catalogue in use and every earlier one in the archive folder, by version."""
+    found = {current.version: current}
+    folder = settings.catalogue_archive_dir
+    if folder is not None and folder.is_dir():
+        for path in sorted(folder.glob("*.yaml")):
+            archived = _rules_file(load_catalogue, path.resolve())
+            found.setdefault(archived.version, archived)
+    return found
+
+
+def get_report_catalogue(
+    settings: SettingsDep, catalogue: CatalogueDep,
+    cost_table_version: Annotated[str | None, Query(max_length=100, description=(
+        "The cost table (catalogue) version to cost offences with: the one in use by "
+        "default, or an earlier one kept in the catalogue archive, so a published figure "
+        "can be reproduced"))] = None,
+) -> OffenceCatalogue:
+    """The catalogue a report costs offences with (422 for a version not kept here)."""
+    if cost_table_version is None or cost_table_version == catalogue.version:
+        return catalogue
+    versions = catalogue_versions(settings, catalogue)
+    if cost_table_version not in versions:
+        raise invalid_field(["query", "cost_table_version"],
+                            f"unknown cost table version; known: {', '.join(sorted(versions))}")
+    return versions[cost_table_version]
+
+
+ReportCatalogueDep = Annotated[OffenceCatalogue, Depends(get_report_catalogue)]
 
 
 def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
@@ -52,27 +90,25 @@ def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 
 
-@lru_cache(maxsize=4)
-def _shortlist_config_at(path: Path) -> ShortlistConfig:
-    return load_shortlist_config(path)
-
-
 def get_shortlist_config(settings: SettingsDep) -> ShortlistConfig:
-    """The migration-meeting shortlist rules named by the settings (loaded once per path)."""
-    return _shortlist_config_at(settings.shortlist_config_path.resolve())
+    """The migration-meeting shortlist rules named by the settings."""
+    return _rules_file(load_shortlist_config, settings.shortlist_config_path.resolve())
 
 
 ShortlistConfigDep = Annotated[ShortlistConfig, Depends(get_shortlist_config)]
 
 
-@lru_cache(maxsize=4)
-def _retention_rule_at(path: Path) -> RetentionRule:
-    return load_retention_rule(path)
+def get_idiom_rules(settings: SettingsDep) -> IdiomRules:
+    """The IDIOM report's rules named by the settings."""
+    return _rules_file(load_idiom_rules, settings.idiom_rules_path.resolve())
+
+
+IdiomRulesDep = Annotated[IdiomRules, Depends(get_idiom_rules)]
 
 
 def get_retention_rule(settings: SettingsDep) -> RetentionRule:
-    """The retention-review rule named by the settings (loaded once per path)."""
-    return _retention_rule_at(settings.retention_rule_path.resolve())
+    """The retention-review rule named by the settings."""
+    return _rules_file(load_retention_rule, settings.retention_rule_path.resolve())
 
 
 RetentionRuleDep = Annotated[RetentionRule, Depends(get_retention_rule)]

@@ -227,6 +227,8 @@ def internal_error(request: Request, request_id: str) -> JSONResponse:
                                    f"{request_id}")
 
 
+# `model` registers Problem in the document; service/openapi.py then documents each of these
+# as application/problem+json with that schema (the media type the server sends).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": desc, "content": {PROBLEM_MEDIA_TYPE: {}}}
     for code, desc in {
@@ -241,6 +243,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         415: "Unsupported Content-Type",
         422: "Invalid input, with field-level errors",
         428: "If-Match header required",
+        500: "A fault the service did not expect; the detail quotes the request id",
         503: "Busy or the database is unreachable; retry after Retry-After seconds",
     }.items()
 }

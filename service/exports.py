@@ -1,8 +1,9 @@
 """Shortlist exports a meeting chair can circulate: CSV and real XLSX workbooks.
 
-Both carry the same header block (area, stream, as-of date, generated time, criteria,
-versions, export id) and the decision-support line, then the same rows in the same order
-as the JSON response.
+Both carry the same notes (area, stream, as-of date, generated time, criteria, versions,
+export id, the decision-support line) and the same rows in the same order as the JSON
+response: in the CSV as comment lines over one plain table of candidates and excluded
+people (a `section` column), in the XLSX above each sheet (Candidates, Excluded).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ CANDIDATE_COLUMNS = (
 EXCLUDED_COLUMNS = (
     Column("person_id", "Person id", 10, "int"), Column("pnc_id", "PNC ID", 15),
     Column("name", "Name", 24), Column("referred_by", "Referred by", 16),
+    Column("reason_codes", "Reason codes", 20, "list"),
     Column("reasons", "Reasons", 100, "list"),
 )
 EXIT_COLUMNS = (
@@ -97,18 +99,42 @@ def cell_text(value: Any, kind: str) -> str:
     return _text(value)
 
 
-def to_csv(header: Sequence[tuple[str, str]], columns: Sequence[Column],
-           rows: Sequence[dict[str, Any]]) -> bytes:
-    """The header block, a blank line, then the table (UTF-8 with BOM, so Excel reads it)."""
+COMMENT = "#"
+
+
+def comment_lines(notes: Sequence[tuple[str, str]]) -> str:
+    """Notes as CSV comment lines ("# key: value"), which `pandas.read_csv(comment="#")`
+    and most CSV tools skip, so the table under them opens as a plain table."""
+    lines = []
+    for key, value in notes:
+        text = f"{key}: {value}" if value else key
+        lines.append(f"{COMMENT} " + " ".join(text.splitlines()) + "\n")
+    return "".join(lines)
+
+
+def csv_table(notes: Sequence[tuple[str, str]], columns: Sequence[str],
+              rows: Sequence[Sequence[str]]) -> bytes:
+    """Comment lines, then one header line and the rows (UTF-8, no BOM: the first line is a
+    comment, and a BOM before it would hide the comment mark from a reader)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for key, value in header:
-        writer.writerow([key, value] if value else [key])
-    writer.writerow([])
-    writer.writerow([c.key for c in columns])
-    for row in rows:
-        writer.writerow([cell_text(row.get(c.key), c.kind) for c in columns])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    buffer.write(comment_lines(notes))
+    # Every cell quoted: a value can never start a comment or break a row.
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerow(list(columns))
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def to_csv(header: Sequence[tuple[str, str]],
+           sections: Sequence[tuple[str, Sequence[Column], Sequence[dict[str, Any]]]]) -> bytes:
+    """One plain table under comment lines: a `section` column says which list each row is
+    from (candidates, excluded), and the columns are every section's, in order."""
+    columns: list[Column] = []
+    for _, section_columns, _ in sections:
+        columns += [c for c in section_columns if c.key not in {k.key for k in columns}]
+    rows = [[name.lower(), *(cell_text(row.get(c.key), c.kind) for c in columns)]
+            for name, _, section_rows in sections for row in section_rows]
+    return csv_table(header, ["section", *(c.key for c in columns)], rows)
 
 
 def _cell_value(value: Any, kind: str) -> Any:
@@ -162,10 +188,45 @@ def to_xlsx(header: Sequence[tuple[str, str]],
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BINARY_MEDIA_TYPE = "application/octet-stream"
+
+
+def csv_download(description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI for a CSV download (the 200 of a route's `responses=`).
+
+    A string, not `format: binary`: openapi-python-client reads a text/* body as text, and
+    a binary schema there makes it wrap that text as bytes, which fails. The raw bytes are
+    always there as the response's content.
+    """
+    return {200: {"description": description, "content": {
+        "text/csv": {"schema": {"type": "string"}}}}}
+
+
+def xlsx_download(description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI for an XLSX download: the workbook, also as application/octet-stream.
+
+    Generic clients know octet-stream as bytes and no spreadsheet type (openapi-python-
+    client skips an operation whose only type it does not know), so both are listed; the
+    server sends the workbook type unless the Accept header asks for octet-stream only
+    (`xlsx_media_type`).
+    """
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {200: {"description": description, "content": {
+        XLSX_MEDIA_TYPE: binary, BINARY_MEDIA_TYPE: binary}}}
+
+
+def xlsx_media_type(accept: str | None) -> str:
+    """The workbook's Content-Type for this Accept header: the XLSX type, or octet-stream
+    when the caller asked for that and not for the XLSX type."""
+    ranges = {part.split(";", 1)[0].strip().lower() for part in (accept or "").split(",")}
+    if BINARY_MEDIA_TYPE in ranges and XLSX_MEDIA_TYPE not in ranges:
+        return BINARY_MEDIA_TYPE
+    return XLSX_MEDIA_TYPE
 
 
 def export_listing(listing: dict[str, Any], *, kind: str, fmt: str, audit: Auditor,
-            justification: str, person_ids: list[int]) -> Response:
+                   justification: str, person_ids: list[int],
+                   xlsx_type: str = XLSX_MEDIA_TYPE) -> Response:
     """A shortlist or exit review as a CSV/XLSX download, audited as a disclosure."""
     export_id = uuid.uuid4().hex
     title = ("Migration meeting shortlist" if kind == "migration"
@@ -177,9 +238,9 @@ def export_listing(listing: dict[str, Any], *, kind: str, fmt: str, audit: Audit
     else:
         sheets = [("Exit review", EXIT_COLUMNS, listing["members"])]
     if fmt == "csv":
-        body, media = to_csv(header, sheets[0][1], sheets[0][2]), CSV_MEDIA_TYPE
+        body, media = to_csv(header, sheets), CSV_MEDIA_TYPE
     else:
-        body, media = to_xlsx(header, sheets), XLSX_MEDIA_TYPE
+        body, media = to_xlsx(header, sheets), xlsx_type
     audit.record(AuditAction.disclosure, person_ids=person_ids, justification=justification,
                  export_id=export_id,
                  detail=f"{kind} shortlist {listing['area']}/{listing['stream']} as of "

@@ -1,14 +1,16 @@
-"""Running work after the response: score runs in the background, outside the request."""
+"""Running work after the response: score runs and training jobs, outside the request."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends
 from sqlmodel import Session
 
 from service.db import get_engine
 from service.scorer import Scorer, execute_run
+from service.training import execute_training
 
 
 @contextmanager
@@ -31,3 +33,20 @@ def get_run_scheduler(background: BackgroundTasks) -> RunScheduler:
 
 
 RunSchedulerDep = Annotated[RunScheduler, Depends(get_run_scheduler)]
+
+
+TrainingScheduler = Callable[[int, Scorer, Path, dict[str, Any]], None]
+
+
+def get_training_scheduler(background: BackgroundTasks) -> TrainingScheduler:
+    """Schedule a training job to execute once the response has been sent."""
+
+    def schedule(job_id: int, scorer: Scorer, model_dir: Path,
+                 requested_by: dict[str, Any]) -> None:
+        background.add_task(execute_training, engine_session, job_id, scorer, model_dir,
+                            requested_by)
+
+    return schedule
+
+
+TrainingSchedulerDep = Annotated[TrainingScheduler, Depends(get_training_scheduler)]

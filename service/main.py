@@ -9,9 +9,11 @@ from fastapi.routing import APIRoute
 
 from service.config import get_settings
 from service.console import router as console_router
+from service.docs import install as install_docs
 from service.errors import install_error_handlers, responses
 from service.limits import BodySizeLimit
 from service.observability import RequestContext, configure_logging
+from service.openapi import install as install_openapi
 from service.routes import (
     admin,
     changes,
@@ -20,6 +22,7 @@ from service.routes import (
     meetings,
     memberships,
     metrics,
+    model,
     offences,
     persons,
     reference,
@@ -53,8 +56,11 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     """Build the application (routers mounted here, in one place)."""
+    # /docs and /redoc are served from the package's own files (service/docs.py), not
+    # FastAPI's CDN pages; like /openapi.json they need no key.
     app = FastAPI(title="iomscore", version="0.1.0", description=DESCRIPTION,
-                  generate_unique_id_function=_operation_id, lifespan=_lifespan)
+                  generate_unique_id_function=_operation_id, lifespan=_lifespan,
+                  docs_url=None, redoc_url=None)
     install_error_handlers(app)
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -73,6 +79,7 @@ def create_app() -> FastAPI:
         memberships.router,
         imports.router,
         scores.router,
+        model.router,  # the threat model: card, training, candidates, promotion
         admin.router,
         metrics.router,
         reports.router,
@@ -81,7 +88,9 @@ def create_app() -> FastAPI:
         changes.router,  # the change feed
     ):
         app.include_router(router, dependencies=[Depends(authenticate)],
-                           responses=responses(400, 401))
+                           responses=responses(400, 401, 500, 503))
+    install_openapi(app)
+    install_docs(app)
     return app
 
 

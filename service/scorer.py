@@ -6,12 +6,11 @@ frames, keeps the configuration and the current model loaded, and stores snapsho
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as clock
@@ -29,12 +28,11 @@ from scoring import (
     ScoringConfig,
     ThreatModel,
     load_config,
-    load_current_model,
+    load_model,
     model_card,
-    save_model,
     score_people,
-    train_threat_model,
 )
+from scoring.artefacts import current_version
 from scoring.explain import person_explanation
 from scoring.score import compute_scores, frame_from_parts
 from service.bulk import write_frame
@@ -65,22 +63,36 @@ class Scorer:
         return model_card(self.model, config=self.config, catalogue=self.catalogue)
 
 
+ScorerCache = dict[tuple[Path, Path, str], Scorer]
+
 _lock = threading.Lock()
-_loaded: dict[tuple[Path, Path, str], Scorer] = {}
+_loaded: ScorerCache = {}
 
 
-def get_scorer_for(catalogue: OffenceCatalogue, config_path: Path, model_dir: Path) -> Scorer:
-    """The scorer for these settings, loaded once (the current model is read from disk)."""
+def get_scorer_for(catalogue: OffenceCatalogue, config_path: Path, model_dir: Path, *,
+                   cache: ScorerCache | None = None) -> Scorer:
+    """The scorer for these settings, loaded once per current model version.
+
+    Every call re-reads the model folder's ``CURRENT`` marker (a few bytes), so a model
+    promoted or rolled back by any worker process is in use in every worker from its next
+    request; the model itself is loaded only when the marker names another version.
+    ``cache`` is the process's own unless given (tests simulate a second worker with one).
+    """
+    cache = _loaded if cache is None else cache
+    version = current_version(model_dir)
     key = (config_path, model_dir, catalogue.version)
     with _lock:
-        if key not in _loaded:
-            _loaded[key] = Scorer(catalogue=catalogue, config=load_config(config_path),
-                                  model=load_current_model(model_dir))
-        return _loaded[key]
+        cached = cache.get(key)
+        in_use = None if cached is None or cached.model is None else cached.model.version
+        if cached is None or in_use != version:
+            config = cached.config if cached is not None else load_config(config_path)
+            model = load_model(model_dir, version) if version is not None else None
+            cache[key] = Scorer(catalogue=catalogue, config=config, model=model)
+        return cache[key]
 
 
 def forget_loaded_scorers() -> None:
-    """Drop the cached scorers (after training a new model, so the next request loads it)."""
+    """Drop this process's cached scorers (the next request reloads rules and model)."""
     with _lock:
         _loaded.clear()
 
@@ -121,7 +133,8 @@ def person_score(*, session: Session, person_id: int, as_of: date, scorer: Score
         "rfg_by_stream": {"all": row["rfg"], "acquisitive": row["rfg_acquisitive"],
                           "domestic_abuse": row["rfg_domestic_abuse"]},
         "thr": {"threat": row["threat"], "harm": row["harm"], "risk": row["risk"],
-                "threat_source": str(row["threat_source"])},
+                "threat_source": str(row["threat_source"]),
+                "baseline": why["threat"]["baseline"]},
         "band": str(row["band"]),
         "escalating": bool(row["escalating"]),
         "offences_to_date": int(row["offences_to_date"]),
@@ -199,49 +212,3 @@ def _mark_failed(sessions: SessionFactory, run_id: int, exc: Exception) -> None:
                 session.commit()
     except Exception:  # the database itself is gone: the log line above is all we can do
         log.exception("could not record the failure of score run %s", run_id)
-
-
-class TrainingInProgress(RuntimeError):
-    """Another training holds the model folder's lock."""
-
-
-@contextmanager
-def training_lock(model_dir: Path) -> Iterator[None]:
-    """Hold the model folder's training lock, or raise TrainingInProgress at once.
-
-    A file lock (not a thread lock) so that every worker process sharing the folder sees
-    it; the operating system drops it if the holder dies.
-    """
-    model_dir.mkdir(parents=True, exist_ok=True)
-    with open(model_dir / ".training.lock", "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise TrainingInProgress("a threat model is already being trained") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def train_and_save(*, session: Session, scorer: Scorer, model_dir: Path,
-                   progress: Callable[[int, int, str], None] | None = None) -> ThreatModel:
-    """Train the threat model on the whole register by back-testing, save it as the current
-    version, and drop cached scorers so the next score uses it.
-
-    One training at a time (TrainingInProgress otherwise). The register is read first and
-    the session's transaction ended, so the connection goes back to the pool for the
-    minutes the fit takes. Sex and ethnicity go to the trainer only as monitoring labels
-    for the card's by-group figures; they are never features (the library refuses them).
-    """
-    with training_lock(model_dir):
-        conn = session.connection()
-        offences, persons, custody = offences_frame(conn), persons_frame(conn), custody_frame(conn)
-        session.commit()
-        model = train_threat_model(
-            offences, persons[["person_id", "date_of_birth", "deceased_on"]], custody,
-            catalogue=scorer.catalogue, config=scorer.config,
-            monitoring=persons[["person_id", "sex", "ethnicity"]], progress=progress)
-        save_model(model, model_dir)
-    forget_loaded_scorers()
-    return model

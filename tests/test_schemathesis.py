@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -13,21 +14,16 @@ from sqlmodel import Session
 
 from models import ApiKeyCreate, MembershipCreate, PersonCreate, Role
 from service.db import get_session
-from service.jobs import get_run_scheduler
+from service.jobs import get_run_scheduler, get_training_scheduler
 from service.main import app
 from service.scorer import Scorer, execute_run
 from service.store.keys import create_key
 from service.store.memberships import create_membership
 from service.store.persons import create_person
+from service.training import execute_training
 from tests.factories import pnc_id
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@schemathesis.serializer("text/csv", "application/x-ndjson", "application/ndjson")
-def _raw_text(_ctx: object, value: object) -> bytes:
-    # Import bodies are documented as plain text files; send the generated text as is.
-    return value.encode() if isinstance(value, str) else str(value).encode()
 
 # Enough to find an export that fails on real rows and contract/server disagreements
 # (issue 18), inside the suite's time budget on two cores.
@@ -59,8 +55,14 @@ def admin_headers(engine: Engine) -> Iterator[dict[str, str]]:
         # they run at once on this module's database.
         execute_run(lambda: Session(engine, expire_on_commit=False), run_id, scorer)
 
+    def train_inline(job_id: int, scorer: Scorer, model_dir: Path,
+                     requested_by: dict[str, Any]) -> None:
+        execute_training(lambda: Session(engine, expire_on_commit=False), job_id, scorer,
+                         model_dir, requested_by)
+
     app.dependency_overrides[get_session] = session_dep
     app.dependency_overrides[get_run_scheduler] = lambda: run_inline
+    app.dependency_overrides[get_training_scheduler] = lambda: train_inline
     yield {"Authorization": f"Bearer {key}"}
     app.dependency_overrides.clear()
 

@@ -1,7 +1,7 @@
 """change feed
 
 Revision ID: d4efa5a2744d
-Revises: 3df9b8bbf57c
+Revises: 7c1d2e9a4b60
 Create Date: 2026-12-03 09:00:00.000000
 
 Every INSERT, UPDATE and DELETE on persons, offences, custody_periods, cohort_memberships,
@@ -37,7 +37,7 @@ from alembic import op
 
 
 revision: str = 'd4efa5a2744d'
-down_revision: str | None = '3df9b8bbf57c'
+down_revision: str | None = '7c1d2e9a4b60'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

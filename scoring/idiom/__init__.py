@@ -21,41 +21,96 @@ Everything here is pandas/numpy over whole frames (merges and masks); the only P
 loops are over the three windows and over report groups. ``member_windows_reference`` is
 the slow, obviously-correct version the tests compare against.
 
-Modules, one concept each: ``inputs`` (checking and normalising the frames), ``windows``
-(the vectorised windows), ``reference`` (the slow twin), ``stats`` (reductions, rates,
-bootstrap), ``groups`` (one group's figures), ``comparison`` (the matched comparison group),
-``report`` (the report), ``table`` (the panel's CSV table) and ``monthly`` (the monthly chart).
+Modules, one concept each: ``rules`` (``idiom.yaml``), ``inputs`` (checking and
+normalising the frames), ``windows`` (the vectorised windows), ``reference`` (the slow
+twin), ``stats`` (reductions, rates, bootstrap), ``groups`` (one group's figures),
+``comparison`` (the matched comparison group), ``report`` (the report), ``table`` (the
+panel's CSV table) and ``monthly`` (the monthly chart).
 """
 
-from scoring.idiom.comparison import Matching, match_comparison
-from scoring.idiom.inputs import (
-    COUNTING,
-    CUSTODY_COLUMNS,
-    GROUP_KEYS,
-    MEMBERSHIP_COLUMNS,
-    OFFENCE_COLUMNS,
-    PROVEN_OUTCOMES,
-    UNKNOWN_GROUP,
-    PreparedOffences,
-    prepare_offences,
-)
-from scoring.idiom.monthly import MonthlyOffending, monthly_offending
-from scoring.idiom.reference import member_windows_reference
-from scoring.idiom.report import IdiomReport, idiom_report
-from scoring.idiom.table import report_table
-from scoring.idiom.windows import (
-    EXCLUSION_REASONS,
-    WAITING_MONTHS,
-    WINDOWS,
-    custody_days,
-    member_windows,
-    window_bounds,
-    window_counts,
-)
+# Exports load on first use (PEP 562), so importing one small module of this package (the
+# rules loaders the service's settings read at start) does not pull in scikit-learn.
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scoring.idiom.comparison import Matching, match_comparison
+    from scoring.idiom.inputs import (
+        CUSTODY_COLUMNS,
+        GROUP_KEYS,
+        MEMBERSHIP_COLUMNS,
+        OFFENCE_COLUMNS,
+        UNKNOWN_GROUP,
+        PreparedOffences,
+        prepare_offences,
+    )
+    from scoring.idiom.monthly import MonthlyOffending, monthly_offending
+    from scoring.idiom.reference import member_windows_reference
+    from scoring.idiom.report import IdiomReport, idiom_report
+    from scoring.idiom.rules import (
+        COUNTING,
+        DEFAULT_RULES,
+        IdiomRules,
+        IdiomRulesError,
+        load_idiom_rules,
+    )
+    from scoring.idiom.table import report_notes, report_table, withheld_groups
+    from scoring.idiom.windows import (
+        EXCLUSION_REASONS,
+        WINDOWS,
+        custody_days,
+        member_windows,
+        window_bounds,
+        window_counts,
+    )
+
+_EXPORTS = {
+    "COUNTING": "scoring.idiom.rules",
+    "CUSTODY_COLUMNS": "scoring.idiom.inputs",
+    "DEFAULT_RULES": "scoring.idiom.rules",
+    "EXCLUSION_REASONS": "scoring.idiom.windows",
+    "GROUP_KEYS": "scoring.idiom.inputs",
+    "IdiomReport": "scoring.idiom.report",
+    "IdiomRules": "scoring.idiom.rules",
+    "IdiomRulesError": "scoring.idiom.rules",
+    "MEMBERSHIP_COLUMNS": "scoring.idiom.inputs",
+    "Matching": "scoring.idiom.comparison",
+    "MonthlyOffending": "scoring.idiom.monthly",
+    "OFFENCE_COLUMNS": "scoring.idiom.inputs",
+    "PreparedOffences": "scoring.idiom.inputs",
+    "UNKNOWN_GROUP": "scoring.idiom.inputs",
+    "WINDOWS": "scoring.idiom.windows",
+    "custody_days": "scoring.idiom.windows",
+    "idiom_report": "scoring.idiom.report",
+    "load_idiom_rules": "scoring.idiom.rules",
+    "match_comparison": "scoring.idiom.comparison",
+    "member_windows": "scoring.idiom.windows",
+    "member_windows_reference": "scoring.idiom.reference",
+    "monthly_offending": "scoring.idiom.monthly",
+    "prepare_offences": "scoring.idiom.inputs",
+    "report_notes": "scoring.idiom.table",
+    "report_table": "scoring.idiom.table",
+    "window_bounds": "scoring.idiom.windows",
+    "window_counts": "scoring.idiom.windows",
+    "withheld_groups": "scoring.idiom.table",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["COUNTING", "CUSTODY_COLUMNS", "EXCLUSION_REASONS", "GROUP_KEYS", "IdiomReport",
            "MEMBERSHIP_COLUMNS", "Matching", "MonthlyOffending", "OFFENCE_COLUMNS",
-           "PROVEN_OUTCOMES", "PreparedOffences", "UNKNOWN_GROUP", "WAITING_MONTHS", "WINDOWS",
+           "PreparedOffences", "UNKNOWN_GROUP", "WINDOWS", "DEFAULT_RULES", "IdiomRules",
+           "IdiomRulesError", "load_idiom_rules",
            "custody_days", "idiom_report", "match_comparison", "member_windows",
-           "member_windows_reference", "monthly_offending", "prepare_offences", "report_table",
+           "member_windows_reference", "monthly_offending", "prepare_offences", "report_notes",
+           "report_table", "withheld_groups",
            "window_bounds", "window_counts"]

@@ -34,15 +34,16 @@ from sklearn.neighbors import NearestNeighbors
 
 from scoring.dates import NAT, day_number, first_day_of_month, month_numbers, nat_day_numbers
 from scoring.idiom.inputs import PreparedOffences
+from scoring.idiom.rules import DEFAULT_RULES, IdiomRules
 from scoring.idiom.windows import window_bounds, window_counts
 from scoring.validation import check_frame, check_unique
 
 FEATURES = ("offences_12m", "offences_12_24m", "harm_12m", "months_since_last", "age")
 POPULATION_COLUMNS = ("person_id", "date_of_birth", "sex", "deceased_on", "adopted")
-MIN_AGE = 10  # age of criminal responsibility in England and Wales
-RECENCY_CAP = 25
-BALANCE_LIMIT = 0.1  # |standardised mean difference| under this is conventionally balanced
+# The features' look-back (months of history before the adoption month), and the months
+# since the last offence given to someone with none in it.
 _LOOKBACK = 24
+RECENCY_CAP = _LOOKBACK + 1
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,9 @@ def _smd(m_mean: float, c_mean: float, m_var: float, c_var: float) -> float | No
 
 def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
                      offences: PreparedOffences, *, as_of: date, window_months: int = 12,
-                     counting: str = "recorded", k: int = 5, caliper: float = 0.5,
-                     by_offence_group: bool = False) -> Matching:
+                     counting: str = "recorded", k: int | None = None,
+                     caliper: float | None = None, by_offence_group: bool = False,
+                     rules: IdiomRules = DEFAULT_RULES) -> Matching:
     """Match each member to up to ``k`` never-adopted people at their adoption month.
 
     Parameters
@@ -147,22 +149,27 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
         numbers ``adopted`` and ``exited`` (as `scoring.idiom.idiom_report` passes them).
     population : DataFrame, shape (p, 5)
         ``person_id, date_of_birth, sex, deceased_on, adopted``. Candidates are people with
-        ``adopted`` false, not dead by ``as_of``, aged at least 10 and with an offence in the
-        24 months before the month.
+        ``adopted`` false, not dead by ``as_of``, aged at least
+        ``rules.comparator_min_age`` and with an offence in the 24 months before the month.
     offences : PreparedOffences
         Offences of members and candidates (`scoring.idiom.prepare_offences`).
     as_of, window_months, counting
         As in the report: comparators' before/after offences follow the same rules.
     k, caliper
         Neighbours per member (with replacement across members) and the largest
-        standardised Euclidean distance accepted.
+        standardised Euclidean distance accepted (default: ``rules``).
     by_offence_group : bool
         Also return comparator counts by offence group.
+    rules : IdiomRules
+        The comparison's rules (``idiom.yaml``): defaults for k and caliper, the
+        comparators' minimum age and the balance limit.
 
     Returns
     -------
     Matching
     """
+    k = rules.neighbours if k is None else k
+    caliper = rules.caliper if caliper is None else caliper
     if k < 1:
         raise ValueError("k must be at least 1")
     if caliper <= 0:
@@ -170,7 +177,7 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
     pop = _prepare_population(population)
     end_of_day = day_number(as_of) + 1
     members = members.reset_index(drop=True)
-    summary = _method(k, caliper)
+    summary = _method(k, caliper, rules.comparator_min_age)
     unmatched = pd.DataFrame({"matched": np.zeros(len(members), dtype=bool),
                               "comp_before_offences": np.nan,
                               "comp_after_offences": np.nan},
@@ -184,11 +191,12 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
                         per_member=unmatched, per_member_group=None, summary=summary)
 
     search = _nearest_candidates(members, pop, offences, end_of_day=end_of_day, k=k,
-                                 caliper=caliper)
+                                 caliper=caliper, min_age=rules.comparator_min_age)
     pairs = search.pairs
     per_member, per_member_group = _comparator_offences(
         members, pairs, offences, unmatched, end_of_day=end_of_day, window_months=window_months,
-        proven=counting == "proven", by_offence_group=by_offence_group)
+        waiting_months=rules.waiting_months, proven=counting == "proven",
+        by_offence_group=by_offence_group)
     matched_units = per_member["matched"].to_numpy(dtype=bool)
     balance = _balance(search, matched_units)
     n_matched = int(matched_units.sum())
@@ -199,13 +207,13 @@ def match_comparison(members: pd.DataFrame, population: pd.DataFrame,
         members_unmatched=len(members) - n_matched,
         mean_distance=round(float(pairs["distance"].mean()), 3) if len(pairs) else None,
         balance=balance,
-        warnings=_warnings(len(members) - n_matched, balance),
+        warnings=_warnings(len(members) - n_matched, balance, rules.balance_limit),
     )
     return Matching(pairs=pairs, per_member=per_member, per_member_group=per_member_group,
                     summary=summary)
 
 
-def _method(k: int, caliper: float) -> dict[str, Any]:
+def _method(k: int, caliper: float, min_age: int) -> dict[str, Any]:
     """How the comparison group is built, in words, for the report."""
     return {
         "method": ("nearest neighbours (scikit-learn ball tree), exact on sex and "
@@ -216,7 +224,8 @@ def _method(k: int, caliper: float) -> dict[str, Any]:
             "distance": "Euclidean on log1p(counts, harm), months since last offence and age, "
                         "each standardised by that month's candidate pool",
             "candidate_pool": "people never adopted onto a cohort by as_of, alive on as_of, "
-                              f"aged {MIN_AGE}+, with an offence in the 24 months before",
+                              f"aged {min_age}+, with an offence in the {_LOOKBACK} months "
+                              "before",
             "outcome": "comparator offences over the member's own before and after windows",
         },
     }
@@ -237,7 +246,7 @@ class _Search:
 
 
 def _nearest_candidates(members: pd.DataFrame, pop: pd.DataFrame, offences: PreparedOffences,
-                        *, end_of_day: int, k: int, caliper: float) -> _Search:
+                        *, end_of_day: int, k: int, caliper: float, min_age: int) -> _Search:
     """Up to ``k`` candidates within ``caliper`` per member, month by month of adoption."""
     months = month_numbers(members["adopted"].to_numpy(dtype=np.int64))
     first = int(months.min()) - _LOOKBACK
@@ -265,7 +274,7 @@ def _nearest_candidates(members: pd.DataFrame, pop: pd.DataFrame, offences: Prep
 
     for month in np.unique(months):
         raw = history.features(int(month), dob)
-        eligible = never & alive & (raw[:, 4] >= MIN_AGE) & ((raw[:, 0] + raw[:, 1]) > 0)
+        eligible = never & alive & (raw[:, 4] >= min_age) & ((raw[:, 0] + raw[:, 1]) > 0)
         ever_candidate |= eligible
         pool_rows = np.flatnonzero(eligible)
         pool = raw[pool_rows]
@@ -328,13 +337,15 @@ def _within_caliper(z_pool: np.ndarray, cand: np.ndarray, queries: np.ndarray, *
 
 def _comparator_offences(members: pd.DataFrame, pairs: pd.DataFrame,
                          offences: PreparedOffences, unmatched: pd.DataFrame, *,
-                         end_of_day: int, window_months: int, proven: bool,
+                         end_of_day: int, window_months: int, waiting_months: int,
+                         proven: bool,
                          by_offence_group: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Comparators' weighted offences over their member's own windows, per member (and per
     member and offence group when asked)."""
     bounds = window_bounds(members["adopted"].to_numpy(dtype=np.int64),
                            members["exited"].to_numpy(dtype=np.int64),
-                           end_of_day=end_of_day, window_months=window_months)
+                           end_of_day=end_of_day, window_months=window_months,
+                           waiting_months=waiting_months)
     bound_frame = pd.DataFrame({name: v for name, v in bounds.items()
                                 if name.endswith(("_start", "_end", "_limit"))})
     bound_frame["member_unit"] = members["unit"].to_numpy()
@@ -400,14 +411,14 @@ def _balance(search: _Search, matched_units: np.ndarray) -> list[dict[str, Any]]
     return balance
 
 
-def _warnings(unmatched: int, balance: list[dict[str, Any]]) -> list[str]:
+def _warnings(unmatched: int, balance: list[dict[str, Any]], limit: float) -> list[str]:
     warnings = []
     if unmatched:
         warnings.append(f"{unmatched} member(s) had no comparator within the caliper: they are "
                         "left out of the comparison")
     loose = [b["feature"] for b in balance
-             if b["smd_after"] is not None and abs(b["smd_after"]) >= BALANCE_LIMIT]
+             if b["smd_after"] is not None and abs(b["smd_after"]) >= limit]
     if loose:
         warnings.append(f"comparison group not balanced on {', '.join(loose)} "
-                        f"(|SMD| >= {BALANCE_LIMIT}): read the net figure with care")
+                        f"(|SMD| >= {limit:g}): read the net figure with care")
     return warnings

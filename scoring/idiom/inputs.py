@@ -11,13 +11,10 @@ import numpy as np
 import pandas as pd
 
 from scoring.dates import NAT, nat_day_numbers
+from scoring.idiom.rules import COUNTING, DEFAULT_RULES, IdiomRules
 from scoring.validation import check_frame, check_unique
 
 GROUP_KEYS = ("area", "cohort", "stream", "sex", "offence_group", "exit_reason")
-COUNTING = ("recorded", "proven")
-# Ministry of Justice proven reoffending: an offence that results in a conviction or a caution
-# (reprimands and warnings are recorded as cautions here; community resolutions do not count).
-PROVEN_OUTCOMES = frozenset({"conviction", "caution"})
 MEMBERSHIP_COLUMNS = ("membership_id", "person_id", "area", "cohort", "stream", "sex",
                       "adopted_on", "exited_on", "exit_reason")
 OFFENCE_COLUMNS = ("person_id", "offence_date", "offence_type", "outcome", "outcome_date")
@@ -25,10 +22,11 @@ CUSTODY_COLUMNS = ("person_id", "start_on", "end_on")
 UNKNOWN_GROUP = "unknown"
 
 
-def check_options(*, window_months: int, counting: str,
-                  group_by: Sequence[str] = ()) -> None:
-    if not isinstance(window_months, int | np.integer) or not 1 <= window_months <= 120:
-        raise ValueError("window_months must be an integer from 1 to 120")
+def check_options(*, window_months: int, counting: str, group_by: Sequence[str] = (),
+                  rules: IdiomRules = DEFAULT_RULES) -> None:
+    if not isinstance(window_months, int | np.integer):
+        raise ValueError("window_months must be a whole number")
+    rules.check_window(int(window_months))
     if counting not in COUNTING:
         raise ValueError(f"counting must be one of {', '.join(COUNTING)}")
     unknown = [k for k in group_by if k not in GROUP_KEYS]
@@ -63,9 +61,11 @@ class PreparedOffences:
     unknown_types: dict[str, int]
 
 
-def prepare_offences(offences: pd.DataFrame,
-                     offence_types: pd.DataFrame | pd.Series) -> PreparedOffences:
-    """Attach unit cost, harm and offence group; flag proven outcomes.
+def prepare_offences(offences: pd.DataFrame, offence_types: pd.DataFrame | pd.Series, *,
+                     proven_outcomes: frozenset[str] = DEFAULT_RULES.proven_outcomes,
+                     ) -> PreparedOffences:
+    """Attach unit cost, harm and offence group; flag proven outcomes (``proven_outcomes``,
+    from ``idiom.yaml``).
 
     An offence type missing from the cost table costs 0 and is reported in
     ``unknown_types`` (the report turns that into a warning rather than failing).
@@ -82,7 +82,7 @@ def prepare_offences(offences: pd.DataFrame,
     group = np.where(known, table["offence_group"].to_numpy(dtype=object)[safe], UNKNOWN_GROUP)
     outcome_day = nat_day_numbers(offences["outcome_date"])
     outcome = offences["outcome"].astype(str).to_numpy()
-    is_proven = np.isin(outcome, list(PROVEN_OUTCOMES)) & (outcome_day != NAT)
+    is_proven = np.isin(outcome, sorted(proven_outcomes)) & (outcome_day != NAT)
     frame = pd.DataFrame({
         "person_id": offences["person_id"].to_numpy(dtype=np.int64),
         "day": nat_day_numbers(offences["offence_date"]),

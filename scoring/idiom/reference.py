@@ -10,14 +10,13 @@ from typing import Any
 import pandas as pd
 
 from scoring.dates import add_months_to_date
-from scoring.idiom.inputs import PROVEN_OUTCOMES
-from scoring.idiom.windows import WAITING_MONTHS
+from scoring.idiom.rules import DEFAULT_RULES, IdiomRules
 
 
 def member_windows_reference(memberships: pd.DataFrame, offences: pd.DataFrame,
                              custody: pd.DataFrame, unit_costs: pd.Series, *, as_of: date,
-                             window_months: int = 12, counting: str = "recorded"
-                             ) -> pd.DataFrame:
+                             window_months: int = 12, counting: str = "recorded",
+                             rules: IdiomRules = DEFAULT_RULES) -> pd.DataFrame:
     """Slow, obviously-correct twin of `member_windows` (loops over members and offences).
 
     Kept for the tests (the two must agree on random data) and as the benchmark baseline.
@@ -26,6 +25,7 @@ def member_windows_reference(memberships: pd.DataFrame, offences: pd.DataFrame,
     """
 
     plus_months = add_months_to_date
+    waiting, proven_outcomes = rules.waiting_months, rules.proven_outcomes
 
     def as_date(value: Any) -> date | None:
         if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -48,16 +48,16 @@ def member_windows_reference(memberships: pd.DataFrame, offences: pd.DataFrame,
             exited = None
         windows: dict[str, tuple[date, date, date]] = {}  # start, end, proven limit
         windows["before"] = (plus_months(adopted, -window_months), min(adopted, end),
-                             plus_months(adopted, WAITING_MONTHS))
+                             plus_months(adopted, waiting))
         during_end = exited if exited is not None else end
         windows["during"] = (adopted, min(during_end, end),
-                             plus_months(during_end, WAITING_MONTHS))
+                             plus_months(during_end, waiting))
         if exited is not None:
             after_end = plus_months(exited, window_months)
             windows["after"] = (exited, min(after_end, end),
-                                plus_months(after_end, WAITING_MONTHS))
+                                plus_months(after_end, waiting))
         else:
-            windows["after"] = (end, end, plus_months(end, WAITING_MONTHS))
+            windows["after"] = (end, end, plus_months(end, waiting))
         if adopted > as_of:
             reason = "adopted_after_as_of"
         elif exited is None:
@@ -65,7 +65,7 @@ def member_windows_reference(memberships: pd.DataFrame, offences: pd.DataFrame,
         elif plus_months(exited, window_months) > end:
             reason = "after_window_not_ended"
         elif counting == "proven" and plus_months(plus_months(exited, window_months),
-                                                  WAITING_MONTHS) > end:
+                                                  waiting) > end:
             reason = "waiting_period_not_ended"
         else:
             reason = None
@@ -81,7 +81,7 @@ def member_windows_reference(memberships: pd.DataFrame, offences: pd.DataFrame,
                     continue
                 if counting == "proven":
                     outcome_on = as_date(o["outcome_date"])
-                    if (o["outcome"] not in PROVEN_OUTCOMES or outcome_on is None
+                    if (o["outcome"] not in proven_outcomes or outcome_on is None
                             or outcome_on >= limit or outcome_on > as_of):
                         continue
                 n += 1

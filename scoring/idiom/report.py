@@ -13,6 +13,7 @@ import pandas as pd
 from scoring.idiom.comparison import match_comparison
 from scoring.idiom.groups import GroupColumns, GroupSettings, summarise_group
 from scoring.idiom.inputs import check_options
+from scoring.idiom.rules import DEFAULT_RULES, IdiomRules
 from scoring.idiom.windows import EXCLUSION_REASONS, WINDOWS, compute_windows, public_members
 
 
@@ -36,15 +37,15 @@ class IdiomReport:
     warnings: list[str]
     comparison: dict[str, Any] | None
     members: pd.DataFrame = field(repr=False)
+    rules_version: str = ""
+    suppress_below: int = 5
 
 
 def idiom_report(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.DataFrame,
                  offence_types: pd.DataFrame | pd.Series, *, as_of: date,
-                 window_months: int = 12, counting: str = "recorded",
+                 window_months: int | None = None, counting: str | None = None,
                  group_by: Sequence[str] = ("area",), population: pd.DataFrame | None = None,
-                 n_boot: int = 2000, seed: int = 0, level: float = 0.95,
-                 small_group: int = 20, suppress_below: int = 5, min_liberty_days: int = 90,
-                 match_k: int = 5, caliper: float = 0.5) -> IdiomReport:
+                 rules: IdiomRules = DEFAULT_RULES, n_boot: int | None = None) -> IdiomReport:
     """The IDIOM before/after report, with time at liberty, intervals and a comparison group.
 
     Parameters
@@ -60,13 +61,13 @@ def idiom_report(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.
         comparator (``adopted``: ever a member by ``as_of``); ``offences`` must then hold
         their offences too. When given, a matched comparison group is built
         (`scoring.comparison.match_comparison`).
-    n_boot, seed, level
-        Bootstrap resamples, seed (fixed: the same data gives the same interval) and level.
-    small_group, suppress_below, min_liberty_days
-        Warn below this many members; mark for suppression below this many people; count
-        members with fewer days than this at liberty in a window.
-    match_k, caliper
-        Comparison: neighbours per member and the largest standardised distance accepted.
+    rules : IdiomRules
+        ``idiom.yaml``: the default window and counting, the waiting period and proven
+        outcomes, the small-group, suppression and days-at-liberty thresholds, the
+        bootstrap (resamples, seed: the same data give the same interval, level) and the
+        comparison's matching.
+    n_boot : int, optional
+        Fewer bootstrap resamples than the rules say (tests use it to run fast).
 
     Returns
     -------
@@ -83,15 +84,17 @@ def idiom_report(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.
         On a missing column, an unknown group key or counting rule, or a bad window.
     """
     group_by = tuple(group_by)
-    check_options(window_months=window_months, counting=counting, group_by=group_by)
-    if not 0 < level < 1:
-        raise ValueError("level must be between 0 and 1")
+    window_months = rules.window_months if window_months is None else window_months
+    counting = rules.counting if counting is None else counting
+    n_boot = rules.bootstrap_resamples if n_boot is None else n_boot
+    check_options(window_months=window_months, counting=counting, group_by=group_by,
+                  rules=rules)
     if n_boot < 1:
         raise ValueError("n_boot must be at least 1")
     by_group = "offence_group" in group_by
     result = compute_windows(memberships, offences, custody, offence_types, as_of=as_of,
                              window_months=window_months, counting=counting,
-                             by_offence_group=by_group)
+                             by_offence_group=by_group, rules=rules)
     per = result.per
     included = per[per["included"].to_numpy(dtype=bool)].reset_index(drop=True)
     reasons = per["excluded_reason"].value_counts()
@@ -103,7 +106,7 @@ def idiom_report(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.
     if population is not None:
         matching = match_comparison(included, population, result.offences, as_of=as_of,
                                     window_months=window_months, counting=counting,
-                                    k=match_k, caliper=caliper, by_offence_group=by_group)
+                                    by_offence_group=by_group, rules=rules)
         comparison_summary = matching.summary
         comp = matching.per_member.reindex(included["unit"])
         included["matched"] = comp["matched"].fillna(False).to_numpy(dtype=bool)
@@ -115,9 +118,10 @@ def idiom_report(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.
     if by_group:
         units = _expand_by_offence_group(included, result.by_group, comp_group)
 
-    settings = GroupSettings(n_boot=n_boot, level=level, small_group=small_group,
-                             suppress_below=suppress_below, min_liberty_days=min_liberty_days)
-    rng = np.random.default_rng(seed)
+    settings = GroupSettings(n_boot=n_boot, level=rules.bootstrap_level,
+                             small_group=rules.small_group, suppress_below=rules.suppress_below,
+                             min_liberty_days=rules.min_liberty_days)
+    rng = np.random.default_rng(rules.bootstrap_seed)
     with_comparison = population is not None
     groups = []
     if group_by and len(units):
@@ -133,14 +137,15 @@ def idiom_report(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.
                              with_comparison=with_comparison)
 
     warnings = _report_warnings(excluded, result.offences.unknown_types, included, groups,
-                                min_liberty_days=min_liberty_days,
-                                suppress_below=suppress_below,
+                                min_liberty_days=rules.min_liberty_days,
+                                suppress_below=rules.suppress_below,
                                 comparison_summary=comparison_summary,
                                 with_comparison=with_comparison)
     return IdiomReport(as_of=as_of, window_months=window_months, counting=counting,
                        group_by=group_by, included=int(len(included)), excluded=excluded,
                        groups=groups, totals=totals, warnings=warnings,
-                       comparison=comparison_summary, members=public_members(per))
+                       comparison=comparison_summary, members=public_members(per),
+                       rules_version=rules.version, suppress_below=rules.suppress_below)
 
 
 def _report_warnings(excluded: dict[str, int], unknown: dict[str, int], included: pd.DataFrame,

@@ -18,25 +18,26 @@ from scoring.idiom.inputs import (
     prepare_memberships,
     prepare_offences,
 )
+from scoring.idiom.rules import DEFAULT_RULES, IdiomRules
 
 WINDOWS = ("before", "during", "after")
-WAITING_MONTHS = 6  # MoJ waiting period after the follow-up window for the outcome to arrive
 EXCLUSION_REASONS = (
     "adopted_after_as_of",       # not yet a member on the report date
     "not_exited",                # still a member on the report date: no after window yet
     "after_window_not_ended",    # left, but the after window runs past the report date
-    "waiting_period_not_ended",  # proven counting only: the 6-month wait has not passed
+    "waiting_period_not_ended",  # proven counting only: the waiting period has not passed
 )
 
 
 def window_bounds(adopted: np.ndarray, exited: np.ndarray, *, end_of_day: int,
-                  window_months: int) -> dict[str, np.ndarray]:
+                  window_months: int, waiting_months: int) -> dict[str, np.ndarray]:
     """Window start/end (half-open, clipped to the report date) and proven-outcome limits.
 
     ``adopted``/``exited`` are int64 day numbers (``exited`` may hold the missing value);
     ``end_of_day`` is ``as_of + 1``. An exit after ``as_of`` is not yet known on the report
     date and treated as no exit. Empty windows have ``start >= end``. ``{w}_limit`` is the
-    day by which an outcome must have happened to count as proven (window end + 6 months).
+    day by which an outcome must have happened to count as proven (window end + the
+    waiting period, ``waiting_months``).
     """
     a = np.asarray(adopted, dtype=np.int64)
     e = np.asarray(exited, dtype=np.int64)
@@ -52,9 +53,9 @@ def window_bounds(adopted: np.ndarray, exited: np.ndarray, *, end_of_day: int,
         "during_end": np.minimum(x, t),
         "after_start": np.where(has_exit, x, t),
         "after_end": np.minimum(after_end, t),
-        "before_limit": add_months_to_day_numbers(a, WAITING_MONTHS),
-        "during_limit": add_months_to_day_numbers(x, WAITING_MONTHS),
-        "after_limit": add_months_to_day_numbers(after_end, WAITING_MONTHS),
+        "before_limit": add_months_to_day_numbers(a, waiting_months),
+        "during_limit": add_months_to_day_numbers(x, waiting_months),
+        "after_limit": add_months_to_day_numbers(after_end, waiting_months),
         "after_nominal_end": np.where(has_exit, after_end, NAT),
         "has_exit": has_exit,
     }
@@ -121,19 +122,21 @@ class MemberWindows:
 
 def compute_windows(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.DataFrame,
                     offence_types: pd.DataFrame | pd.Series, *, as_of: date, window_months: int,
-                    counting: str, by_offence_group: bool) -> MemberWindows:
-    check_options(window_months=window_months, counting=counting)
+                    counting: str, by_offence_group: bool,
+                    rules: IdiomRules = DEFAULT_RULES) -> MemberWindows:
+    check_options(window_months=window_months, counting=counting, rules=rules)
     per = prepare_memberships(memberships)
-    prepared = prepare_offences(offences, offence_types)
+    prepared = prepare_offences(offences, offence_types, proven_outcomes=rules.proven_outcomes)
     t = day_number(as_of) + 1
     bounds = window_bounds(per["adopted"].to_numpy(), per["exited"].to_numpy(), end_of_day=t,
-                           window_months=window_months)
+                           window_months=window_months, waiting_months=rules.waiting_months)
     for name, values in bounds.items():
         per[name] = values
     has_exit = bounds["has_exit"]
     after_end = bounds["after_nominal_end"]
     waiting_end = np.where(
-        has_exit, add_months_to_day_numbers(np.where(has_exit, after_end, 0), WAITING_MONTHS), NAT)
+        has_exit, add_months_to_day_numbers(np.where(has_exit, after_end, 0), rules.waiting_months),
+        NAT)
     conditions = [
         per["adopted"].to_numpy() >= t,
         ~has_exit,
@@ -172,7 +175,8 @@ _PUBLIC_DATES = ("before_start", "before_end", "during_start", "during_end", "af
 
 def member_windows(memberships: pd.DataFrame, offences: pd.DataFrame, custody: pd.DataFrame,
                    offence_types: pd.DataFrame | pd.Series, *, as_of: date,
-                   window_months: int = 12, counting: str = "recorded") -> pd.DataFrame:
+                   window_months: int | None = None, counting: str = "recorded",
+                   rules: IdiomRules = DEFAULT_RULES) -> pd.DataFrame:
     """Per membership: the three windows, inclusion, offences, cost and days at liberty.
 
     Parameters
@@ -189,8 +193,10 @@ def member_windows(memberships: pd.DataFrame, offences: pd.DataFrame, custody: p
     as_of : date
         Report date: offences up to and including it count.
     window_months : int
-        Length of the before and after windows.
+        Length of the before and after windows (default: ``rules.window_months``).
     counting : {"recorded", "proven"}
+    rules : IdiomRules
+        The waiting period and proven outcomes (``idiom.yaml``).
 
     Returns
     -------
@@ -215,8 +221,8 @@ def member_windows(memberships: pd.DataFrame, offences: pd.DataFrame, custody: p
     ('2020-01-31', 1, 1)
     """
     result = compute_windows(memberships, offences, custody, offence_types, as_of=as_of,
-                             window_months=window_months, counting=counting,
-                             by_offence_group=False)
+                             window_months=window_months or rules.window_months,
+                             counting=counting, by_offence_group=False, rules=rules)
     return public_members(result.per)
 
 

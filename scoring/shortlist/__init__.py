@@ -27,6 +27,7 @@ from scoring.shortlist.ranking import (
     Shortlist,
     migration_shortlist,
 )
+from scoring.shortlist.reasons import EXCLUSION_CODES, exclusion_text
 from scoring.shortlist.rules import (
     DEFAULT_PATH,
     ShortlistConfig,
@@ -35,7 +36,8 @@ from scoring.shortlist.rules import (
     load_shortlist_config,
 )
 
-__all__ = ["CANDIDATE_COLUMNS", "DEFAULT_PATH", "EXCLUDED_COLUMNS", "EXIT_COLUMNS", "RANK_BY",
+__all__ = ["CANDIDATE_COLUMNS", "DEFAULT_PATH", "EXCLUDED_COLUMNS", "EXCLUSION_CODES",
+           "EXIT_COLUMNS", "RANK_BY", "exclusion_text",
            "Shortlist", "ShortlistConfig", "ShortlistError", "StreamRule", "exit_review",
            "load_shortlist_config", "lookback_start", "migration_shortlist", "qualifying_mask",
            "qualifying_types", "shortlist_pool"]

@@ -14,7 +14,7 @@ import pandas as pd
 from scoring.dates import ages_on, as_day, calendar_days, months_before
 from scoring.shortlist.eligibility import open_referrals, qualifying_mask, serial_victims
 from scoring.shortlist.lookups import Latest, latest_per_person, per_person
-from scoring.shortlist.reasons import candidate_reasons, exclusion_reasons
+from scoring.shortlist.reasons import Exclusions, candidate_reasons, exclusion_reasons
 from scoring.shortlist.rules import ShortlistConfig, ShortlistError, StreamRule
 from scoring.validation import check_frame
 
@@ -22,7 +22,7 @@ RANK_BY = ("risk", "rfg")
 CANDIDATE_COLUMNS = ("rank", "person_id", "age", "rfg", "threat", "harm", "risk",
                      "escalating", "last_offence_on", "offences_12m", "referred_by",
                      "referral_id", "ogrs_score", "reasons", "flags")
-EXCLUDED_COLUMNS = ("person_id", "referred_by", "reasons")
+EXCLUDED_COLUMNS = ("person_id", "referred_by", "reason_codes", "reasons")
 OFFENCE_COLUMNS = ("person_id", "offence_date", "offence_type")
 SCORE_COLUMNS = ("person_id", "threat", "harm", "risk", "escalating")
 
@@ -153,7 +153,8 @@ def migration_shortlist(
 
     reasons = exclusion_reasons(pool_ids, in_pool, persons, custody, memberships, day=day,
                                 stream=stream, area=area,
-                                include_other_areas=include_other_areas)
+                                include_other_areas=include_other_areas, rule=rule,
+                                referred=ref_ids)
     excluded = _excluded(reasons, ref_rows)
     keep = ~np.isin(pool_ids, excluded["person_id"].to_numpy(dtype=np.int64))
     ids, eligible_meets = pool_ids[keep], pool_meets[keep]
@@ -173,15 +174,18 @@ def migration_shortlist(
                                         include_other_areas=include_other_areas))
 
 
-def _excluded(reasons: dict[int, list[str]], ref_rows: dict[int, Any]) -> pd.DataFrame:
-    """The excluded people by person_id, every reason, and their open referral if any."""
+def _excluded(reasons: Exclusions, ref_rows: dict[int, Any]) -> pd.DataFrame:
+    """The excluded people by person_id, every reason (codes, and words with their open
+    referral if any)."""
     excluded_ids = np.array(sorted(reasons), dtype=np.int64)
     referred_by = [ref_rows[p]["referring_agency"] if p in ref_rows else None
                    for p in excluded_ids.tolist()]
     return pd.DataFrame({
         "person_id": excluded_ids,
         "referred_by": referred_by,
-        "reasons": [[*reasons[p], *([f"open referral by {ref}"] if ref is not None else [])]
+        "reason_codes": [[code for code, _ in reasons[p]] for p in excluded_ids.tolist()],
+        "reasons": [[*(text for _, text in reasons[p]),
+                     *([f"open referral by {ref}"] if ref is not None else [])]
                     for p, ref in zip(excluded_ids.tolist(), referred_by, strict=True)],
     }, columns=list(EXCLUDED_COLUMNS))
 
@@ -214,10 +218,16 @@ def _candidates(lid: np.ndarray, ls: pd.DataFrame, meets_rule: np.ndarray, dob: 
         stream=stream)
     refs = [ref_rows.get(p, {}) for p in lid.tolist()]
     last_seen = per_person(latest.ids, latest.last_day, lid, np.datetime64("NaT", "D"))
+    ages = ages_on(dob, day) if len(lid) else np.array([], dtype=np.int64)
+    for i in np.flatnonzero(ages < rule.min_age).tolist():
+        # Only a referred youth justice transition case gets here (the rest are excluded).
+        flags_out[i].append("under_min_age_referred")
+        reasons_out[i].append(f"aged {ages[i]}, under {rule.min_age}: listed as a referred "
+                              "youth justice transition case")
     return pd.DataFrame({
         "rank": np.arange(1, len(lid) + 1, dtype=np.int64),
         "person_id": lid,
-        "age": ages_on(dob, day) if len(lid) else np.array([], dtype=np.int64),
+        "age": ages,
         "rfg": ls[rule.rfg_column].to_numpy(dtype=float).round(1),
         "threat": ls["threat"].to_numpy(dtype=float).round(3),
         "harm": ls["harm"].to_numpy(dtype=float).round(2),
@@ -242,5 +252,8 @@ def _criteria(rule: StreamRule, config: ShortlistConfig, *, rank_by: str, limit:
             "limit": limit, "include_other_areas": include_other_areas,
             "recent_months": config.recent_months,
             "excluded_when": ["active member of the stream", "in custody on as_of",
-                              "deceased", "home area elsewhere"],
+                              "deceased", "home area elsewhere",
+                              f"under {rule.min_age} (unless referred"
+                              + (f" at {rule.referred_min_age} or over)"
+                                 if rule.referred_min_age is not None else ": no exception)")],
             "referrals": "open referrals are always listed, outside the limit"}

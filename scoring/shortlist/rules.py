@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scoring.paths import SHORTLIST_RULES
 from scoring.rules import RulesReader, load_rules
 
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "shortlists.yaml"
+DEFAULT_PATH = SHORTLIST_RULES
 
 
 class ShortlistError(ValueError):
@@ -33,6 +34,10 @@ class StreamRule:
     offence_types: tuple[str, ...] = ()
     ogrs_threshold: float | None = None
     serial_victims: int | None = None
+    # IOM is adult offender management: under min_age on as_of is excluded, except a
+    # referral of someone at least referred_min_age (a youth justice transition case).
+    min_age: int = 18
+    referred_min_age: int | None = None
 
     def describe(self) -> str:
         """The qualifying offence in words (for reasons and the export's criteria)."""
@@ -53,7 +58,8 @@ class StreamRule:
         return {"stream": self.code, "qualifying_offence": self.describe(),
                 "min_offences": self.min_offences, "lookback_months": self.lookback_months,
                 "rfg_column": self.rfg_column, "ogrs_threshold": self.ogrs_threshold,
-                "serial_victims": self.serial_victims}
+                "serial_victims": self.serial_victims, "min_age": self.min_age,
+                "referred_min_age": self.referred_min_age}
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ class ShortlistConfig:
 RFG_COLUMNS = ("rfg", "rfg_acquisitive", "rfg_domestic_abuse")
 STREAM_KEYS = ("rfg_column",)
 STREAM_OPTIONAL = ("label", "qualifying", "lookback_months", "min_offences", "ogrs_threshold",
-                   "serial_victims")
+                   "serial_victims", "min_age", "referred_min_age")
 QUALIFYING_KEYS = ("neighbourhood_crime", "domestic_abuse", "min_gravity", "offence_groups",
                    "offence_types")
 EXIT_KEYS = ("no_offences_months", "custody_min_months", "long_sentence_months")
@@ -121,7 +127,15 @@ def _stream_rule(r: RulesReader, code: str, raw: object) -> StreamRule:
         offence_groups=r.names(q, "offence_groups", qpath),
         offence_types=r.names(q, "offence_types", qpath),
         ogrs_threshold=r.optional_number(entry, "ogrs_threshold", where),
-        serial_victims=r.optional_number(entry, "serial_victims", where, integer=True))
+        serial_victims=r.optional_number(entry, "serial_victims", where, integer=True),
+        min_age=r.whole_number(entry, "min_age", where, default=18),
+        referred_min_age=r.optional_number(entry, "referred_min_age", where, integer=True))
+
+
+def _check_ages(r: RulesReader, rule: StreamRule) -> None:
+    if rule.referred_min_age is not None and not 0 <= rule.referred_min_age <= rule.min_age:
+        r.errors.append(f"streams.{rule.code}.referred_min_age: must be from 0 to min_age "
+                        f"({rule.min_age}), got {rule.referred_min_age}")
 
 
 def shortlist_config_from_mapping(raw: object, *, source: str = "") -> ShortlistConfig:
@@ -136,6 +150,8 @@ def shortlist_config_from_mapping(raw: object, *, source: str = "") -> Shortlist
         raw_streams = {}
     streams = {str(code): _stream_rule(r, str(code), entry)
                for code, entry in raw_streams.items()}
+    for rule in streams.values():
+        _check_ages(r, rule)
     exits = r.section(top.get("exits") or {}, "exits", (), optional=EXIT_KEYS)
     config = ShortlistConfig(
         version=version, streams=streams,

@@ -8,8 +8,9 @@ from datetime import date
 from typing import Any
 
 from models.enums import Cohort, Rag
+from scoring.idiom import IdiomRules
 from service.errors import invalid_field
-from service.idiom import DEFAULT_WINDOW_MONTHS, MAX_WINDOW_MONTHS, MIN_WINDOW_MONTHS, idiom_params
+from service.idiom import idiom_params
 from service.security import Principal
 from service.store.reports import IdiomParams
 
@@ -73,24 +74,22 @@ def report_form(area: str | None, cohort: str | None, stream: str | None, as_of:
             "window_months": window_months, "counting": counting}
 
 
-def report_params(principal: Principal, *, as_of: str | None, cohort: str | None,
+def report_params(principal: Principal, rules: IdiomRules, *, as_of: str | None,
+                  cohort: str | None,
                   stream: str | None, area: str | None, adopted_from: str | None,
                   adopted_to: str | None, window_months: str | None,
                   counting: str | None) -> IdiomParams:
     """The form's values, validated exactly as the API validates its query."""
     months_text = blank(window_months)
     try:
-        months = int(months_text) if months_text else DEFAULT_WINDOW_MONTHS
+        months = int(months_text) if months_text else None
     except ValueError:
         raise invalid_field(["query", "window_months"],
                             "window_months must be a whole number") from None
-    if not MIN_WINDOW_MONTHS <= months <= MAX_WINDOW_MONTHS:
-        raise invalid_field(["query", "window_months"], "window_months must be between "
-                            f"{MIN_WINDOW_MONTHS} and {MAX_WINDOW_MONTHS}")
-    count = blank(counting) or "recorded"
+    count = blank(counting) or rules.counting
     if count not in ("recorded", "proven"):
         raise invalid_field(["query", "counting"], "counting takes recorded or proven")
-    return idiom_params(principal, as_of=form_date(as_of, "as_of"),
+    return idiom_params(principal, rules=rules, as_of=form_date(as_of, "as_of"),
                         cohort=choice(cohort, "cohort", Cohort), stream=blank(stream),
                         area=blank(area), adopted_from=form_date(adopted_from, "adopted_from"),
                         adopted_to=form_date(adopted_to, "adopted_to"), group_by=["area"],

@@ -27,11 +27,12 @@ from service.console.session import (
     set_session_cookie,
 )
 from service.console.web import HERE, render, router
-from service.deps import CatalogueDep, ScorerDep, SessionDep
-from service.idiom import idiom_csv_response
+from service.deps import CatalogueDep, IdiomRulesDep, ScorerDep, SessionDep, SettingsDep
+from service.idiom import idiom_file_response
 from service.security import principal_for_key
 from service.store import reports as report_store
 from service.store.reference import list_areas, list_streams
+from service.training import list_candidates
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +101,14 @@ def _monthly(session: SessionDep, report: Any, params: report_store.IdiomParams)
 
 @router.get("/report")
 def report_page(request: Request, principal: ConsolePrincipal, session: SessionDep,
-                catalogue: CatalogueDep, area: str | None = None, cohort: str | None = None,
-                stream: str | None = None, as_of: str | None = None,
+                catalogue: CatalogueDep, rules: IdiomRulesDep, area: str | None = None,
+                cohort: str | None = None, stream: str | None = None, as_of: str | None = None,
                 adopted_from: str | None = None, adopted_to: str | None = None,
                 window_months: str | None = None, counting: str | None = None) -> Response:
     """The IDIOM report: the panel's table, at-liberty figures, intervals, charts."""
     form = report_form(area, cohort, stream, as_of, adopted_from, adopted_to,
                         window_months, counting)
-    params = report_params(principal, **form)
+    params = report_params(principal, rules, **form)
     report = report_store.idiom_report_for(session=session, catalogue=catalogue, params=params)
     payload = IdiomReportRead.model_validate(
         report_store.idiom_payload(report, params=params, catalogue=catalogue)
@@ -115,8 +116,10 @@ def report_page(request: Request, principal: ConsolePrincipal, session: SessionD
     groups = payload["groups"]
     names = [g["key"].get("area") or "(none)" for g in groups]
     before_after = charts.bar_chart(
-        names, [charts.Series("12 months before", [g["before"]["offences"] for g in groups]),
-                charts.Series("12 months after", [g["after"]["offences"] for g in groups])],
+        names, [charts.Series(f"{params.window_months} months before",
+                              [g["before"]["offences"] for g in groups]),
+                charts.Series(f"{params.window_months} months after",
+                              [g["after"]["offences"] for g in groups])],
         title="Offences before and after, by area",
         desc="Recorded offences in the window before adoption and after exit, per area.")
     saving = charts.bar_chart(
@@ -135,7 +138,7 @@ def report_page(request: Request, principal: ConsolePrincipal, session: SessionD
     query = urlencode({k: v for k, v in form.items() if v})
     return render(request, "report.html", {
         "title": "IDIOM report", "active": "report", "report": payload, "form": form,
-        "params": params,
+        "params": params, "rules": rules,
         "areas": areas, "streams": list_streams(session), "cohorts": list(Cohort),
         "before_after": before_after, "saving": saving, "monthly": monthly,
         "monthly_chart": monthly_chart, "csv_url": "/console/report.csv"
@@ -145,23 +148,27 @@ def report_page(request: Request, principal: ConsolePrincipal, session: SessionD
 
 @router.get("/report.csv")
 def report_csv(principal: ConsolePrincipal, session: SessionDep, catalogue: CatalogueDep,
-               area: str | None = None, cohort: str | None = None, stream: str | None = None,
-               as_of: str | None = None, adopted_from: str | None = None,
+               rules: IdiomRulesDep, area: str | None = None, cohort: str | None = None,
+               stream: str | None = None, as_of: str | None = None, adopted_from: str | None = None,
                adopted_to: str | None = None, window_months: str | None = None,
                counting: str | None = None) -> Response:
     """The panel's table as CSV: the same function as GET /reports/idiom?format=csv."""
-    params = report_params(principal, **report_form(area, cohort, stream, as_of, adopted_from,
-                                                      adopted_to, window_months, counting))
+    params = report_params(principal, rules, **report_form(
+        area, cohort, stream, as_of, adopted_from, adopted_to, window_months, counting))
     report = report_store.idiom_report_for(session=session, catalogue=catalogue, params=params)
-    return idiom_csv_response(report, params=params, catalogue=catalogue)
+    return idiom_file_response(report, params=params, catalogue=catalogue, fmt="csv")
 
 
 # --- model --------------------------------------------------------------------------------
 
 @router.get("/model")
-def model_page(request: Request, principal: ConsolePrincipal, scorer: ScorerDep) -> Response:
-    """The threat model's card: metrics, calibration, figures by group."""
+def model_page(request: Request, principal: ConsolePrincipal, scorer: ScorerDep,
+               settings: SettingsDep) -> Response:
+    """The threat model's card: metrics, calibration, figures by group, its comparison
+    with the fallback and the baseline, and every candidate with the gate's verdict."""
     card = scorer.card()
+    candidates = list_candidates(settings.model_dir)
+    in_use = next((c for c in candidates if c["status"] == "current"), None)
     evaluation = card.get("evaluation") or {}
     calibration = evaluation.get("calibration") or []
     chart = None
@@ -176,4 +183,6 @@ def model_page(request: Request, principal: ConsolePrincipal, scorer: ScorerDep)
                 if name.startswith("by_") and isinstance(rows, list)}
     return render(request, "model.html", {"title": "Model", "active": "model", "card": card,
                                           "evaluation": evaluation, "calibration": calibration,
-                                          "chart": chart, "by_group": by_group})
+                                          "chart": chart, "by_group": by_group,
+                                          "comparison": in_use["comparison"] if in_use else [],
+                                          "candidates": candidates})

@@ -15,7 +15,6 @@ from fastapi.templating import Jinja2Templates
 from models import Role
 from service.console.session import SignInRequired, may_see_people
 from service.errors import DomainError
-from service.idiom import MAX_WINDOW_MONTHS, MIN_WINDOW_MONTHS
 from service.security import Principal
 
 HERE = Path(__file__).parent
@@ -110,6 +109,4 @@ def _interval(value: Any) -> str:
 
 
 templates.env.filters.update(num=_num, money=_money, pct=_pct, interval=_interval)
-# The report form's bounds are the API's, so the browser refuses what the service would.
-templates.env.globals.update(min_window_months=MIN_WINDOW_MONTHS,
-                             max_window_months=MAX_WINDOW_MONTHS)
+

@@ -1,7 +1,10 @@
 """Synthetic demo data: a believable force area, generated from a seed and bulk-loaded.
 
-`generate_demo` is pure numpy/pandas (the scoring benchmark reuses it); `load_demo` writes
-its frames to the register in one transaction (COPY on PostgreSQL).
+The offending in it (careers, offences, outcomes, custody, domestic abuse and victims) is
+the one synthetic offending model, ``scoring.synthetic``; this package adds what is about
+the register: home areas, names, PNC IDs, deaths and IOM memberships. `generate_demo` is
+pure numpy/pandas (the database benchmarks reuse it); `load_demo` writes its frames to the
+register in one transaction (COPY on PostgreSQL).
 """
 
 from service.demo.generate import DEFAULT_SEED, DemoData, generate_demo

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from scoring.synthetic.draws import DAY_KEY
+from scoring.synthetic.tables import probabilities
 from service.demo import tables
-from service.demo.common import COHORTS, DAY_KEY, EXIT_REASONS, LONG_CUSTODY_DAYS, RAGS
+from service.demo.common import COHORTS, EXIT_REASONS, LONG_CUSTODY_DAYS, RAGS
 
 
 def _rolling_year_counts(person: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -34,8 +36,8 @@ def _stream_qualifiers(offences: pd.DataFrame, stream: str, types: pd.DataFrame,
 
 
 def draw_memberships(rng: np.random.Generator, persons: pd.DataFrame, offences: pd.DataFrame,
-                      spells: pd.DataFrame, types: pd.DataFrame, *, start_day: int,
-                      end_day: int) -> pd.DataFrame:
+                     spells: pd.DataFrame, types: pd.DataFrame, *, start_day: int,
+                     end_day: int) -> pd.DataFrame:
     """Adoptions at migration meetings when offending is high, exits, and some re-adoptions."""
     long_spells = spells.loc[spells["length"] > LONG_CUSTODY_DAYS, ["person", "start"]]
     frames = []
@@ -48,7 +50,7 @@ def draw_memberships(rng: np.random.Generator, persons: pd.DataFrame, offences: 
         again = _draw_exits(rng, again, long_spells, end_day=end_day)
         both = pd.concat([first, again], ignore_index=True)
         both["stream"] = code
-        picked = rng.choice(len(rule.cohorts), len(both), p=tables.probabilities(rule.cohorts))
+        picked = rng.choice(len(rule.cohorts), len(both), p=probabilities(rule.cohorts))
         both["cohort"] = np.array([COHORTS.index(c) for c in rule.cohorts])[picked]
         # RAG from how intense the offending was at adoption.
         both["rag"] = np.select([both["count"] >= 2 * rule.threshold,
@@ -112,7 +114,7 @@ def _draw_exits(rng: np.random.Generator, members: pd.DataFrame, long_spells: pd
     exited = np.where(custody, custody_exit.fillna(0).to_numpy(np.int64), planned.to_numpy())
     usual = tables.EXIT_REASON_SHARES
     reason = np.array([EXIT_REASONS.index(r) for r in usual])[
-        rng.choice(len(usual), len(members), p=tables.probabilities(usual))]
+        rng.choice(len(usual), len(members), p=probabilities(usual))]
     reason = np.where(custody, EXIT_REASONS.index("custody_over_2_years"), reason)
     active = exited > end_day
     return members.assign(exited=np.where(active, -1, exited),

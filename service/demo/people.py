@@ -1,4 +1,8 @@
-"""The demo's people: who they are, their offending careers, deaths and identities."""
+"""The demo's people as the register knows them: home areas, deaths and identities.
+
+Who they are as offenders (sex, age, career, rate, profile) is the offending model's part,
+``scoring.synthetic.careers``.
+"""
 
 from __future__ import annotations
 
@@ -6,63 +10,20 @@ import numpy as np
 import pandas as pd
 
 from models.identifiers import CHECK_LETTERS
+from scoring.synthetic.careers import SEXES, draw_ethnicity
+from scoring.synthetic.draws import coded
+from scoring.synthetic.tables import probabilities
 from service.demo import tables
-from service.demo.common import (
-    CORE_RATE,
-    CORE_SHARE,
-    DAYS_PER_YEAR,
-    EXIT_REASONS,
-    MIN_AGE_DAYS,
-    PNC_FIRST_YEAR,
-    SEXES,
-    TAIL_RATE,
-    choose_per_group,
-    coded,
-    year_of,
-)
+from service.demo.common import EXIT_REASONS, PNC_FIRST_YEAR, year_of
 
 
-def draw_people(rng: np.random.Generator, n: int, *, start_day: int,
-                 end_day: int) -> pd.DataFrame:
-    """Who they are, and the shape of their offending career inside the window."""
-    core = rng.random(n) < CORE_SHARE
-    # Ages at `end`: 12 and over, most in their 20s and 30s.
-    age_years = np.minimum(12 + rng.gamma(2.0, 9.0, n), 85.0)
-    dob = end_day - np.floor(age_years * DAYS_PER_YEAR).astype(np.int64) - rng.integers(0, 365, n)
-    first_possible = np.maximum(start_day, dob + MIN_AGE_DAYS)
-    span = end_day - first_possible
-    # Many were already offending when the window opens (the core nearly always).
-    already = rng.random(n) < np.where(core, 0.8, 0.35)
-    career_start = first_possible + np.where(
-        already, 0, np.floor(rng.random(n) * span * 0.95).astype(np.int64))
-    career_years = rng.exponential(np.where(core, 8.0, 2.0))
-    career_end = np.minimum(career_start + np.floor(career_years * DAYS_PER_YEAR).astype(np.int64),
-                            end_day)
-    rate = np.where(core, rng.lognormal(np.log(CORE_RATE[0]), CORE_RATE[1], n),
-                    rng.lognormal(np.log(TAIL_RATE[0]), TAIL_RATE[1], n))
-    # Offending falls away with age (the age-crime curve).
-    rate *= np.clip(np.exp(-(age_years - 30.0) / 25.0), 0.15, 1.0)
-    profile_probs = np.array([tables.probabilities(tables.PROFILE_SHARES["tail"]),
-                              tables.probabilities(tables.PROFILE_SHARES["core"])])
-    profile = choose_per_group(rng, core.astype(np.int64), profile_probs)
-    # Sexual offending by women is rare: move those profiles to violence.
-    sex = rng.choice(len(tables.SEX_SHARES), n, p=tables.probabilities(tables.SEX_SHARES))
-    female_sexual = (sex == SEXES.index("female")) & (profile == tables.PROFILES.index("sexual"))
-    profile = np.where(female_sexual, tables.PROFILES.index("violent"), profile)
-    return pd.DataFrame({
-        "area": rng.choice(len(tables.AREA_SHARES), n, p=tables.probabilities(tables.AREA_SHARES)),
-        "sex": sex,
-        "dob": dob,
-        "core": core,
-        "profile": profile,
-        "rate": rate,
-        "career_start": career_start,
-        "career_end": career_end,
-    })
+def draw_areas(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Each person's home area (a position in ``tables.AREA_SHARES``)."""
+    return rng.choice(len(tables.AREA_SHARES), n, p=probabilities(tables.AREA_SHARES))
 
 
 def draw_deaths(rng: np.random.Generator, persons: pd.DataFrame, offences: pd.DataFrame,
-                 spells: pd.DataFrame, memberships: pd.DataFrame, *, end_day: int) -> None:
+                spells: pd.DataFrame, memberships: pd.DataFrame, *, end_day: int) -> None:
     """Add `deceased` (-1 if alive): a few members leave the cohort by dying, a few others die.
 
     Death always comes after the person's last offence, outcome and custody, so no record
@@ -94,7 +55,7 @@ def draw_deaths(rng: np.random.Generator, persons: pd.DataFrame, offences: pd.Da
 
 
 def draw_identity(rng: np.random.Generator, persons: pd.DataFrame,
-                   offences: pd.DataFrame) -> None:
+                  offences: pd.DataFrame) -> None:
     """PNC IDs (unique, valid check letters), ethnicity and synthetic names."""
     n = len(persons)
     first_day = offences.groupby("person")["day"].min().reindex(range(n)).to_numpy()
@@ -105,9 +66,7 @@ def draw_identity(rng: np.random.Generator, persons: pd.DataFrame,
     serial = rng.choice(9_999_999, n, replace=False) + 1
     check = np.array(list(CHECK_LETTERS))[((year % 100) * 10_000_000 + serial) % 23]
     persons["pnc_id"] = (coded("", year, 4) + coded("/", serial, 7) + check).to_numpy()
-    codes = list(tables.ETHNICITY_SHARES)
-    codes_shares = tables.ETHNICITY_SHARES
-    persons["ethnicity"] = rng.choice(len(codes), n, p=tables.probabilities(codes_shares))
+    persons["ethnicity"] = draw_ethnicity(rng, n)
     sex = persons["sex"].to_numpy()
     male = sex == SEXES.index("male")
     female = sex == SEXES.index("female")

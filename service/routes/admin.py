@@ -7,7 +7,8 @@ import pandas as pd
 from fastapi import APIRouter, Query, status
 
 from models import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, AuditAction, AuditEventRead, Page
-from models.base import UtcSearchBound
+from models.base import IsoDate, UtcSearchBound
+from models.enums import RetentionActivity
 from models.retention import RetentionCandidate, RetentionReviewRead
 from service.audit import AuditDep
 from service.deps import IdPath, IdQuery, PagingDep, RetentionRuleDep, SessionDep
@@ -70,7 +71,7 @@ def _day(value: object) -> date | None:
 def retention_review(
     principal: Admin, session: SessionDep, paging: PagingDep, rule: RetentionRuleDep,
     justification: Justification, audit: AuditDep,
-    as_of: Annotated[date | None, Query(description="Default: today")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None,
 ) -> RetentionReviewRead:
     """People due for a records review under the force's retention rule (by default, an
     indicative six years with no offence, custody or active membership; deaths are listed
@@ -92,6 +93,7 @@ def retention_review(
     audit.record(AuditAction.consultation, person_ids=[i.person_id for i in items],
                  justification=justification, detail=f"retention review as of {day}")
     return RetentionReviewRead(as_of=day, rule_version=rule.version,
-                               quiet_years=rule.quiet_years, activity=list(rule.activity),
+                               quiet_years=rule.quiet_years,
+                               activity=[RetentionActivity(a) for a in rule.activity],
                                generated_at=datetime.now(UTC), total=len(due),
                                limit=paging.limit, offset=paging.offset, items=items)

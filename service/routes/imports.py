@@ -1,48 +1,102 @@
-"""Bulk imports of nightly PNC/Niche extracts (CSV or NDJSON), all rows or none."""
+"""Bulk imports of nightly extracts and existing cohorts (CSV or NDJSON, as the body or a
+form upload): people, offences, custody, memberships, referrals; all rows or none."""
 
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
 from models import AuditAction
 from models.imports import ImportSummary
-from service.audit import AuditDep, Auditor
+from service.audit import AuditDep, Auditor, import_event
+from service.config import Settings
 from service.deps import CatalogueDep, SessionDep, SettingsDep
-from service.errors import InvalidInput, UnsupportedMediaType, responses
+from service.errors import InvalidInput, UnsupportedMediaType, invalid_field, responses
 from service.observability import IMPORT_ROWS
-from service.security import Importer
+from service.security import Importer, Principal
 from service.store import imports as store
-from service.store.import_files import OFFENCE_COLUMNS, PERSON_COLUMNS, ImportFile, ImportFormat
+from service.store.import_files import (
+    CUSTODY_COLUMNS,
+    MEMBERSHIP_COLUMNS,
+    OFFENCE_COLUMNS,
+    PERSON_COLUMNS,
+    REFERRAL_COLUMNS,
+    ImportFile,
+    ImportFormat,
+    detect_format,
+)
+from service.store.import_records import KINDS, import_records
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/imports", tags=["imports"])
 
-MEDIA_TYPES: dict[str, ImportFormat] = {
+# The format each Content-Type names; None: told from the file (detect_format).
+BINARY = "application/octet-stream"
+MEDIA_TYPES: dict[str, ImportFormat | None] = {
     "text/csv": "csv",
     "application/x-ndjson": "ndjson",
     "application/ndjson": "ndjson",
+    BINARY: None,
 }
+# A form upload's part often says only application/octet-stream (curl -F does for .csv):
+# then the file name's extension tells the format.
+EXTENSIONS: dict[str, ImportFormat] = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+FORM = "multipart/form-data"
 
 
-async def read_import_file(request: Request) -> ImportFile:
-    """The request body as an import file, its format from Content-Type (415 otherwise)."""
-    media_type, _, params = request.headers.get("content-type", "").partition(";")
-    fmt = MEDIA_TYPES.get(media_type.strip().lower())
+def _media_type(header: str) -> tuple[str, str]:
+    """(media type, charset) of a Content-Type value; the charset defaults to utf-8."""
+    media_type, _, params = header.partition(";")
     charset = "utf-8"
     for param in params.split(";"):
         name, _, value = param.partition("=")
         if name.strip().lower() == "charset":
             charset = value.strip().strip('"').lower()
-    if fmt is None or charset not in ("utf-8", "utf8"):
-        raise UnsupportedMediaType(
-            "send the file as text/csv or application/x-ndjson (UTF-8)",
-            headers={"Accept-Post": ", ".join(MEDIA_TYPES)})
+    return media_type.strip().lower(), charset
+
+
+def _unsupported() -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        "send the file as text/csv, application/x-ndjson or application/octet-stream "
+        "(UTF-8), or as the field `file` "
+        "of a multipart/form-data upload (named .csv, .ndjson or .jsonl)",
+        headers={"Accept-Post": ", ".join([*MEDIA_TYPES, FORM])})
+
+
+async def read_import_file(request: Request) -> ImportFile:
+    """The import file: the request body (its format from Content-Type), or the `file`
+    field of a form upload (its format from the part's Content-Type or file name); 415
+    otherwise."""
+    media_type, charset = _media_type(request.headers.get("content-type", ""))
     # The size cap (settings.max_import_body_bytes) is enforced by the BodySizeLimit
-    # middleware as the body streams in, before it is all in memory.
-    return ImportFile(format=fmt, data=await request.body())
+    # middleware as the body streams in, before it is all in memory; a form is no larger
+    # than the body that carried it.
+    if media_type == FORM:
+        return await _read_upload(request)
+    if media_type not in MEDIA_TYPES or charset not in ("utf-8", "utf8"):
+        raise _unsupported()
+    data = await request.body()
+    return ImportFile(format=MEDIA_TYPES[media_type] or detect_format(data), data=data)
+
+
+async def _read_upload(request: Request) -> ImportFile:
+    # A malformed form, or more than one file, is a 400 from Starlette's parser.
+    async with request.form(max_files=1, max_fields=16) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise invalid_field(["body", "file"], "send the file as the form field `file` "
+                                "(curl -F file=@extract.csv)", type="missing")
+        media_type, charset = _media_type(upload.content_type or "")
+        fmt = MEDIA_TYPES.get(media_type) or EXTENSIONS.get(
+            PurePosixPath((upload.filename or "").lower()).suffix)
+        if fmt is None or charset not in ("utf-8", "utf8"):
+            raise _unsupported()
+        return ImportFile(format=fmt, data=await upload.read())
 
 
 ImportFileDep = Annotated[ImportFile, Depends(read_import_file)]
@@ -55,13 +109,8 @@ def _audit(audit: Auditor, kind: str, summary: ImportSummary, restore_erased: bo
     # One event per import, naming every person the file touched (collection/alteration).
     for result in ("inserted", "updated", "unchanged", "skipped_erased"):
         IMPORT_ROWS.labels(kind, result).inc(getattr(summary, result))
-    action = AuditAction.alteration if summary.updated and not summary.inserted \
-        else AuditAction.collection
-    audit.record(action, person_ids=summary.person_ids,
-                 detail=f"{kind} import: {summary.rows} rows, {summary.inserted} inserted, "
-                        f"{summary.updated} updated, {summary.unchanged} unchanged, "
-                        f"{summary.skipped_erased} skipped as erased"
-                        f"{' (erased records restored)' if restore_erased else ''}")
+    action, detail = import_event(kind, summary, restore_erased)
+    audit.record(action, person_ids=summary.person_ids, detail=detail)
 
 
 @contextmanager
@@ -81,18 +130,34 @@ def _refusals_audited(audit: Auditor, kind: str, refused: list[int]) -> Iterator
 
 def _request_body(kind: str, columns: dict[str, str], example_csv: str,
                   example_ndjson: str) -> dict[str, Any]:
-    """OpenAPI for a raw-file body (the route reads the stream itself, so FastAPI cannot)."""
+    """OpenAPI for a raw-file body (the route reads the stream itself, so FastAPI cannot).
+
+    Documented as application/octet-stream (a binary string): it is the one raw-body type
+    openapi-python-client generates (a `File` body); text/csv and NDJSON request bodies
+    are "unsupported content type" to it and the whole operation is left out. The server
+    also takes text/csv and application/x-ndjson, which name the format; the
+    description says so, for people and hand-written clients.
+    """
     table = "\n".join(f"- `{name}`: {text}" for name, text in columns.items())
     description = (
-        f"The {kind} extract as a file. CSV: a header line naming the columns (any order), "
-        "then one row per record; empty cells mean not given; line numbers in errors count "
-        "the header as line 1. NDJSON: one JSON object per line with the same field names. "
-        f"UTF-8. Columns:\n\n{table}"
+        f"The {kind} extract as a file, UTF-8: the request body itself, as `text/csv` or "
+        "`application/x-ndjson` (the format named) or `application/octet-stream` (what "
+        "generated clients send: NDJSON if its first character is `{`, CSV otherwise), or "
+        "the field `file` of a multipart/form-data upload (`curl -F file=@extract.csv`; the "
+        "part's Content-Type, or else the file name's extension .csv, .ndjson or .jsonl, "
+        "gives the format). CSV: a header line naming the columns (any order), then one row "
+        "per record; empty cells mean not given; line numbers in errors count the header "
+        "as line 1. NDJSON: one JSON object per line with the same field names, for example "
+        f"`{example_ndjson.strip()}`. Columns:\n\n{table}"
     )
+    upload = {"schema": {"type": "object", "required": ["file"], "properties": {"file": {
+        "type": "string", "format": "binary",
+        "description": "The CSV or NDJSON file (named .csv, .ndjson or .jsonl)"}}},
+        "encoding": {"file": {"contentType": ", ".join([*MEDIA_TYPES,
+                                                        "application/octet-stream"])}}}
     return {"requestBody": {"required": True, "description": description, "content": {
-        "text/csv": {"schema": {"type": "string"}, "example": example_csv},
-        "application/x-ndjson": {"schema": {"type": "string"}, "example": example_ndjson},
-        "application/ndjson": {"schema": {"type": "string"}, "example": example_ndjson},
+        BINARY: {"schema": {"type": "string", "format": "binary"}, "example": example_csv},
+        FORM: upload,
     }}}
 
 
@@ -102,6 +167,31 @@ PERSONS_BODY = _request_body(
     "79/123456T,Alex,Example,1979-04-01,male,W1,BRISTOL,\n",
     '{"pnc_id": "79/123456T", "date_of_birth": "1979-04-01", "sex": "male", '
     '"home_area": "BRISTOL"}\n',
+)
+CUSTODY_BODY = _request_body(
+    "custody", CUSTODY_COLUMNS,
+    "pnc_id,start_on,end_on,reason,sentence_months,source,source_ref\n"
+    "79/123456T,2023-05-02,,sentence,18,pnc,CUS-2023-000456\n",
+    '{"pnc_id": "79/123456T", "start_on": "2023-05-02", "end_on": "2024-08-30", '
+    '"reason": "sentence", "sentence_months": 18, "source": "pnc", '
+    '"source_ref": "CUS-2023-000456"}\n',
+)
+MEMBERSHIPS_BODY = _request_body(
+    "cohort memberships", MEMBERSHIP_COLUMNS,
+    "pnc_id,cohort,stream,area,adopted_on,exited_on,exit_reason,offender_manager,rag,source,"
+    "source_ref\n79/123456T,fixed,nsac,BRISTOL,2024-01-15,,,OM-BRISTOL-07,amber,iom,"
+    "MEM-000789\n",
+    '{"pnc_id": "79/123456T", "cohort": "fixed", "stream": "nsac", "area": "BRISTOL", '
+    '"adopted_on": "2024-01-15", "source": "iom", "source_ref": "MEM-000789"}\n',
+)
+REFERRALS_BODY = _request_body(
+    "referrals", REFERRAL_COLUMNS,
+    "pnc_id,referring_agency,requested_stream,reason,referred_on,ogrs_score,source,"
+    "source_ref\n79/123456T,probation,nsac,persistent acquisitive offending,2024-02-01,75,"
+    "probation,REF-2024-0042\n",
+    '{"pnc_id": "79/123456T", "referring_agency": "probation", "requested_stream": "nsac", '
+    '"reason": "persistent acquisitive offending", "referred_on": "2024-02-01", '
+    '"source": "probation", "source_ref": "REF-2024-0042"}\n',
 )
 OFFENCES_BODY = _request_body(
     "offences", OFFENCE_COLUMNS,
@@ -114,7 +204,7 @@ OFFENCES_BODY = _request_body(
 
 
 @router.post("/persons", response_model=ImportSummary, openapi_extra=PERSONS_BODY,
-             responses=responses(403, 409, 413, 415, 422))
+             responses=responses(400, 403, 409, 413, 415, 422))
 def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep,
                    settings: SettingsDep, audit: AuditDep,
                    restore_erased: RestoreErased = False) -> ImportSummary:
@@ -130,7 +220,7 @@ def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep
 
 
 @router.post("/offences", response_model=ImportSummary, openapi_extra=OFFENCES_BODY,
-             responses=responses(403, 409, 413, 415, 422))
+             responses=responses(400, 403, 409, 413, 415, 422))
 def import_offences(principal: Importer, file: ImportFileDep, session: SessionDep,
                     settings: SettingsDep, catalogue: CatalogueDep, audit: AuditDep,
                     restore_erased: RestoreErased = False) -> ImportSummary:
@@ -144,3 +234,48 @@ def import_offences(principal: Importer, file: ImportFileDep, session: SessionDe
                                         restore_erased=restore_erased)
     _audit(audit, "offences", summary, restore_erased)
     return summary
+
+
+def _import_records(kind: str, principal: Principal, file: ImportFile, session: Session,
+                    settings: Settings, audit: Auditor, restore_erased: bool) -> ImportSummary:
+    refused: list[int] = []
+    with _refusals_audited(audit, kind, refused):
+        summary = import_records(KINDS[kind], session=session, file=file,
+                                 max_rows=settings.max_import_rows,
+                                 allowed_areas=principal.areas, on_refused=refused.extend,
+                                 restore_erased=restore_erased, recorded_by=principal.name)
+    _audit(audit, kind, summary, restore_erased)
+    return summary
+
+
+@router.post("/custody", response_model=ImportSummary, openapi_extra=CUSTODY_BODY,
+             responses=responses(400, 403, 409, 413, 415, 422))
+def import_custody(principal: Importer, file: ImportFileDep, session: SessionDep,
+                   settings: SettingsDep, audit: AuditDep,
+                   restore_erased: RestoreErased = False) -> ImportSummary:
+    """Import custody spells (CSV or NDJSON), keyed on (source, source_ref); a re-sent spell
+    with its release date is an update; all rows or none."""
+    return _import_records("custody", principal, file, session, settings, audit,
+                           restore_erased)
+
+
+@router.post("/memberships", response_model=ImportSummary, openapi_extra=MEMBERSHIPS_BODY,
+             responses=responses(400, 403, 409, 413, 415, 422))
+def import_memberships(principal: Importer, file: ImportFileDep, session: SessionDep,
+                       settings: SettingsDep, audit: AuditDep,
+                       restore_erased: RestoreErased = False) -> ImportSummary:
+    """Import cohort memberships (CSV or NDJSON), keyed on (source, source_ref); all rows or
+    none."""
+    return _import_records("memberships", principal, file, session, settings, audit,
+                           restore_erased)
+
+
+@router.post("/referrals", response_model=ImportSummary, openapi_extra=REFERRALS_BODY,
+             responses=responses(400, 403, 409, 413, 415, 422))
+def import_referrals(principal: Importer, file: ImportFileDep, session: SessionDep,
+                     settings: SettingsDep, audit: AuditDep,
+                     restore_erased: RestoreErased = False) -> ImportSummary:
+    """Import referrals (CSV or NDJSON), keyed on (source, source_ref); the area defaults to
+    the person's home area; all rows or none."""
+    return _import_records("referrals", principal, file, session, settings, audit,
+                           restore_erased)

@@ -1,6 +1,5 @@
 """Referrals into IOM, migration meetings and the decisions they take."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -17,6 +16,7 @@ from models import (
     ReferralStatus,
     ReferralWithdraw,
 )
+from models.base import IsoDate
 from service.access import require_area, visible_person
 from service.audit import AuditDep, Auditor
 from service.deps import (
@@ -127,7 +127,7 @@ def delete_referral(_: Admin, referral_id: IdPath, deletion: DeletionDep, sessio
     """Delete a referral recorded in error (admins); a decision taken on it stays, unlinked."""
     referral = _visible_referral(session, audit, referral_id)
     person_id = referral.person_id
-    erasure.delete_referral(session=session, referral=referral)
+    erasure.delete_referral(session=session, referral=referral, reason=deletion.reason)
     audit.record(AuditAction.erasure, person_ids=[person_id], justification=justification,
                  status=204, detail=deletion.detail(f"referral {referral_id}"))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -137,8 +137,8 @@ def delete_referral(_: Admin, referral_id: IdPath, deletion: DeletionDep, sessio
 def list_meetings(
     principal: PersonLevel, session: SessionDep, paging: PagingDep,
     area: Annotated[str | None, Query(max_length=32, examples=["BRISTOL"])] = None,
-    from_: Annotated[date | None, Query(alias="from", description="Held on or after")] = None,
-    to: Annotated[date | None, Query(description="Held on or before")] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", description="Held on or after")] = None,
+    to: Annotated[IsoDate | None, Query(description="Held on or before")] = None,
 ) -> Page[MeetingRead]:
     """Migration meetings in the caller's areas, newest first, by area and date."""
     rows, total = store.find_meetings(session=session, paging=paging, area=area, from_=from_,

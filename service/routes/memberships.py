@@ -100,7 +100,8 @@ def delete_membership(_: Admin, membership_id: IdPath, deletion: DeletionDep,
     A decision that created it stays, unlinked."""
     membership = writable_membership(session, audit, membership_id)
     person_id = membership.person_id
-    erasure.delete_membership(session=session, membership=membership)
+    erasure.delete_membership(session=session, membership=membership,
+                             reason=deletion.reason)
     audit.record(AuditAction.erasure, person_ids=[person_id], justification=justification,
                  status=204, detail=deletion.detail(f"membership {membership_id}"))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

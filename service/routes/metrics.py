@@ -9,7 +9,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {}},
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
                              "description": "Prometheus text exposition"}})
 def metrics() -> Response:
     """Request counts and latencies by route, score-run durations, import row counts."""

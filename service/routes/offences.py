@@ -181,7 +181,7 @@ def delete_custody(_: Admin, person_id: IdPath, custody_id: IdPath, deletion: De
     visible_person(session, audit, person_id)
     spell = custody_store.get_custody(session=session, person_id=person_id,
                                       custody_id=custody_id)
-    erasure.delete_custody(session=session, spell=spell)
+    erasure.delete_custody(session=session, spell=spell, reason=deletion.reason)
     audit.record(AuditAction.erasure, person_ids=[person_id], justification=justification,
                  status=204, detail=deletion.detail(f"custody {custody_id}"))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from models import AreaRead, StreamRead
-from models.catalogue import CatalogueRead, OffenceTypeRead
+from models.catalogue import CatalogueRead
 from service.deps import CatalogueDep, SessionDep
 from service.store import reference as store
 
@@ -24,8 +24,7 @@ def list_streams(session: SessionDep) -> list[StreamRead]:
 
 @router.get("/catalogue/offence-types", response_model=CatalogueRead)
 def list_offence_types(catalogue: CatalogueDep) -> CatalogueRead:
-    """The offence catalogue in use: gravity, harm weight, unit cost (with source), HO codes."""
-    rows = [OffenceTypeRead(offence_type=str(key), **row)
-            for key, row in catalogue.table.to_dict(orient="index").items()]
-    return CatalogueRead(version=catalogue.version, cost_table=catalogue.cost_table,
-                         offence_types=rows)
+    """The offence catalogue in use: gravity, harm and unit cost per type, each with its
+    source; the Home Office subgroup mapping with its harm medians; every Home Office code
+    with its type, how it was mapped and its harm; the code lists and their sources."""
+    return store.catalogue_read(catalogue)

@@ -1,7 +1,7 @@
-"""Scores: one person's as of any date, batch snapshots, and the threat model's card."""
+"""Scores: one person's as of any date, and batch snapshots (the model: `routes/model.py`)."""
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -14,22 +14,19 @@ from models import (
     ScoreSnapshotRead,
 )
 from models.base import IsoDate
-from models.score import ModelCard, ScoreOrder, ScoreSnapshotPage
-from scoring import TrainingDataError, model_card
+from models.enums import Knowledge, ScoreColumn
+from models.score import ScoreSnapshotPage
 from service.access import visible_person
 from service.audit import AuditDep
 from service.deps import IdPath, PagingDep, ScorerDep, SessionDep, SettingsDep
-from service.errors import Conflict, invalid_field, responses
+from service.errors import responses
 from service.jobs import RunSchedulerDep
-from service.scorer import TrainingInProgress, person_score, train_and_save
-from service.security import Admin, BatchRunner, Justification, PersonLevel
+from service.scorer import person_score
+from service.security import BatchRunner, Justification, PersonLevel
 from service.store import scores as store
 from service.store.common import get_or_404
 
 router = APIRouter(tags=["scores"])
-
-
-Knowledge = Literal["current", "as_recorded"]
 
 
 @router.get("/persons/{person_id}/score", response_model=PersonScoreRead,
@@ -40,12 +37,12 @@ def get_person_score(
     as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None,
     knowledge: Annotated[Knowledge, Query(
         description="current: all known now about that date; as_recorded: only what had "
-                    "been recorded by the end of as_of")] = "current",
+                    "been recorded by the end of as_of")] = Knowledge.current,
 ) -> dict[str, Any]:
     """RFG, THR and band as of a date, with the factors that made them (decision support)."""
     visible_person(session, audit, person_id)
     result = person_score(session=session, person_id=person_id, as_of=as_of or date.today(),
-                          scorer=scorer, as_recorded=knowledge == "as_recorded")
+                          scorer=scorer, as_recorded=knowledge == Knowledge.as_recorded)
     audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
                  detail=f"score as of {result['as_of']}")
     return result
@@ -77,7 +74,7 @@ def list_scores(
     principal: PersonLevel, session: SessionDep, paging: PagingDep,
     justification: Justification, audit: AuditDep,
     area: Annotated[str | None, Query()] = None,
-    order_by: Annotated[ScoreOrder, Query()] = "risk",
+    order_by: Annotated[ScoreColumn, Query()] = ScoreColumn.risk,
 ) -> ScoreSnapshotPage:
     """The latest snapshot, highest first: what the scores said on the day of that run."""
     run = store.latest_run(session=session, area=area)
@@ -88,25 +85,3 @@ def list_scores(
     items = [ScoreSnapshotRead(**r.model_dump(), as_of=run.as_of) for r in rows]
     return ScoreSnapshotPage(items=items, total=total, limit=paging.limit,
                              offset=paging.offset, run=ScoreRunRead.model_validate(run))
-
-
-@router.get("/model", response_model=ModelCard)
-def get_model_card(scorer: ScorerDep) -> dict[str, Any]:
-    """The threat model's card (metrics, calibration, fairness by group) or the fallback's."""
-    return scorer.card()
-
-
-@router.post("/model/train", status_code=status.HTTP_201_CREATED, response_model=ModelCard,
-             responses=responses(403, 409, 422))
-def train_model(_: Admin, session: SessionDep, scorer: ScorerDep,
-                settings: SettingsDep) -> dict[str, Any]:
-    """Train the threat model on the register by back-testing and make it current (slow:
-    seconds to minutes; the card reports held-out AUC and Brier against the fallback)."""
-    try:
-        model = train_and_save(session=session, scorer=scorer, model_dir=settings.model_dir)
-    except TrainingInProgress as exc:
-        raise Conflict(f"{exc}; try again when it has finished",
-                       headers={"Retry-After": "60"}) from exc
-    except TrainingDataError as exc:
-        raise invalid_field(["body"], str(exc), type="training_data") from exc
-    return model_card(model, config=scorer.config, catalogue=scorer.catalogue)

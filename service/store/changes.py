@@ -101,15 +101,24 @@ COMMIT_FENCE = 0x696F6D66656564
 def _final_position(session: Session) -> int:
     """PostgreSQL: the highest commit position below which nothing more can appear.
 
-    Taken in a transaction of its own on another connection, so the exclusive hold lasts
-    one statement, is let go even if the request fails, and cannot wait on this request's
-    own locks. It waits only for commits already under way (each holds the fence shared).
+    The fence is taken exclusively inside a savepoint that is then rolled back, which lets
+    it go at once (it waits only for commits already under way, each holding it shared).
+    What is read after this in the same transaction sees every position up to the value
+    returned, because under READ COMMITTED each statement takes a fresh snapshot; under
+    REPEATABLE READ the transaction's snapshot could be older than the fence, so that is
+    refused rather than risk skipping a change.
     """
-    with session.get_bind().engine.connect() as conn, conn.begin():
+    with session.begin_nested() as fence:
+        conn = session.connection()
         conn.execute(text("SELECT pg_advisory_xact_lock(:fence)"), {"fence": COMMIT_FENCE})
-        return int(conn.execute(text(
-            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM change_commit_pos"
-        )).scalar_one())
+        isolation, upto = conn.execute(text(
+            "SELECT current_setting('transaction_isolation'), "
+            "       CASE WHEN is_called THEN last_value ELSE 0 END FROM change_commit_pos")
+        ).one()
+        fence.rollback()
+    if isolation != "read committed":
+        raise RuntimeError(f"the change feed is read under READ COMMITTED, not {isolation}")
+    return int(upto)
 
 
 def _at(value: Any) -> datetime:

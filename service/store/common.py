@@ -29,6 +29,16 @@ def person_or_404(session: Session, person_id: int, *, for_update: bool = False)
     return get_or_404(session, Person, person_id, what="person", for_update=for_update)
 
 
+def persons_record_or_404(session: Session, model: type[T], key: int, *, person_id: int,
+                          what: str) -> T:
+    """One of a person's records (an offence, a custody spell); NotFound if it is not
+    theirs, exactly as if it did not exist."""
+    row = session.get(model, key)
+    if row is None or getattr(row, "person_id", None) != person_id:
+        raise NotFound(f"{what} {key} not found")
+    return row
+
+
 def require_reference(session: Session, model: type[Area] | type[Stream], code: str, *,
                       field: str, where: str = "body", type: str = "unknown_reference") -> None:
     """Refuse (422 on `field` of the body or query) a code not in the reference table."""

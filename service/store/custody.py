@@ -6,8 +6,13 @@ from sqlmodel import Session, select
 
 from models import CustodyCreate, CustodyPeriod, CustodyUpdate
 from service.deps import Paging
-from service.errors import Conflict, NotFound, invalid_field
-from service.store.common import page, person_or_404, versioned_update
+from service.errors import Conflict, invalid_field
+from service.store.common import (
+    page,
+    person_or_404,
+    persons_record_or_404,
+    versioned_update,
+)
 
 
 def _overlaps(a_start, a_end, b_start, b_end) -> bool:  # type: ignore[no-untyped-def]
@@ -53,10 +58,8 @@ def list_custody(*, session: Session, person_id: int, paging: Paging
 
 def get_custody(*, session: Session, person_id: int, custody_id: int) -> CustodyPeriod:
     """One of a person's custody spells (404 if it is not theirs)."""
-    spell = session.get(CustodyPeriod, custody_id)
-    if spell is None or spell.person_id != person_id:
-        raise NotFound(f"custody period {custody_id} not found")
-    return spell
+    return persons_record_or_404(session, CustodyPeriod, custody_id, person_id=person_id,
+                                 what="custody period")
 
 
 def update_custody(*, session: Session, person_id: int, custody_id: int,

@@ -1,7 +1,8 @@
 """Deleting records and erasing people (DPA 2018 Part 3 s.47), and recognising them after.
 
-An erased record leaves one row behind: a salted hash of its natural key (PNC ID, or an
-offence's source and source_ref), so an old extract sent again does not bring it back.
+An erased record leaves one row behind: a salted hash of its natural key (PNC ID, or the
+source and source_ref of an offence, custody spell, membership or referral from an
+extract), so an old extract sent again does not bring it back.
 Decisions about an erased person keep the decision, its meeting and date, and lose every
 field that could identify them. Like every write, nothing here commits: the route's audit
 event does, so the erasure and its record are one transaction.
@@ -96,6 +97,21 @@ class ErasedKeys:
                 delete(table).where(table.c.key_hash.in_(hashes)))
 
 
+# Records an import keys on (source, source_ref): deleted or erased, they are remembered.
+_IMPORTED: dict[ErasedKind, type[Offence] | type[CustodyPeriod] | type[CohortMembership]
+               | type[Referral]] = {
+    ErasedKind.offence: Offence, ErasedKind.custody: CustodyPeriod,
+    ErasedKind.membership: CohortMembership, ErasedKind.referral: Referral,
+}
+
+
+def _remember_imported(session: Session, kind: ErasedKind, source: str,
+                       source_ref: str | None, reason: DeletionReason) -> None:
+    # Only a record from an extract has a key a re-sent file could bring back.
+    if source_ref is not None:
+        _remember(session, kind, [(source, source_ref)], reason)
+
+
 def _strip_decisions(session: Session, *where: object) -> None:
     decisions = table_of(Decision)
     session.connection().execute(update(decisions).where(*where).values(  # type: ignore[arg-type]
@@ -107,12 +123,13 @@ def erase_person(*, session: Session, person_id: int, reason: DeletionReason) ->
     """Erase a person and everything about them; remember their PNC ID and offence keys
     (hashed) so a re-import skips them."""
     person = person_or_404(session, person_id, for_update=True)
-    offences = table_of(Offence)
-    refs = session.connection().execute(
-        select(offences.c.source, offences.c.source_ref).where(
-            offences.c.person_id == person_id, offences.c.source_ref.is_not(None))).all()
     _remember(session, ErasedKind.person, [(person.pnc_id,)], reason)
-    _remember(session, ErasedKind.offence, [(r.source, r.source_ref) for r in refs], reason)
+    for kind, imported in _IMPORTED.items():
+        keyed = table_of(imported)
+        refs = session.connection().execute(
+            select(keyed.c.source, keyed.c.source_ref).where(
+                keyed.c.person_id == person_id, keyed.c.source_ref.is_not(None))).all()
+        _remember(session, kind, [(r.source, r.source_ref) for r in refs], reason)
     decisions = table_of(Decision)
     _strip_decisions(session, decisions.c.person_id == person_id)
     conn = session.connection()
@@ -127,20 +144,24 @@ def erase_person(*, session: Session, person_id: int, reason: DeletionReason) ->
 
 def delete_offence(*, session: Session, offence: Offence, reason: DeletionReason) -> None:
     """Delete one offence; one from an extract is remembered so a re-import skips it."""
-    if offence.source_ref is not None:
-        _remember(session, ErasedKind.offence, [(offence.source, offence.source_ref)], reason)
+    _remember_imported(session, ErasedKind.offence, offence.source, offence.source_ref, reason)
     session.delete(offence)
     session.flush()
 
 
-def delete_custody(*, session: Session, spell: CustodyPeriod) -> None:
+def delete_custody(*, session: Session, spell: CustodyPeriod, reason: DeletionReason) -> None:
+    """Delete one custody spell; one from an extract is remembered so a re-import skips it."""
+    _remember_imported(session, ErasedKind.custody, spell.source, spell.source_ref, reason)
     session.delete(spell)
     session.flush()
 
 
-def delete_membership(*, session: Session, membership: CohortMembership) -> None:
+def delete_membership(*, session: Session, membership: CohortMembership,
+                      reason: DeletionReason) -> None:
     """Delete a membership recorded in error; a decision that created or closed it stays,
-    no longer pointing at it."""
+    no longer pointing at it. One from an extract is remembered so a re-import skips it."""
+    _remember_imported(session, ErasedKind.membership, membership.source,
+                       membership.source_ref, reason)
     decisions = table_of(Decision)
     session.connection().execute(update(decisions).where(
         decisions.c.membership_id == membership.id).values(membership_id=None))
@@ -148,8 +169,11 @@ def delete_membership(*, session: Session, membership: CohortMembership) -> None
     session.flush()
 
 
-def delete_referral(*, session: Session, referral: Referral) -> None:
-    """Delete a referral recorded in error; a decision on it stays, unlinked."""
+def delete_referral(*, session: Session, referral: Referral, reason: DeletionReason) -> None:
+    """Delete a referral recorded in error; a decision on it stays, unlinked. One from an
+    extract is remembered so a re-import skips it."""
+    _remember_imported(session, ErasedKind.referral, referral.source, referral.source_ref,
+                       reason)
     decisions = table_of(Decision)
     session.connection().execute(update(decisions).where(
         decisions.c.referral_id == referral.id).values(referral_id=None))

@@ -15,6 +15,14 @@ from models import PersonCreate
 from service.errors import InvalidInput, PayloadTooLarge, invalid_field
 
 ImportFormat = Literal["csv", "ndjson"]
+
+
+def detect_format(data: bytes) -> ImportFormat:
+    """The format of a file sent without one (application/octet-stream): NDJSON if its
+    first non-blank character opens a JSON object, CSV otherwise (a CSV header names
+    columns, and no column name starts with `{`)."""
+    head = data[:4096].removeprefix(b"\xef\xbb\xbf").lstrip()
+    return "ndjson" if head.startswith(b"{") else "csv"
 M = TypeVar("M", bound=SQLModel)
 
 # Column -> description; these dicts are also the OpenAPI documentation of the request bodies.
@@ -44,12 +52,66 @@ OFFENCE_COLUMNS: dict[str, str] = {
     "source_ref": "Required. The record's reference in that system; (source, source_ref) is "
                   "the key re-imports match on",
 }
+_PERSON_REF: dict[str, str] = {
+    "pnc_id": OFFENCE_COLUMNS["pnc_id"],
+    "person_id": OFFENCE_COLUMNS["person_id"],
+}
+_SOURCE_REF: dict[str, str] = {
+    "source": OFFENCE_COLUMNS["source"],
+    "source_ref": OFFENCE_COLUMNS["source_ref"],
+}
+CUSTODY_COLUMNS: dict[str, str] = {
+    **_PERSON_REF,
+    "start_on": "Required. ISO date the spell began, not in the future nor before the person's "
+                "birth. A person's spells may not overlap (stored ones, or other rows of the "
+                "file)",
+    "end_on": "ISO release date, not in the future nor before start_on; empty while still in "
+              "custody (a later file that sets it updates the spell)",
+    "reason": "Optional, e.g. remand or sentence",
+    "sentence_months": "Optional custodial sentence in months, 1 to 1200",
+    **_SOURCE_REF,
+}
+MEMBERSHIP_COLUMNS: dict[str, str] = {
+    **_PERSON_REF,
+    "cohort": "Required. fixed, flex or free",
+    "stream": "Required. A stream code from GET /streams; a re-sent row cannot change it",
+    "area": "Required. The managing area, from GET /areas",
+    "adopted_on": "Required. ISO date, not in the future nor before the person's birth. A "
+                  "person's memberships of one stream may not overlap (stored ones, or other "
+                  "rows of the file)",
+    "exited_on": "Optional ISO date, not in the future nor before adopted_on; needs "
+                 "exit_reason",
+    "exit_reason": "custody_over_2_years, rehabilitated, no_longer_meets_criteria, "
+                   "moved_area, deceased or other; only with exited_on",
+    "offender_manager": "Optional: a team post (e.g. OM-BRISTOL-07), not a person's name",
+    "rag": "Optional: red, amber or green",
+    **_SOURCE_REF,
+}
+REFERRAL_COLUMNS: dict[str, str] = {
+    **_PERSON_REF,
+    "referring_agency": "Required, e.g. probation, mental health, police",
+    "requested_stream": "Required. A stream code from GET /streams",
+    "reason": "Required. Why the agency refers the person",
+    "referred_on": "Required. ISO date, not in the future nor before the person's birth",
+    "ogrs_score": "Optional OGRS 2-year %, 0 to 100",
+    "area": "Optional meeting area from GET /areas; default the person's home area (a "
+            "re-sent row without it keeps the stored area)",
+    **_SOURCE_REF,
+}
 # Columns a CSV header must have (for alternatives, at least one of each group).
 PERSON_REQUIRED: tuple[tuple[str, ...], ...] = (("pnc_id",), ("date_of_birth",), ("home_area",))
 OFFENCE_REQUIRED: tuple[tuple[str, ...], ...] = (
     ("pnc_id", "person_id"), ("offence_date",), ("offence_type", "ho_code"), ("source",),
     ("source_ref",),
 )
+CUSTODY_REQUIRED: tuple[tuple[str, ...], ...] = (
+    ("pnc_id", "person_id"), ("start_on",), ("source",), ("source_ref",))
+MEMBERSHIP_REQUIRED: tuple[tuple[str, ...], ...] = (
+    ("pnc_id", "person_id"), ("cohort",), ("stream",), ("area",), ("adopted_on",),
+    ("source",), ("source_ref",))
+REFERRAL_REQUIRED: tuple[tuple[str, ...], ...] = (
+    ("pnc_id", "person_id"), ("referring_agency",), ("requested_stream",), ("reason",),
+    ("referred_on",), ("source",), ("source_ref",))
 PERSON_FIELDS = tuple(f for f in PersonCreate.model_fields if f != "pnc_id")
 
 
@@ -237,9 +299,9 @@ def validate_row(model: type[M], row: FileRow, values: dict[str, Any],
 
 
 def field_named_in(msg: str, model: type[SQLModel]) -> str | None:
-    # Whole-record validators word their messages "<field> cannot ...": point at that field
-    # ("give offence_type or ho_code" is about the offence type).
-    first = msg.split(" ", 1)[0]
-    if first in model.model_fields:
-        return first
-    return {"give": "offence_type"}.get(first)
+    # Whole-record validators name the field at fault first: "<field> cannot ...", "give
+    # offence_type or ho_code" (about the offence type), "an exit needs an exit_reason".
+    for word in msg.replace(",", " ").split():
+        if word in model.model_fields:
+            return word
+    return None

@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Column, Table, bindparam, column, func, select, update
+from sqlalchemy import Column, Table, bindparam, column, func, select, text, update
 from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.expression import TableClause
+from sqlmodel import Session
 
 from models.base import utcnow
 
@@ -44,6 +45,49 @@ def rows_by_key(conn: Connection, cols: Sequence[Any], key: Column[Any], keys: I
         chunk = ordered[start:start + KEY_CHUNK]
         rows.extend(conn.execute(select(*cols).where(key.in_(chunk), *where)).all())
     return rows
+
+
+def stored_by_source(conn: Connection, table: Table, cols: Sequence[Any],
+                     keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Row[Any]]:
+    """Stored rows of `table` with these (source, source_ref) keys, by key (`cols` must
+    include source and source_ref)."""
+    by_source: dict[str, list[str]] = {}
+    for source, ref in keys:
+        by_source.setdefault(source, []).append(ref)
+    found: dict[tuple[str, str], Row[Any]] = {}
+    for source, refs in sorted(by_source.items()):
+        found.update(((r.source, r.source_ref), r) for r in rows_by_key(
+            conn, cols, table.c.source_ref, refs, table.c.source == source))
+    return found
+
+
+def begin_writing(session: Session) -> None:
+    """End the (read-only) transaction so far and start one that may write.
+
+    On SQLite the new transaction takes the database's writer lock at once, with a write
+    that changes nothing: a transaction that reads first and writes later fails if another
+    writer committed in between, and the lock makes the import's checks and writes see one
+    state of the register. PostgreSQL locks the rows themselves (`lock_rows`).
+    """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_writing needs a session with no pending writes")
+    session.commit()
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("UPDATE persons SET id = id WHERE 0"))
+
+
+def lock_rows(conn: Connection, table: Table, ids: Iterable[int]) -> None:
+    """Row-lock these rows of `table` (by id) until the transaction ends, in id order so
+    that two importers cannot deadlock; SQLite's writer lock (`begin_writing`) already
+    serialises writers there."""
+    ordered = sorted(set(ids))
+    if not ordered or conn.dialect.name != "postgresql":
+        return
+    wanted = func.unnest(bindparam("ids", ordered, type_=postgresql.ARRAY(table.c.id.type))
+                         ).table_valued("value").render_derived("wanted")
+    conn.execute(select(table.c.id).select_from(table.join(wanted, table.c.id == wanted.c.value))
+                 .order_by(table.c.id).with_for_update(of=table))
 
 
 def insert_new(conn: Connection, table: Table, rows: list[dict[str, Any]],

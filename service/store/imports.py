@@ -5,7 +5,7 @@ single-record API), existing rows are fetched in bulk by their business key, and
 no row is bad are the inserts and updates written, in one transaction and in bulk.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,23 +28,25 @@ from service.store.import_files import (
     PERSON_COLUMNS,
     PERSON_FIELDS,
     PERSON_REQUIRED,
-    FileRow,
     ImportFile,
     RowErrors,
     parse_rows,
     validate_row,
 )
-from service.store.import_writes import insert_new, rows_by_key, same_values, update_rows
+from service.store.import_people import People, person_key
+from service.store.import_writes import (
+    insert_new,
+    rows_by_key,
+    same_values,
+    stored_by_source,
+    update_rows,
+)
 from service.store.offences import (
     MUTABLE_FIELDS,
     catalogue_field,
     check_against_person,
     offence_values,
 )
-
-# Ids are 32-bit integers in the database: a larger one is refused, never sent to it.
-MAX_ID = 2**31 - 1
-
 
 # Told the ids of registered people whose rows an area-limited caller may not write.
 RefusalHook = Callable[[list[int]], None]
@@ -158,32 +160,6 @@ class _OffenceRow:
     person_id: int | None
 
 
-def _person_key(row: FileRow, errors: RowErrors) -> tuple[str | None, int | None, bool]:
-    """(canonical pnc_id, person_id, ok) from a row that names its person one way or both."""
-    raw_pnc, raw_id = row.values.get("pnc_id"), row.values.get("person_id")
-    if raw_pnc is None and raw_id is None:
-        errors.add(row.line, "pnc_id", "give pnc_id or person_id", "missing")
-        return None, None, False
-    pnc: str | None = None
-    person_id: int | None = None
-    ok = True
-    if raw_pnc is not None:
-        try:
-            pnc = canonical_pnc_id(raw_pnc if isinstance(raw_pnc, str) else "")
-        except ValueError as exc:
-            errors.add(row.line, "pnc_id", str(exc))
-            ok = False
-    if raw_id is not None:
-        text = str(raw_id) if isinstance(raw_id, int | str) and raw_id is not True else ""
-        if text.strip().isdigit() and 0 < int(text) <= MAX_ID:
-            person_id = int(text)
-        else:
-            errors.add(row.line, "person_id", f"must be a whole number from 1 to {MAX_ID}",
-                       "int_parsing")
-            ok = False
-    return pnc, person_id, ok
-
-
 def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCatalogue,
                     max_rows: int, allowed_areas: frozenset[str] | None = None,
                     on_refused: RefusalHook | None = None,
@@ -214,7 +190,7 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
             ok = False
         elif ok:
             first_line[ref] = row.line
-        pnc, person_id, key_ok = _person_key(row, errors)
+        pnc, person_id, key_ok = person_key(row, errors)
         body = {k: v for k, v in row.values.items() if k not in ("pnc_id", "person_id")}
         offence = validate_row(OffenceCreate, row, body, errors)
         if offence is not None and ok and key_ok:
@@ -233,28 +209,15 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
         skipped, checked = len(checked) - len(kept), kept
 
     conn = session.connection()
-    persons = table_of(Person)
-    pcols = (persons.c.id, persons.c.pnc_id, persons.c.date_of_birth, persons.c.home_area)
-
-    hidden: set[int] = set()
-
-    def visible(found: Iterable[Row[Any]]) -> Iterator[Row[Any]]:
-        for r in found:
-            if allowed_areas is None or r.home_area in allowed_areas:
-                yield r
-            else:
-                hidden.add(r.id)
-
-    by_pnc = {r.pnc_id: r for r in visible(rows_by_key(
-        conn, pcols, persons.c.pnc_id, (r.pnc_id for r in checked if r.pnc_id is not None)))}
-    by_id = {r.id: r for r in visible(rows_by_key(
-        conn, pcols, persons.c.id, (r.person_id for r in checked if r.person_id is not None)))}
-    if hidden and on_refused is not None:
-        on_refused(sorted(hidden))
+    people = People.read(conn, pncs=(r.pnc_id for r in checked if r.pnc_id is not None),
+                         ids=(r.person_id for r in checked if r.person_id is not None),
+                         allowed_areas=allowed_areas)
+    if people.hidden and on_refused is not None:
+        on_refused(sorted(people.hidden))
 
     valid: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
     for item in checked:
-        person = _find_person(item, by_pnc, by_id, errors)
+        person = people.find(item.line, item.pnc_id, item.person_id, errors)
         if person is None:
             continue
         try:
@@ -308,41 +271,10 @@ def _offence_key(item: _OffenceRow) -> tuple[str, str]:
     return item.offence.source, str(item.offence.source_ref)
 
 
-def _find_person(item: _OffenceRow, by_pnc: dict[str, Row[Any]], by_id: dict[int, Row[Any]],
-                 errors: RowErrors) -> Row[Any] | None:
-    person = None
-    if item.pnc_id is not None:
-        person = by_pnc.get(item.pnc_id)
-        if person is None:
-            errors.add(item.line, "pnc_id", "no person with this PNC ID; import the person "
-                                            "first", "unknown_person")
-            return None
-    if item.person_id is not None:
-        other = by_id.get(item.person_id)
-        if other is None:
-            errors.add(item.line, "person_id", "no person with this id", "unknown_person")
-            return None
-        if person is not None and other.id != person.id:
-            errors.add(item.line, "person_id", "pnc_id and person_id name different people",
-                       "value_error")
-            return None
-        person = other
-    return person
-
-
-
-
 def _stored_offences(conn: Connection, table: Table, cols: Sequence[Any],
                      wanted: dict[tuple[str, str], Any]) -> dict[tuple[str, str], Row[Any]]:
     """Stored offences with these (source, source_ref) keys, by key."""
-    by_source: dict[str, list[str]] = {}
-    for source, ref in wanted:
-        by_source.setdefault(source, []).append(ref)
-    found: dict[tuple[str, str], Row[Any]] = {}
-    for source, refs in by_source.items():
-        found.update(((r.source, r.source_ref), r) for r in rows_by_key(
-            conn, cols, table.c.source_ref, refs, table.c.source == source))
-    return found
+    return stored_by_source(conn, table, cols, wanted)
 
 
 def _compare_offences(valid: dict[tuple[str, str], tuple[int, dict[str, Any]]],

@@ -8,8 +8,13 @@ from sqlmodel import Session, select
 from models import Offence, OffenceCreate, OffenceUpdate, Person
 from scoring.catalogue import OffenceCatalogue
 from service.deps import Paging
-from service.errors import Conflict, NotFound, invalid_field
-from service.store.common import page, person_or_404, versioned_update
+from service.errors import Conflict, invalid_field
+from service.store.common import (
+    page,
+    person_or_404,
+    persons_record_or_404,
+    versioned_update,
+)
 
 # Fields that describe the offence itself: a re-sent record with the same (source,
 # source_ref) and these values is "unchanged"; any difference updates the stored row
@@ -107,10 +112,8 @@ def list_offences(*, session: Session, person_id: int, paging: Paging
 
 def get_offence(*, session: Session, person_id: int, offence_id: int) -> Offence:
     """One of a person's offences (404 if it is not theirs)."""
-    offence = session.get(Offence, offence_id)
-    if offence is None or offence.person_id != person_id:
-        raise NotFound(f"offence {offence_id} not found")
-    return offence
+    return persons_record_or_404(session, Offence, offence_id, person_id=person_id,
+                                 what="offence")
 
 
 def _corrected_type(catalogue: OffenceCatalogue, current: Offence,

@@ -1,7 +1,7 @@
 """Reports: read the rows a report needs with SQL into DataFrames, hand them to `scoring`."""
 
-from dataclasses import asdict, dataclass
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ from models import Area, CohortMembership, CustodyPeriod, Offence, Person, Strea
 from models.enums import Cohort
 from scoring.catalogue import OffenceCatalogue
 from scoring.dates import add_months
-from scoring.idiom import IdiomReport, idiom_report, report_table
+from scoring.idiom import DEFAULT_RULES, IdiomReport, IdiomRules, idiom_report
 from service.frames import read_values
 from service.store.common import require_reference
 
@@ -31,8 +31,8 @@ class IdiomParams:
     """What an IDIOM report was asked for (validated by `service.idiom.idiom_params`)."""
 
     as_of: date
-    window_months: int = 12
-    counting: str = "recorded"
+    window_months: int = DEFAULT_RULES.window_months
+    counting: str = DEFAULT_RULES.counting
     group_by: tuple[str, ...] = ("area",)
     cohort: Cohort | None = None
     stream: str | None = None
@@ -42,11 +42,21 @@ class IdiomParams:
     comparison: bool = False
     # The caller's area scope (None: all areas); a key scoped to areas sees only those.
     scope: tuple[str, ...] | None = None
+    rules: IdiomRules = DEFAULT_RULES
+    # as_recorded: only rows recorded by the end of as_of (design.md, "as-of"), so a figure
+    # in a panel paper can be reproduced a year later; current: all known now.
+    knowledge: str = "current"
+
+    @property
+    def recorded_by(self) -> datetime | None:
+        if self.knowledge != "as_recorded":
+            return None
+        return datetime.combine(self.as_of, time.max, tzinfo=UTC)
 
     def filters(self) -> dict[str, Any]:
         """The membership filters, as echoed in the response."""
-        out = asdict(self)
-        return {k: out[k] for k in ("cohort", "stream", "area", "adopted_from", "adopted_to")}
+        names = ("cohort", "stream", "area", "adopted_from", "adopted_to")
+        return {k: getattr(self, k) for k in names}
 
 
 def _check_reference(session: Session, params: IdiomParams) -> None:
@@ -71,6 +81,8 @@ def _membership_filter(params: IdiomParams) -> list[Any]:
         conditions.append(m.c.adopted_on >= params.adopted_from)
     if params.adopted_to is not None:
         conditions.append(m.c.adopted_on <= params.adopted_to)
+    if params.recorded_by is not None:
+        conditions.append(m.c.created_at <= params.recorded_by)
     return conditions
 
 
@@ -113,6 +125,8 @@ def read_offences(session: Session, params: IdiomParams, since: date,
     if not everyone:
         members = select(m.c.person_id).where(*_membership_filter(params))
         stmt = stmt.where(o.c.person_id.in_(members))
+    if params.recorded_by is not None:
+        stmt = stmt.where(o.c.recorded_at <= params.recorded_by)
     return _frame(session, stmt)
 
 
@@ -124,6 +138,8 @@ def _read_custody(session: Session, params: IdiomParams, since: date,
     if not everyone:
         members = select(m.c.person_id).where(*_membership_filter(params))
         stmt = stmt.where(c.c.person_id.in_(members))
+    if params.recorded_by is not None:
+        stmt = stmt.where(c.c.recorded_at <= params.recorded_by)
     return _frame(session, stmt)
 
 
@@ -133,6 +149,8 @@ def _read_population(session: Session, params: IdiomParams) -> pd.DataFrame:
     adopted = exists().where(and_(m.c.person_id == p.c.id, m.c.adopted_on <= params.as_of))
     stmt = select(p.c.id.label("person_id"), _iso(p.c.date_of_birth), _raw(p.c.sex),
                   _iso(p.c.deceased_on), adopted.label("adopted"))
+    if params.recorded_by is not None:
+        stmt = stmt.where(p.c.created_at <= params.recorded_by)
     frame = _frame(session, stmt)
     # COPY sends booleans as t/f text; SQLite sends 0/1.
     frame["adopted"] = frame["adopted"].astype(str).str.lower().isin(["t", "true", "1"])
@@ -157,7 +175,7 @@ def idiom_report_for(*, session: Session, catalogue: OffenceCatalogue,
     population = _read_population(session, params) if params.comparison else None
     return idiom_report(memberships, offences, custody, catalogue.table, as_of=params.as_of,
                         window_months=params.window_months, counting=params.counting,
-                        group_by=params.group_by, population=population)
+                        group_by=params.group_by, population=population, rules=params.rules)
 
 
 def idiom_payload(report: IdiomReport, *, params: IdiomParams,
@@ -170,6 +188,8 @@ def idiom_payload(report: IdiomReport, *, params: IdiomParams,
         "as_of": report.as_of,
         "window_months": report.window_months,
         "counting": report.counting,
+        "rules_version": report.rules_version,
+        "knowledge": params.knowledge,
         "cost_table_version": catalogue.version,
         "cost_table": catalogue.cost_table,
         "group_by": list(report.group_by),
@@ -181,8 +201,3 @@ def idiom_payload(report: IdiomReport, *, params: IdiomParams,
         "warnings": report.warnings,
         "comparison": comparison,
     }
-
-
-def idiom_csv(report: IdiomReport) -> str:
-    """The panel's table as CSV: one row per group and a totals row."""
-    return str(report_table(report).to_csv(index=False))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,10 +21,12 @@ from sqlalchemy import Connection, and_, not_, or_, select, true
 from sqlmodel import Session
 
 from models import Area, Offence, Person, Referral, Stream
+from models.enums import Knowledge
 from scoring import score_people
 from scoring.explain import explanations_from_parts
 from scoring.score import ScoreParts, compute_scores, frame_from_parts
 from scoring.shortlist import (
+    EXCLUSION_CODES,
     Shortlist,
     ShortlistConfig,
     ShortlistError,
@@ -49,9 +51,6 @@ from service.frames import (
 from service.scorer import Scorer, end_of_day_utc
 from service.store.areas import areas_then
 from service.store.common import require_reference
-
-# current: everything known now about as_of; as_recorded: only what was recorded by then.
-Knowledge = Literal["current", "as_recorded"]
 
 REFERRALS = table_of(Referral)
 PERSONS = table_of(Person)
@@ -222,7 +221,7 @@ def _recorded_by(as_of: date, knowledge: Knowledge) -> datetime | None:
 
 def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
              rank_by: str, limit: int | None, include_other_areas: bool,
-             config: ShortlistConfig, knowledge: Knowledge = "current") -> _Computed:
+             config: ShortlistConfig, knowledge: Knowledge = Knowledge.current) -> _Computed:
     check_area_and_stream(session, area=area, stream=stream, config=config)
     conn = session.connection()
     table = scorer.catalogue.table
@@ -258,7 +257,7 @@ def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, 
                    rank_by: str = "risk", limit: int | None = 25,
                    include_other_areas: bool = False,
                    config: ShortlistConfig,
-                   knowledge: Knowledge = "current") -> dict[str, Any]:
+                   knowledge: Knowledge = Knowledge.current) -> dict[str, Any]:
     """The migration-meeting shortlist for a stream in an area as of a date (a dict shaped
     like `ShortlistRead`).
 
@@ -294,16 +293,10 @@ def _explained(candidates: pd.DataFrame, computed: _Computed, scorer: Scorer) ->
         for p, r in zip(candidates["person_id"], candidates["reasons"], strict=True)])
 
 
-# Exclusion reasons as `scoring.shortlist` words them (prefixes), by the key counts use.
-EXCLUSION_KINDS = (("active_member", "already an active member of "),
-                   ("in_custody", "in custody on "), ("deceased", "deceased ("),
-                   ("other_area", "home area is "))
-
-
 def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str,
                      as_of: date, include_other_areas: bool = False,
                      config: ShortlistConfig,
-                     knowledge: Knowledge = "current") -> dict[str, Any]:
+                     knowledge: Knowledge = Knowledge.current) -> dict[str, Any]:
     """The shortlist's aggregate counts (no person-level data), shaped like
     `ShortlistCounts`: how many are eligible (all of them, no limit), how many of those
     only on referral, how many are excluded and for which reasons, open referrals."""
@@ -313,11 +306,10 @@ def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str
                         knowledge=knowledge)
     result, config = computed.result, computed.config
     cand, excl = result.candidates, result.excluded
-    by_reason = {kind: 0 for kind, _ in EXCLUSION_KINDS}
-    for reasons in excl["reasons"]:
-        for kind, prefix in EXCLUSION_KINDS:
-            if any(str(r).startswith(prefix) for r in reasons):
-                by_reason[kind] += 1
+    by_reason = dict.fromkeys(EXCLUSION_CODES, 0)
+    for codes in excl["reason_codes"]:
+        for code in set(codes):
+            by_reason[code] += 1
     flags = cand["flags"].tolist()
     referred_listed = int(cand["referred_by"].notna().sum())
     referred_excluded = int(excl["referred_by"].notna().sum())
@@ -339,7 +331,7 @@ def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str
 
 def exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
                config: ShortlistConfig,
-               knowledge: Knowledge = "current") -> dict[str, Any]:
+               knowledge: Knowledge = Knowledge.current) -> dict[str, Any]:
     """Current members of a stream in an area whose record suggests an exit review."""
     check_area_and_stream(session, area=area, stream=stream, config=config)
     conn = session.connection()

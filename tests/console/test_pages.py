@@ -3,15 +3,19 @@ and the IDIOM page showing exactly the API's numbers."""
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from models import ApiKey, ApiKeyCreate, AuditEvent, CohortMembership, Person, Role
-from service.config import get_settings
+from scoring.artefacts import promote, save_model
+from scoring.thr import ThreatModel
+from service.config import Settings, get_settings
 from service.console.session import COOKIE_NAME, console_secret, decode_session, encode_session
 from service.deps import get_scorer
 from service.main import app
@@ -363,6 +367,42 @@ def test_model_page_shows_calibration_and_groups(console: SignIn) -> None:
     assert 'id="calibration"' in page.text and 'id="by-sex"' in page.text
     assert fields(page.text)["model.auc"] == "0.710"
     assert "Small group" in page.text
+
+
+def _fake_model(version: str, *, passed: bool, auc: float) -> ThreatModel:
+    figures = {"comparable": True, "brier": 0.2, "ece": 0.03}
+    card = {"threat_source": "model", "model_version": version, "trained_at": "2026-12-01",
+            "config_version": "c", "catalogue_version": "k", "horizon_months": 12,
+            "comparison": {"cut_off": "2023-01-31", "contenders": {
+                "candidate": {"version": version, "auc": auc, **figures},
+                "rule_based": {"version": "rule_based@c", "auc": 0.7, **figures},
+                "baseline": {"version": "baseline", "auc": 0.65, **figures}}},
+            "gate": {"passed": passed, "reasons": [] if passed else [
+                "AUC 0.705 does not beat the rule-based fallback's 0.700 by the 0.010 "
+                "required"]}}
+    return ThreatModel(version, ("copas_rate",), ("none",), np.zeros(1), np.ones(1),
+                       np.array([0.5]), -1.0, (1.0, 0.0), card=card)
+
+
+def test_model_page_compares_and_lists_candidates_with_the_gates_verdict(
+        console: SignIn, tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    save_model(_fake_model("threat-20261201T000000Z-aaaaaaaa", passed=True, auc=0.8), folder,
+               make_current=False)
+    promote(folder, "threat-20261201T000000Z-aaaaaaaa", at="2026-12-01T00:00:00+00:00")
+    save_model(_fake_model("threat-20261202T000000Z-bbbbbbbb", passed=False, auc=0.705),
+               folder, make_current=False)
+    settings = Settings(model_dir=folder)
+    app.dependency_overrides[get_settings] = lambda: settings
+    try:
+        page = console("analyst").get("/console/model")
+    finally:
+        app.dependency_overrides.pop(get_settings)
+    assert page.status_code == 200, page.text
+    assert 'id="comparison"' in page.text and "Baseline (age, prior offences)" in page.text
+    assert fields(page.text)["model_version"] == "threat-20261201T000000Z-aaaaaaaa"
+    assert "current</span>" in page.text and "rejected</span>" in page.text
+    assert "does not beat the rule-based fallback" in page.text
 
 
 def test_openapi_has_no_console_routes() -> None:

@@ -40,7 +40,11 @@ def changed(**edits: Any) -> dict[str, Any]:
 
 def test_default_config_loads_with_a_version_and_the_documented_numbers() -> None:
     cfg = load_config()
-    assert cfg.version == "2026.11-default-1"
+    # 2026.12-default-2: harm's full scale moved to homicide's CCHI median, and OGRS3 terms
+    # for the catalogue's new business burglary and robbery types.
+    assert cfg.version == "2026.12-default-2"
+    assert cfg.thr.harm_full_scale_days == 5475
+    assert cfg.thr.rule_based.offence_terms["burglary_business"] == 0.2406
     assert cfg.rfg.lookback_months == 24
     assert cfg.rfg.gravity_points == {1: 1.0, 2: 2.0, 3: 4.0, 4: 8.0}
     for weights in cfg.rfg.weights.values():
@@ -82,6 +86,8 @@ def test_every_default_has_its_reasoning_in_a_comment() -> None:
     ({"bands__levels": [{"name": "high", "min": 50}, {"name": "low", "min": 10}]},
      r"ending at 0"),
     ({"bands__score": "threat"}, r"bands.score: must be one of"),
+    ({"bands__levels": [{"name": "severe", "min": 50}, {"name": "low", "min": 0}]},
+     r"bands.levels\[0\].name: must be one of"),
     ({"surprise": 1}, r"surprise: unknown key"),
 ])
 def test_bad_configs_are_refused_with_the_setting_named(tmp_path: Path, edits: dict[str, Any],

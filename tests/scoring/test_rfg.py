@@ -140,7 +140,9 @@ def test_harm_weight_gravity_measure_is_rfh() -> None:
     raw["rfg"]["gravity"]["half_saturation"] = 365
     rfh = config_from_mapping(raw)
     got = one(make_offences((1, 5, "robbery_personal"), (1, 6, "shoplifting")), config=rfh)
-    assert got["gravity"] == pytest.approx(100 * 367 / (367 + 365))
+    # CCHI subgroup medians: robbery of personal property 365 days + shoplifting 1 (the
+    # project's guess for shoplifting was 2 before catalogue 2026.12-sourced-1).
+    assert got["gravity"] == pytest.approx(100 * 366 / (366 + 365))
 
 
 def test_unknown_stream_is_refused() -> None:

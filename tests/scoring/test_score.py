@@ -110,10 +110,13 @@ def test_explain_person_reads_like_the_issue_asks(force, model, cat, cfg) -> Non
                          as_of=AS_OF, catalogue=cat, config=cfg, model=model, top=3)
     assert out["threat"]["source"] == "model"
     assert out["model_version"] == model.version
-    assert 0 < len(out["threat"]["factors"]) <= 3
+    # The top three, and one line for the rest so the explanation adds up.
+    assert 0 < len(out["threat"]["factors"]) <= 4
     first = out["rfg"]["factors"][0]
     assert first["display"].endswith(f"{first['contribution']:+.0f}")
-    contributions = [abs(f["contribution"]) for f in out["threat"]["factors"]]
+    # The top factors come largest first; the rest's line sums many, so it may be larger.
+    contributions = [abs(f["contribution"]) for f in out["threat"]["factors"]
+                     if f["factor"] != "other_factors"]
     assert contributions == sorted(contributions, reverse=True)
     with pytest.raises(ScoringInputError, match="not in persons"):
         explain_person(force.offences, force.persons, person_id=-1, as_of=AS_OF,
@@ -140,3 +143,25 @@ def test_deceased_people_keep_their_rfg_but_have_no_threat(cat, cfg) -> None:
     ids_only = rfg_scores(offences, as_of=AS_OF, catalogue=cat, config=cfg,
                           persons=persons[["person_id"]])
     np.testing.assert_array_equal(ids_only["score"], out["rfg"])
+
+
+@pytest.mark.parametrize("top", [1, 3, 5])
+def test_a_short_explanation_still_adds_up(force, model, cat, cfg, top) -> None:
+    """A person's explanation shows the top factors and one line for the rest, so the
+    baseline plus the lines is the threat shown, and the RFG lines are the RFG score."""
+    busiest = force.offences["person_id"].value_counts().index[:5]
+    for person_id in busiest:
+        out = explain_person(force.offences, force.persons, force.custody,
+                             person_id=int(person_id), as_of=AS_OF, catalogue=cat, config=cfg,
+                             model=model, top=top)
+        threat = out["threat"]
+        lines = threat["factors"]
+        assert len(lines) <= top + 1
+        total = threat["baseline"] + sum(f["contribution"] for f in lines) / 100
+        assert total == pytest.approx(threat["value"], abs=1e-4 + 5e-5 * len(lines))
+        rfg = sum(f["contribution"] for f in out["rfg"]["factors"])
+        assert rfg == pytest.approx(out["rfg"]["score"], abs=0.01 * len(out["rfg"]["factors"]))
+        if len(lines) == top + 1:
+            assert lines[-1]["factor"] == "other_factors"
+            assert lines[-1]["text"].endswith("other factors together") or \
+                lines[-1]["text"] == "1 other factor together"

@@ -8,6 +8,7 @@ from scoring.catalogue import load_catalogue
 from scoring.config import load_config
 from scoring.score import score_people
 from scoring.shortlist import (
+    DEFAULT_PATH,
     ShortlistError,
     exit_review,
     load_shortlist_config,
@@ -163,3 +164,58 @@ def test_qualifying_types_hold_every_qualifying_offence() -> None:
                               "domestic_abuse": True})
         assert qualifying_mask(probe, rule, CAT.table).all()
     assert str(lookback_start("2024-12-31", 24)) == "2022-12-31"
+
+
+def _referrals(pids: list[int]) -> pd.DataFrame:
+    n = len(pids)
+    return pd.DataFrame({"person_id": pids, "referral_id": np.arange(1, n + 1),
+                         "referring_agency": ["youth justice"] * n, "reason": ["transition"] * n,
+                         "referred_on": pd.to_datetime(["2024-11-01"] * n),
+                         "closed_on": pd.to_datetime([None] * n), "ogrs_score": [None] * n})
+
+
+def test_adults_only_unless_referred_as_a_transition_case() -> None:
+    # Ages on 31 Dec 2024: 30, 16, 17 (referred), 16 (referred), 17 (not referred).
+    people = _people(5).assign(date_of_birth=pd.to_datetime(
+        ["1994-06-01", "2008-06-01", "2007-06-01", "2008-06-01", "2007-06-01"]))
+    kw = {"as_of": AS_OF, "area": "X", "stream": "nsac", "config": CFG,
+          "catalogue_table": CAT.table, "limit": None}
+    out = migration_shortlist(_scores([5, 9, 8, 7, 6]), _burglaries([1, 2, 3, 4, 5]), people,
+                              EMPTY_CUSTODY, EMPTY_MEMBERS, _referrals([3, 4]), **kw)
+    listed = out.candidates.set_index("person_id")
+    assert listed.index.tolist() == [3, 1]  # referred first is by risk: 8 > 5
+    assert "under_min_age_referred" in listed.loc[3, "flags"]
+    assert any("youth justice transition" in r for r in listed.loc[3, "reasons"])
+    assert listed["age"].min() >= 17
+    excluded = out.excluded.set_index("person_id")
+    assert excluded.index.tolist() == [2, 4, 5]
+    assert all(codes == ["under_min_age"] for codes in excluded["reason_codes"])
+    assert excluded.loc[2, "reasons"][0] == (
+        "aged 16 on 2024-12-31: under the minimum age of 18 for nsac")
+    assert "under 18" in " ".join(out.criteria["excluded_when"])
+
+
+def test_no_transition_exception_unless_configured(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = DEFAULT_PATH.read_text().replace("    referred_min_age: 17\n", "")
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    strict = load_shortlist_config(path)
+    assert strict.rule("nsac").referred_min_age is None
+    people = _people(1).assign(date_of_birth=pd.to_datetime(["2007-06-01"]))
+    out = migration_shortlist(_scores([5]), _burglaries([1]), people, EMPTY_CUSTODY,
+                              EMPTY_MEMBERS, _referrals([1]), as_of=AS_OF, area="X",
+                              stream="nsac", config=strict, catalogue_table=CAT.table)
+    assert out.candidates.empty and out.excluded["reason_codes"].tolist() == [["under_min_age"]]
+    path.write_text(DEFAULT_PATH.read_text().replace("referred_min_age: 17",
+                                                     "referred_min_age: 19", 1))
+    with pytest.raises(ShortlistError, match="referred_min_age"):
+        load_shortlist_config(path)
+
+
+def test_every_exclusion_code_has_words_and_an_api_name() -> None:
+    from models.enums import ExclusionCode
+    from models.shortlist import ExcludedByReason
+    from scoring.shortlist import EXCLUSION_CODES
+
+    assert {c.value for c in ExclusionCode} == set(EXCLUSION_CODES)
+    assert set(ExcludedByReason.model_fields) == set(EXCLUSION_CODES)

@@ -16,7 +16,8 @@ from scoring.score import compute_scores, score_people
 from scoring.thr import ModelMismatchError, ThreatModel, model_card, risk_scores
 from tests.scoring.builders import AS_OF, make_offences, make_persons
 
-LOG_FULL = math.log1p(1825)
+# The stated harm scale tops out at homicide's CCHI median (rfg_config thr.harm).
+LOG_FULL = math.log1p(5475)
 
 
 def parts(offences: pd.DataFrame, persons: pd.DataFrame, cat, cfg, **kw):
@@ -25,17 +26,22 @@ def parts(offences: pd.DataFrame, persons: pd.DataFrame, cat, cfg, **kw):
 
 
 def test_harm_is_the_recency_weighted_mean_harm_weight_on_a_log_scale(cat, cfg) -> None:
+    # CCHI subgroup medians (catalogue 2026.12-sourced-1): robbery of personal property 365
+    # days, shoplifting 1 (was the project's guess of 2), homicide 5,475, rape 2,555.
     persons = make_persons((1, dt.date(1990, 1, 1)), (2, dt.date(1990, 1, 1)),
-                           (3, dt.date(1990, 1, 1)))
+                           (3, dt.date(1990, 1, 1)), (4, dt.date(1990, 1, 1)))
     offences = make_offences((1, 0, "robbery_personal"),
                              (2, 0, "robbery_personal"), (2, 365, "shoplifting"),
-                             (3, 10, "homicide"))
+                             (3, 10, "homicide"), (4, 0, "rape"))
     p = parts(offences, persons, cat, cfg)
-    mean_days = (365 * 1 + 2 * 0.5) / 1.5  # a year-old offence weighs half
+    mean_days = (365 * 1 + 1 * 0.5) / 1.5  # a year-old offence weighs half
     assert p.harm_days[:2] == pytest.approx([365.0, mean_days])
     assert p.harm[0] == pytest.approx(100 * math.log1p(365) / LOG_FULL)
     assert p.harm[1] == pytest.approx(100 * math.log1p(mean_days) / LOG_FULL)
-    assert p.harm[2] == 100.0  # capped
+    assert p.harm[2] == 100.0  # homicide's median is the full scale
+    # Rape is no longer capped level with homicide (the full scale was 1,825 days).
+    assert p.harm[3] == pytest.approx(100 * math.log1p(2555) / LOG_FULL)
+    assert 90 < p.harm[3] < 100
 
 
 def test_rule_based_threat_is_the_documented_ogrs3_like_formula(cat, cfg) -> None:

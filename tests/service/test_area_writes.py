@@ -112,3 +112,50 @@ def test_area_limited_imports_cannot_write_other_areas(people: dict, client: Tes
     refusals = [e["detail"] for e in audit if e["status"] == 422]
     assert sorted(refusals) == ["offences import refused: outside the key's areas",
                                 "persons import refused: outside the key's areas"]
+
+
+def test_area_limited_record_imports_refuse_other_areas(people: dict, client: TestClient,
+                                                        anon_client: TestClient,
+                                                        make_key: KeyMaker) -> None:
+    headers = {"Authorization": f"Bearer {make_key('integration', areas=['BRISTOL'])}",
+               "Content-Type": "application/x-ndjson"}
+    bristol_pnc = client.get(f"/persons/{people['bristol']}").json()["pnc_id"]
+    south, ref = people["south_pnc"], {"source": "niche"}
+
+    def send(kind: str, *rows: dict) -> dict:
+        resp = anon_client.post(f"/imports/{kind}", headers=headers,
+                                content="".join(json.dumps(r) + "\n" for r in rows))
+        assert resp.status_code in (200, 422), resp.text
+        return resp.json()
+
+    custody = send("custody", {"pnc_id": south, "start_on": "2024-01-01", "source_ref": "A1",
+                               **ref})
+    assert [(e["loc"][1], e["type"]) for e in custody["errors"]] == [(1, "unknown_person")]
+    member = {"pnc_id": bristol_pnc, "cohort": "fixed", "stream": "nsac",
+              "adopted_on": "2024-01-01", **ref}
+    memberships = send("memberships", dict(member, area="SOUTH_GLOS", source_ref="A2"),
+                       dict(member, pnc_id=south, area="BRISTOL", source_ref="A3"))
+    assert [(e["loc"][1:], e["type"]) for e in memberships["errors"]] == [
+        ([1, "area"], "forbidden_area"), ([2, "pnc_id"], "unknown_person")]
+    wanted = {"referring_agency": "police", "requested_stream": "nsac", "reason": "test",
+              "referred_on": "2024-01-01", **ref}
+    referrals = send("referrals", dict(wanted, pnc_id=bristol_pnc, area="BANES",
+                                       source_ref="A4"),
+                     dict(wanted, pnc_id=south, source_ref="A5"))
+    assert [(e["loc"][1:], e["type"]) for e in referrals["errors"]] == [
+        ([1, "area"], "forbidden_area"), ([2, "pnc_id"], "unknown_person")]
+    # Within its areas the key imports; the default area is the person's (BRISTOL).
+    made = send("referrals", dict(wanted, pnc_id=bristol_pnc, source_ref="A6"))
+    assert made["inserted"] == 1
+    assert client.get(f"/persons/{people['south']}/custody").json()["total"] == 0
+    # A stored record in another area is not the key's to change, even for its own person.
+    client.post("/imports/memberships", headers={"Content-Type": "application/x-ndjson"},
+                content=json.dumps(dict(member, area="SOUTH_GLOS", source_ref="A7")) + "\n")
+    moved = send("memberships", dict(member, area="BRISTOL", source_ref="A7"))
+    assert [(e["loc"][1:], e["type"]) for e in moved["errors"]] == [
+        ([1, "area"], "forbidden_area")]
+    audit = client.get("/admin/audit", params={"person_id": people["south"]}).json()["items"]
+    refusals = sorted(e["detail"] for e in audit if e["status"] == 422)
+    assert refusals == ["custody import refused: outside the key's areas",
+                        "memberships import refused: outside the key's areas",
+                        "referrals import refused: outside the key's areas"]

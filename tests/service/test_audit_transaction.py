@@ -5,6 +5,7 @@ These tests use real commits on the module's database (the app's sessions are no
 rolled-back test session), and make the audit insert fail with a test-only mapper hook.
 """
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -109,6 +110,17 @@ def _import_person(real: TestClient, pid: int) -> Any:
     return real.post("/imports/persons", content=csv, headers={"Content-Type": "text/csv"})
 
 
+def _import_custody(real: TestClient, pid: int) -> Any:
+    csv = f"person_id,start_on,source,source_ref\n{pid},2024-01-10,pnc,TX-C{pid}\n"
+    return real.post("/imports/custody", content=csv, headers={"Content-Type": "text/csv"})
+
+
+def _import_membership(real: TestClient, pid: int) -> Any:
+    row = dict(membership_body(pid), source="iom", source_ref=f"TX-M{pid}")
+    return real.post("/imports/memberships", content=json.dumps(row) + "\n",
+                     headers={"Content-Type": "application/x-ndjson"})
+
+
 def _unchanged(engine: Engine, pid: int) -> None:
     with Session(engine) as s:
         person = s.get(Person, pid)
@@ -118,7 +130,8 @@ def _unchanged(engine: Engine, pid: int) -> None:
         assert _count(engine, model, model.person_id == pid) == 0
 
 
-@pytest.mark.parametrize("write", [_patch_person, _add_offence, _add_custody, _adopt])
+@pytest.mark.parametrize("write", [_patch_person, _add_offence, _add_custody, _adopt,
+                                   _import_custody, _import_membership])
 def test_no_change_about_a_person_without_its_event(real: TestClient, engine: Engine,
                                                     write: Write) -> None:
     pid = _person(real)

@@ -1,4 +1,5 @@
-"""The iomscore command line: migrate builds the schema; openapi writes the contract."""
+"""The iomscore command line: migrate builds the schema; openapi writes the contract; train
+makes a gated candidate."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,10 +49,76 @@ def test_keys_create_list_revoke(sqlite_env: str, capsys: pytest.CaptureFixture[
     assert main(["keys", "list"]) == 0
     listed = capsys.readouterr().out
     assert "analyst\tBANES,BRISTOL\tactive\tpanel analyst" in listed
-    assert key.split("_")[2] not in listed  # the secret is never shown again
+    assert key.split("_", 2)[2] not in listed  # the secret (which may hold "_") never shows
     key_id = listed.split("\t")[0]
     assert main(["keys", "revoke", key_id]) == 0
     main(["keys", "list"])
     assert "revoked" in capsys.readouterr().out
     assert main(["keys", "create", "--role", "admin", "--areas", "NOWHERE"]) == 2
     assert main(["keys", "revoke", "9999"]) == 2
+
+
+def test_train_makes_a_gated_candidate(sqlite_env: str, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from scoring.artefacts import current_version, list_models
+
+    models = tmp_path / "models"
+    monkeypatch.setenv("MODEL_DIR", str(models))
+    get_settings.cache_clear()
+    assert main(["demo", "--people", "1500", "--seed", "7"]) == 0
+    capsys.readouterr()
+    assert main(["train"]) == 0
+    err = capsys.readouterr().err
+    (version,) = list_models(models)
+    assert "rule_based" in err and "baseline" in err and "ECE" in err
+    assert f"model {version} passed the gate and is now current" in err
+    assert current_version(models) == version
+
+
+def test_catalogue_import_writes_a_new_version_the_settings_can_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from scoring.catalogue import load_catalogue
+
+    chi = tmp_path / "chi.csv"
+    chi.write_text("ho_code,days\n28E,400\n8N,730\n")
+    costs = tmp_path / "costs.csv"
+    costs.write_text("offence_subgroup,cost_gbp\nShoplifting,150\n")
+    out = tmp_path / "force" / "catalogue.yaml"
+    out.parent.mkdir()
+    assert main(["catalogue", "import", "--chi", str(chi), "--costs", str(costs),
+                 "--output", str(out), "--version", "force-x-2027.1"]) == 0
+    assert "catalogue force-x-2027.1 written" in capsys.readouterr().err
+    monkeypatch.setenv("OFFENCE_CATALOGUE_PATH", str(out))
+    get_settings.cache_clear()
+    try:
+        cat = load_catalogue(get_settings().offence_catalogue_path)
+    finally:
+        monkeypatch.delenv("OFFENCE_CATALOGUE_PATH")
+        get_settings.cache_clear()
+    assert cat.version == "force-x-2027.1"
+    assert cat.codes.loc["8N", "harm_days"] == 730
+    assert cat.table.loc["shoplifting", "unit_cost_gbp"] == 150
+    assert out.read_text().startswith("# Written by `iomscore catalogue import`")
+    # Without --base the catalogue in use is the base; without --version the new version
+    # names the base's and a hash of the files.
+    again = tmp_path / "again.yaml"
+    monkeypatch.setenv("OFFENCE_CATALOGUE_PATH", str(out))
+    get_settings.cache_clear()
+    try:
+        assert main(["catalogue", "import", "--chi", str(chi), "--output", str(again)]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert load_catalogue(again).version.startswith("force-x-2027.1+import-")
+
+
+def test_catalogue_import_refuses_a_bad_file_naming_the_row(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    chi = tmp_path / "chi.csv"
+    chi.write_text("ho_code,days\n28E,400\n28X,1\n")
+    out = tmp_path / "catalogue.yaml"
+    assert main(["catalogue", "import", "--chi", str(chi), "--output", str(out)]) == 1
+    assert "chi.csv: row 3: ho_code '28X' is not a Home Office code" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["catalogue", "import", "--output", str(out)]) == 2

@@ -5,7 +5,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -20,10 +20,11 @@ from models import Person
 from models.enums import ETHNICITY_CODES, Cohort, ExitReason, Outcome, Sex
 from models.identifiers import canonical_pnc_id
 from scoring.catalogue import load_catalogue
+from scoring.synthetic import synthetic_histories
 from service import cli
 from service.config import get_settings
 from service.db import get_engine
-from service.demo import DemoData, DemoDataExists, generate_demo, load_demo
+from service.demo import DEFAULT_SEED, DemoData, DemoDataExists, generate_demo, load_demo
 from service.demo.tables import AREA_SHARES, STREAMS
 
 END = date(2025, 6, 30)
@@ -205,6 +206,21 @@ def test_nobody_offends_while_in_custody(demo: DemoData) -> None:
     inside = (joined["offence_date"] >= joined["start_on"]) & (
         joined["offence_date"] <= joined["end_on"])
     assert not inside.any()
+
+
+def test_the_scoring_tests_histories_are_the_demos_offending() -> None:
+    """One offending model: for one seed, window and mean, `synthetic_histories` holds the
+    demo's people, offences and custody, as the scoring contract's frames."""
+    demo = generate_demo(seed=11, people=2_000, end=END, years=6, offences_per_person=4.0)
+    start = END - timedelta(days=round(6 * 365.25))
+    data = synthetic_histories(2_000, start=start.isoformat(), end=END.isoformat(),
+                               mean_offences=4.0, seed=11)
+    pd.testing.assert_frame_equal(data.persons, demo.persons[["person_id", "date_of_birth"]])
+    offences = demo.offences[list(data.offences.columns)]
+    pd.testing.assert_frame_equal(
+        data.offences, offences.astype({"offence_type": "str", "victim_ref": "str"}))
+    pd.testing.assert_frame_equal(data.custody, demo.custody[["person_id", "start_on", "end_on"]])
+    pd.testing.assert_series_equal(data.monitoring["sex"], demo.persons["sex"].astype("str"))
 
 
 def test_nothing_happens_after_death(demo: DemoData) -> None:
@@ -395,5 +411,30 @@ def test_cli_demo_migrates_loads_and_summarises(cli_database: str,
 
 def test_cli_demo_defaults() -> None:
     args = cli.build_parser().parse_args(["demo"])
-    assert (args.seed, args.people, args.if_empty) == (20221109, 30_000, False)
+    # No seed given: the command uses the demo's own (read when it runs, so --help stays
+    # quick: the parser does not import the generator).
+    assert (args.seed, args.people, args.if_empty) == (None, 30_000, False)
+    assert DEFAULT_SEED == 20221109
 
+
+def test_grave_offences_are_plausible(demo: DemoData) -> None:
+    """Nobody commits two homicides, and each homicide is followed by custody from remand
+    (no 17-year-old with two homicides in a year and no custody)."""
+    homicides = demo.offences[demo.offences["offence_type"] == "homicide"]
+    assert len(homicides) > 0
+    assert homicides["person_id"].value_counts().max() == 1
+    spells = homicides.merge(demo.custody, on="person_id")
+    remand = spells[(spells["start_on"] >= spells["offence_date"])
+                    & (spells["start_on"] <= spells["offence_date"] + pd.Timedelta(days=30))]
+    assert set(remand["person_id"]) == set(homicides["person_id"])
+
+
+def test_the_demo_shortlists_hold_adults_or_flagged_transition_cases(
+        client: TestClient, loaded: DemoData) -> None:
+    for stream in ("nsac", "high_harm", "domestic_abuse"):
+        body = client.get("/shortlists/migration", params={
+            "area": "BRISTOL", "stream": stream, "as_of": loaded.end.isoformat(),
+            "limit": 100}).json()
+        assert body["candidates"], stream
+        assert all(c["age"] >= 18 or "under_min_age_referred" in c["flags"]
+                   for c in body["candidates"])

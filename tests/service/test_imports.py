@@ -1,11 +1,8 @@
 """Bulk imports through HTTP: CSV and NDJSON, idempotence, all-or-nothing errors, limits, scale."""
 
-import json
 import threading
 import time
-from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,45 +17,22 @@ from service.deps import get_catalogue
 from service.main import app
 from service.store import imports as store
 from tests.factories import pnc_id
+from tests.service.import_helpers import (
+    CSV,
+    NDJSON,
+    PERSON_HEADER,
+    PROBLEM,
+    counts,
+    error_locs,
+    import_people,
+    person_row,
+    post,
+    to_csv,
+    to_ndjson,
+)
 
-PROBLEM = "application/problem+json"
-CSV = "text/csv"
-NDJSON = "application/x-ndjson"
-PERSON_HEADER = ("pnc_id", "given_name", "family_name", "date_of_birth", "sex", "home_area")
 OFFENCE_HEADER = ("pnc_id", "offence_date", "offence_type", "ho_code", "domestic_abuse",
                   "outcome", "source", "source_ref")
-
-
-def counts(inserted: int, updated: int, unchanged: int, *, rows: int) -> dict[str, int]:
-    """An import summary with nothing skipped as erased."""
-    return {"inserted": inserted, "updated": updated, "unchanged": unchanged,
-            "skipped_erased": 0, "rows": rows}
-
-
-def to_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = [",".join(header)] + [",".join("" if v is None else str(v) for v in r) for r in rows]
-    return "\n".join(lines) + "\n"
-
-
-def to_ndjson(rows: Sequence[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r) + "\n" for r in rows)
-
-
-def post(client: TestClient, what: str, body: str, media_type: str = CSV) -> Any:
-    return client.post(f"/imports/{what}", content=body.encode(),
-                       headers={"Content-Type": media_type})
-
-
-def person_row(pnc: str, *, born: str = "1990-04-01", area: str = "BRISTOL") -> list[object]:
-    return [pnc, "Alex", "Example", born, "male", area]
-
-
-def import_people(client: TestClient, n: int = 2) -> list[str]:
-    """n new people (canonical PNC IDs), imported by CSV."""
-    pncs = [pnc_id() for _ in range(n)]
-    resp = post(client, "persons", to_csv(PERSON_HEADER, [person_row(p) for p in pncs]))
-    assert resp.status_code == 200, resp.text
-    return pncs
 
 
 def offence_row(pnc: str, ref: str, **kw: object) -> list[object]:
@@ -73,12 +47,6 @@ def offence_row(pnc: str, ref: str, **kw: object) -> list[object]:
 def offences_for(session: Session, source: str) -> list[Offence]:
     return list(session.exec(select(Offence).where(Offence.source == source)
                              .order_by(Offence.source_ref)).all())
-
-
-def error_locs(resp: Any) -> list[tuple[object, ...]]:
-    assert resp.status_code == 422, resp.text
-    assert resp.headers["content-type"].startswith(PROBLEM)
-    return [tuple(e["loc"][1:]) for e in resp.json()["errors"]]
 
 
 # --- persons --------------------------------------------------------------------------------
@@ -290,6 +258,20 @@ def test_unsupported_media_type_is_415(client: TestClient) -> None:
     ok = post(client, "persons", to_csv(PERSON_HEADER, [person_row(pnc_id())]),
               "text/csv; charset=utf-8; header=present")
     assert ok.status_code == 200, ok.text
+
+
+def test_octet_stream_is_told_csv_or_ndjson_from_the_file(client: TestClient) -> None:
+    # What generated clients send: the format is read from the file itself.
+    pncs = [pnc_id(), pnc_id()]
+    as_csv = "\ufeff" + to_csv(PERSON_HEADER, [person_row(pncs[0])])
+    resp = post(client, "persons", as_csv, "application/octet-stream")
+    assert resp.json() == counts(1, 0, 0, rows=1), resp.text
+    as_ndjson = "\n  " + to_ndjson([{"pnc_id": pncs[1], "date_of_birth": "1990-04-01",
+                                     "home_area": "BRISTOL"}])
+    resp = post(client, "persons", as_ndjson, "application/octet-stream")
+    assert resp.json() == counts(1, 0, 0, rows=1), resp.text
+    assert "application/octet-stream" in post(client, "persons", "x",
+                                              "text/plain").headers["accept-post"]
 
 
 @pytest.mark.parametrize(("media_type", "body"), [

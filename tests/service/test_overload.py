@@ -18,8 +18,8 @@ from service.db import get_session
 from service.deps import get_catalogue
 from service.main import app
 from service.observability import JsonFormatter
-from service.scorer import training_lock
 from service.store.keys import create_key
+from service.training import training_lock
 
 
 def test_an_exhausted_pool_is_a_503_problem_with_retry_after(engine: Engine,

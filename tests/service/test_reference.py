@@ -23,6 +23,20 @@ def test_catalogue_lists_versioned_types_with_sources(client: TestClient) -> Non
     assert types["burglary_residential"]["cost_confirmed"] is False
     assert "34B" in types["robbery_personal"]["ho_codes"]
     assert all(1 <= t["gravity"] <= 4 for t in types.values())
+    assert all(t["gravity_source"].startswith("project default") for t in types.values())
+    assert types["rape"]["harm_weight"] == 2555
+    assert "Sherman, Neyroud & Neyroud 2016" in types["rape"]["harm_source"]
+    assert types["fraud"]["harm_source"].startswith("project default")
+    codes = {c["ho_code"]: c for c in body["ho_codes"]}
+    assert codes["28E"]["offence_type"] == "burglary_residential"
+    assert codes["28E"]["offence_subgroup"] == "Domestic burglary"
+    assert (codes["28E"]["mapped_by"], codes["28E"]["harm_days"]) == ("subgroup", 273.5)
+    assert codes["54"]["mapped_by"] == "override" and codes["54"]["mapping_note"]
+    assert codes["AF"]["harm_days"] is None  # no CCHI figure for fraud
+    subgroups = {s["offence_subgroup"]: s for s in body["ho_subgroups"]}
+    assert subgroups["Shoplifting"]["harm_days"] == 1
+    assert subgroups["Domestic burglary"]["chi_subgroup"] == "residential burglary"
+    assert body["code_lists"][0]["licence"].startswith("MIT")
 
 
 def test_health_checks_the_database(client: TestClient) -> None:

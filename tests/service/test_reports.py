@@ -1,13 +1,15 @@
 """GET /reports/idiom: seed 002's published IDIOM table reproduced through the database,
 the full HTTP path, CSV, validation, area scope and the comparison group."""
 
-import csv
 import io
+import math
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -16,6 +18,7 @@ from sqlmodel import Session
 from models import CohortMembership, CustodyPeriod, Offence, Person
 from models.enums import Cohort, ExitReason, Outcome, Sex
 from scoring.catalogue import OffenceCatalogue, load_catalogue
+from service.config import get_settings
 from service.deps import get_catalogue
 from service.main import app
 from tests.factories import membership_body, offence_body, person_body, pnc_id
@@ -47,9 +50,9 @@ UNIT_COSTS = {"cost_10000": 10_000, "cost_1000": 1_000, "cost_100": 100, "cost_1
 def _catalogue_file(path: Path) -> Path:
     entries = {
         key: {"label": key, "offence_group": "acquisitive" if cost else "other",
-              "neighbourhood_crime": True, "gravity": 2, "harm_weight": 30,
-              "unit_cost_gbp": cost, "cost_confirmed": False,
-              "cost_source": "test figure, NOT confirmed", "ho_codes": []}
+              "neighbourhood_crime": True, "gravity": 2, "gravity_source": "test figure",
+              "harm_weight": 30, "harm_source": "test figure", "unit_cost_gbp": cost,
+              "cost_confirmed": False, "cost_source": "test figure, NOT confirmed"}
         for key, cost in UNIT_COSTS.items()
     }
     path.write_text(yaml.safe_dump({"version": "test-idiom-1", "cost_table": "test",
@@ -169,10 +172,14 @@ def test_reproduces_the_published_idiom_table(client: TestClient, session: Sessi
     lo, hi = got["BANES"]["interval"]["offence_reduction_pct"]
     assert lo == hi == 100.0  # nobody offended after: the bootstrap cannot see otherwise
 
-    table = list(csv.DictReader(io.StringIO(client.get(
-        URL, params={"as_of": AS_OF.isoformat(), "cohort": "fixed", "format": "csv"}).text)))
+    text = client.get(URL, params={"as_of": AS_OF.isoformat(), "cohort": "fixed",
+                                   "format": "csv"}).text
+    frame = pd.read_csv(io.StringIO(text), comment="#", keep_default_na=False)
+    table = frame.astype(str).to_dict(orient="records")
     assert [r["area"] for r in table] == [*sorted(PUBLISHED), "Totals"]
-    shown = {r["area"]: int(r["reducing_offending_pct"]) for r in table}
+    assert all(r["withheld"] == "" for r in table)
+    # One decimal in the file; the published table shows whole per cent (halves up).
+    shown = {r["area"]: math.floor(float(r["reducing_offending_pct"]) + 0.5) for r in table}
     for area, figures in PUBLISHED.items():
         if area == "SOUTH_GLOS":
             # 78 -> 37 is a 52.6 % fall: 53 % rounded. The published 52 % cannot come from
@@ -298,9 +305,18 @@ def test_csv_is_the_panel_table(client: TestClient) -> None:
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/csv")
     assert "idiom_2023-01-01.csv" in resp.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(resp.text)))
+    frame = pd.read_csv(io.StringIO(resp.text), comment="#", keep_default_na=False)
+    rows = frame.astype(str).to_dict(orient="records")
     assert [r["area"] for r in rows] == ["BANES", "Totals"]
-    assert rows[0]["offences_12m_before"] == "3" and rows[0]["suppress"] == "True"
+    # Two people: the JSON marks them for suppression, and the file withholds them.
+    assert client.get(URL, params={"as_of": "2023-01-01"}).json()["totals"]["suppress"]
+    for row in rows:
+        assert row["withheld"] == "fewer than 5 people"
+        assert row["offences_12m_before"] == row["cost_12m_before"] == row["members"] == ""
+    notes = [line for line in resp.text.splitlines() if line.startswith("#")]
+    assert any("regression to the mean" in line for line in notes)
+    assert any(line.startswith("# rules_version: ") for line in notes)
+    assert any(line.startswith("# knowledge: current") for line in notes)
 
 
 def test_needs_a_key_and_respects_the_keys_areas(client: TestClient, anon_client: TestClient,
@@ -353,3 +369,35 @@ def test_comparison_group_through_the_api(client: TestClient, session: Session) 
     assert overall["comparison_before"] > 0
     assert body["groups"][0]["comparison"]["members_matched"] == 10
     assert not any("regression to the mean" in w for w in body["warnings"])
+
+
+def test_a_report_can_be_costed_with_an_earlier_cost_table(client: TestClient,
+                                                           tmp_path: Path) -> None:
+    """A published figure names its cost table; the same table, kept in the archive, gives
+    the same figure later even after the catalogue in use has moved on."""
+    _through_the_api(client)
+    archive = tmp_path / "catalogues"
+    archive.mkdir()
+    shipped = Path(get_settings().offence_catalogue_path).read_text()
+    old = re.sub(r'^version: .*$', 'version: "2025.04-panel"', shipped, count=1, flags=re.M)
+    old = old.replace("unit_cost_gbp: 5930", "unit_cost_gbp: 6000", 1)
+    (archive / "panel-2025.yaml").write_text(old)
+    settings = get_settings().model_copy(update={"catalogue_archive_dir": archive})
+    app.dependency_overrides[get_settings] = lambda: settings
+    try:
+        params = {"as_of": "2023-01-01", "area": "BANES", "group_by": "sex"}
+        now = client.get(URL, params=params).json()
+        then = client.get(URL, params={**params, "cost_table_version": "2025.04-panel"})
+        assert then.status_code == 200, then.text
+        assert then.json()["cost_table_version"] == "2025.04-panel"
+        ann_now = {g["key"]["sex"]: g for g in now["groups"]}["female"]["before"]["cost"]
+        ann_then = {g["key"]["sex"]: g for g in then.json()["groups"]}["female"]["before"]["cost"]
+        assert ann_then - ann_now == 6000 - 5930  # one residential burglary before
+        csv_then = client.get(f"{URL}.csv", params={**params,
+                                                   "cost_table_version": "2025.04-panel"})
+        assert "# cost_table_version: 2025.04-panel" in csv_then.text
+        unknown = client.get(URL, params={**params, "cost_table_version": "1999.01"})
+        assert unknown.status_code == 422
+        assert unknown.json()["errors"][0]["loc"] == ["query", "cost_table_version"]
+    finally:
+        app.dependency_overrides.pop(get_settings, None)

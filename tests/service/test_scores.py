@@ -49,6 +49,13 @@ def test_person_score_is_explained_and_versioned(client: TestClient) -> None:
                                                 abs=0.01)
     assert body["explanation"] and all(f["text"] and f["display"] for f in body["explanation"])
     assert {f["part"] for f in body["explanation"]} == {"rfg", "threat"}
+    # A stated baseline plus the threat lines is the threat shown.
+    threat_lines = [f["contribution"] for f in body["explanation"] if f["part"] == "threat"]
+    assert 0 < body["thr"]["baseline"] < 1
+    assert body["thr"]["baseline"] + sum(threat_lines) / 100 == pytest.approx(
+        body["thr"]["threat"], abs=1e-3)
+    rfg_lines = [f["contribution"] for f in body["explanation"] if f["part"] == "rfg"]
+    assert sum(rfg_lines) == pytest.approx(body["rfg"]["score"], abs=0.05)
     assert body["config_version"] and body["catalogue_version"]
     assert body["model_version"].startswith("rule_based@")
 

@@ -1,12 +1,12 @@
 """Shortlists through HTTP: eligibility, exclusions with reasons, ranking, referrals,
 exports equal to the JSON, reproducibility, roles, areas and the audit trail."""
 
-import csv
 import io
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -16,7 +16,13 @@ from sqlmodel import Session, select
 from models import AuditAction, AuditEvent
 from scoring.shortlist import DEFAULT_PATH
 from service.config import get_settings
-from service.exports import CANDIDATE_COLUMNS, DECISION_SUPPORT, EXIT_COLUMNS, cell_text
+from service.exports import (
+    CANDIDATE_COLUMNS,
+    DECISION_SUPPORT,
+    EXCLUDED_COLUMNS,
+    EXIT_COLUMNS,
+    cell_text,
+)
 from tests.conftest import KeyMaker
 from tests.factories import membership_body, offence_body, person_body
 
@@ -156,27 +162,52 @@ def test_same_as_of_gives_the_same_list(client: TestClient) -> None:
     assert before["candidates"] == after["candidates"] and ids(after) == [b, a]
 
 
+def read_export(text: str) -> tuple[list[str], pd.DataFrame]:
+    """An export's comment lines, and its table as pandas opens it (every cell as text)."""
+    notes = [line[2:] for line in text.splitlines() if line.startswith("# ")]
+    table = pd.read_csv(io.StringIO(text), comment="#", dtype=str, keep_default_na=False)
+    return notes, table
+
+
+def _section(table: pd.DataFrame, name: str, columns: Any) -> list[list[str]]:
+    rows = table[table["section"] == name]
+    return rows[[c.key for c in columns]].to_numpy().tolist()
+
+
 def test_csv_export_equals_the_json(client: TestClient, session: Session) -> None:
     offender(client, ["2024-05-01"])
     offender(client, ["2024-02-01", "2024-06-01"])
+    held = offender(client, ["2024-03-01"])
+    assert client.post(f"/persons/{held}/custody", json={"start_on": "2024-06-01"}
+                       ).status_code == 201
+    referred = offender(client, ["2021-01-01"])
+    # A '#' and a comma inside a cell must not cut the row short.
+    assert client.post("/referrals", json={
+        "person_id": referred, "referring_agency": "probation", "requested_stream": "nsac",
+        "reason": "burglary #3 this year, escalating", "referred_on": "2024-06-01"}
+    ).status_code == 201
     body = shortlist(client)
     resp = client.get("/shortlists/migration",
                       params={"area": "BRISTOL", "stream": "nsac", "as_of": AS_OF,
                               "format": "csv"})
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
-    text = resp.content.decode("utf-8-sig")
-    head, _, table = text.partition("\r\n\r\n")
-    assert "Area,BRISTOL" in head and "Stream,nsac" in head and f"As of,{AS_OF}" in head
-    assert DECISION_SUPPORT in head and "Versions" in head and "Criteria" in head
-    rows = list(csv.reader(io.StringIO(table)))
-    assert rows[0] == [c.key for c in CANDIDATE_COLUMNS]
+    notes, table = read_export(resp.content.decode("utf-8"))
+    assert {"Area: BRISTOL", "Stream: nsac", f"As of: {AS_OF}", DECISION_SUPPORT} <= set(notes)
+    assert any(n.startswith("Versions: ") for n in notes)
+    assert any(n.startswith("Criteria: ") for n in notes)
+    assert list(table["section"].unique()) == ["candidates", "excluded"]
     expected = [[cell_text(c.get(col.key), col.kind) for col in CANDIDATE_COLUMNS]
                 for c in body["candidates"]]
-    assert rows[1:] == expected
+    assert _section(table, "candidates", CANDIDATE_COLUMNS) == expected
+    assert _section(table, "excluded", EXCLUDED_COLUMNS) == [
+        [cell_text(e.get(col.key), col.kind) for col in EXCLUDED_COLUMNS]
+        for e in body["excluded"]]
     export_id = resp.headers["x-export-id"]
     event = session.exec(select(AuditEvent).where(AuditEvent.export_id == export_id)).one()
     assert event.action == AuditAction.disclosure
-    assert event.person_ids == sorted(ids(body)) and event.justification == "automated test"
+    # The file names the excluded people too: they are disclosed as well.
+    disclosed = sorted([*ids(body), *(e["person_id"] for e in body["excluded"])])
+    assert event.person_ids == disclosed and event.justification == "automated test"
 
 
 def test_xlsx_export_is_a_workbook_equal_to_the_json(client: TestClient) -> None:
@@ -237,11 +268,10 @@ def test_exit_review_exports_equal_the_json_cell_by_cell(client: TestClient) -> 
     assert [m["adopted_on"] for m in members] == ["2022-02-25", "2022-02-25"]
     resp = client.get("/shortlists/exits", params={**params, "format": "csv"})
     assert resp.status_code == 200
-    _, _, table = resp.content.decode("utf-8-sig").partition("\r\n\r\n")
-    rows = list(csv.reader(io.StringIO(table)))
-    assert rows[0] == [c.key for c in EXIT_COLUMNS]
-    assert rows[1:] == [[cell_text(m.get(c.key), c.kind) for c in EXIT_COLUMNS]
-                        for m in members]
+    _, table = read_export(resp.content.decode("utf-8"))
+    assert list(table.columns) == ["section", *(c.key for c in EXIT_COLUMNS)]
+    assert _section(table, "exit review", EXIT_COLUMNS) == [
+        [cell_text(m.get(c.key), c.kind) for c in EXIT_COLUMNS] for m in members]
     resp = client.get("/shortlists/exits", params={**params, "format": "xlsx"})
     assert resp.status_code == 200, resp.text
     ws = load_workbook(io.BytesIO(resp.content))["Exit review"]
@@ -355,7 +385,8 @@ def test_counts_for_every_role_without_person_level_data(
         assert body["eligible_on_criteria"] == 2
         assert body["excluded"] == 2 == len(full["excluded"])
         assert body["excluded_by_reason"] == {"active_member": 1, "in_custody": 1,
-                                              "deceased": 0, "other_area": 0}
+                                              "deceased": 0, "other_area": 0,
+                                              "under_min_age": 0}
         assert body["referrals"] == {"open": 1, "listed": 1, "excluded": 0}
         assert body["versions"] == full["versions"] and "min_offences" in body["criteria"]
         assert "candidates" not in body and "excluded_people" not in body
@@ -406,3 +437,24 @@ def test_a_force_can_supply_its_own_shortlist_rules(
         get_settings.cache_clear()
     assert ids(shortlist(client)) == [burglar]
     assert get_settings().shortlist_config_path == DEFAULT_PATH
+
+
+def test_children_are_excluded_and_a_transition_referral_is_flagged(client: TestClient) -> None:
+    child = offender(client, ["2024-01-10", "2024-03-01"], dob="2008-01-01")   # 16
+    nearly = offender(client, ["2024-01-10"], dob="2007-03-01")                # 17
+    resp = client.post("/referrals", json={
+        "person_id": nearly, "referring_agency": "youth justice", "requested_stream": "nsac",
+        "reason": "moving to adult services", "referred_on": "2024-06-01"})
+    assert resp.status_code == 201, resp.text
+    body = shortlist(client, limit=100)
+    assert child not in ids(body)
+    young = {e["person_id"]: e for e in body["excluded"]}[child]
+    assert young["reason_codes"] == ["under_min_age"]
+    assert young["reasons"] == ["aged 16 on 2024-06-30: under the minimum age of 18 for nsac"]
+    flagged = {c["person_id"]: c for c in body["candidates"]}[nearly]
+    assert "under_min_age_referred" in flagged["flags"] and flagged["age"] == 17
+    assert all(c["age"] >= 18 or "under_min_age_referred" in c["flags"]
+               for c in body["candidates"])
+    counts = client.get("/shortlists/migration/counts", params={
+        "area": "BRISTOL", "stream": "nsac", "as_of": AS_OF}).json()
+    assert counts["excluded_by_reason"]["under_min_age"] >= 1

@@ -1,0 +1,93 @@
+"""Training jobs and the model registry's answers: candidates, the gate's verdict, promotion.
+
+A training job runs in the background; its row says how far it got and, when done, which
+candidate it produced, whether the gate passed it and whether it became current.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from models.base import UTCDateTime, enum_column, timestamp_field
+from models.enums import ModelStatus
+from models.score import RunStatus
+
+
+class TrainingJob(SQLModel, table=True):
+    __tablename__ = "training_jobs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: RunStatus = Field(default=RunStatus.queued, sa_column=enum_column(RunStatus))
+    requested_at: datetime = timestamp_field()
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    duration_seconds: float | None = None
+    candidate_version: str | None = Field(default=None, max_length=64)
+    gate_passed: bool | None = None
+    promoted: bool | None = None
+    # The gate's reasons for a rejection, in words (empty when it passed).
+    gate_reasons: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: str | None = Field(default=None, max_length=500)
+
+
+class TrainingJobRead(SQLModel):
+    id: int
+    status: RunStatus
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    candidate_version: str | None = Field(description="The model the job trained (when done)")
+    gate_passed: bool | None = Field(description="Whether the candidate passed the gate")
+    promoted: bool | None = Field(description="Whether it became the current model")
+    gate_reasons: list[str] | None = Field(description="Why the gate refused it, in words")
+    error: str | None
+
+
+class ContenderFigures(BaseModel):
+    """One row of a comparison on the held-out later dates."""
+
+    contender: str = Field(description="candidate, current, rule_based or baseline")
+    version: str | None
+    comparable: bool
+    auc: float | None
+    brier: float | None
+    ece: float | None = Field(description="Expected calibration error, 10 equal-width bins")
+
+
+class GateVerdict(BaseModel):
+    model_config = {"extra": "allow"}
+
+    passed: bool
+    reasons: list[str]
+
+
+class ModelCandidateRead(BaseModel):
+    version: str
+    status: ModelStatus
+    trained_at: str | None
+    cut_off: str | None = Field(description="First held-out date: it was fitted before it")
+    comparison: list[ContenderFigures]
+    gate: GateVerdict | None = Field(description="None for a model trained before the gate")
+
+
+class ModelCandidateList(BaseModel):
+    current: str = Field(description="The model_version in use (rule_based@... before any)")
+    items: list[ModelCandidateRead] = Field(description="Every saved version, newest first")
+
+
+class PromoteRequest(BaseModel):
+    force: bool = Field(default=False, description=(
+        "Promote a candidate the gate rejected (admin decision; needs a reason)"))
+    reason: str | None = Field(default=None, min_length=3, max_length=500, description=(
+        "Why: required with force, and kept in the audit event"))
+
+
+class PromotionRead(BaseModel):
+    current: str | None = Field(description="The version now in use (None: the fallback)")
+    previous: str | None
+    forced: bool
+    card: dict[str, Any]
