@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from service.cli_keys import cli_session, issue_key, keys_create, keys_list, keys_revoke
 from service.config import get_settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -133,7 +134,7 @@ def _score(args: argparse.Namespace) -> int:
     from service.store.scores import create_run
 
     settings = get_settings()
-    with _session() as session:
+    with cli_session() as session:
         try:
             run = create_run(session=session, as_of=as_of, area=args.area,
                              max_active=settings.max_active_score_runs,
@@ -192,7 +193,7 @@ def _train(_args: argparse.Namespace) -> int:
     model_dir = get_settings().model_dir
     try:
         with training_lock(model_dir):
-            with _session() as session:
+            with cli_session() as session:
                 conn = session.connection()
                 frames = offences_frame(conn), persons_frame(conn), custody_frame(conn)
             model, promoted = train_candidate(frames=frames, scorer=_scorer(),
@@ -243,7 +244,7 @@ def _import(args: argparse.Namespace) -> int:
     data = path.read_bytes()
     update(1, 3, f"checking and writing {len(data):,} bytes")
     try:
-        with _session() as session:
+        with cli_session() as session:
             summary = load_file(session, kind=args.kind, file=ImportFile(fmt, data),
                                 max_rows=args.max_rows or settings.max_import_rows,
                                 catalogue=get_catalogue(settings),
@@ -324,76 +325,13 @@ def _catalogue_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session():  # type: ignore[no-untyped-def]
-    from sqlmodel import Session
-
-    from service.db import get_engine
-
-    return Session(get_engine(), expire_on_commit=False)
-
-
-def _parse_areas(text: str) -> list[str] | None:
-    return None if text.strip().upper() == "ALL" else [a.strip() for a in text.split(",")
-                                                        if a.strip()]
-
-
-def issue_key(*, role: str, areas: list[str] | None, name: str) -> str:
-    """Create an API key in the configured database and return the full key."""
-    from models import ApiKeyCreate, Role
-    from service.store.keys import create_key
-
-    with _session() as session:
-        _, full_key = create_key(session=session, key_in=ApiKeyCreate(
-            name=name, role=Role(role), areas=areas))
-    return full_key
-
-
-def _keys_create(args: argparse.Namespace) -> int:
-    from service.errors import DomainError
-
-    try:
-        full_key = issue_key(role=args.role, areas=_parse_areas(args.areas), name=args.name)
-    except DomainError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 2
-    print(full_key)  # stdout carries only the key, so scripts can capture it
-    return 0
-
-
-def _keys_list(_args: argparse.Namespace) -> int:
-    from sqlmodel import select
-
-    from models import ApiKey
-
-    with _session() as session:
-        for key in session.exec(select(ApiKey).order_by(ApiKey.id)):  # type: ignore[arg-type]
-            state = "revoked" if key.revoked_at else "active"
-            areas = "ALL" if key.areas is None else ",".join(key.areas)
-            print(f"{key.id}\t{key.prefix}\t{key.role.value}\t{areas}\t{state}\t{key.name}")
-    return 0
-
-
-def _keys_revoke(args: argparse.Namespace) -> int:
-    from service.errors import Conflict, NotFound
-    from service.store.keys import revoke_key
-
-    with _session() as session:
-        try:
-            revoke_key(session=session, key_id=args.key_id)
-        except (NotFound, Conflict) as exc:
-            print(f"error: {exc.detail}", file=sys.stderr)
-            return 2
-    print(f"key {args.key_id} revoked", file=sys.stderr)
-    return 0
-
-
 def _changes_prune(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
     from service.store.changes import prune_changes
 
     before = datetime.now(UTC) - timedelta(days=args.older_than_days)
-    with _session() as session:
+    with cli_session() as session:
         gone = prune_changes(session=session, before=before)
         session.commit()
     print(f"{gone} change-feed entries committed before {before:%Y-%m-%d %H:%M} UTC pruned",
@@ -422,11 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=["admin", "offender_manager", "analyst", "integration"])
     create.add_argument("--areas", default="ALL", help="ALL or comma-separated area codes")
     create.add_argument("--name", default="cli")
-    create.set_defaults(handler=_keys_create)
-    keys.add_parser("list", help="list keys (never the secrets)").set_defaults(handler=_keys_list)
+    create.set_defaults(handler=keys_create)
+    keys.add_parser("list", help="list keys (never the secrets)").set_defaults(handler=keys_list)
     revoke = keys.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id", type=int)
-    revoke.set_defaults(handler=_keys_revoke)
+    revoke.set_defaults(handler=keys_revoke)
 
     changes = sub.add_parser("changes", help="the change feed").add_subparsers(
         dest="changes_command", required=True)
