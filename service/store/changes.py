@@ -128,8 +128,10 @@ def _at(value: Any) -> datetime:
 
 
 def _watermark(session: Session) -> Cursor | None:
-    pruned = session.get(ChangesPruned, 1)
-    return None if pruned is None else Cursor(pruned.pos, pruned.seq)
+    # Read afresh each time (not from the session's identity map): see read_changes.
+    row = session.connection().execute(text(
+        "SELECT pos, seq FROM changes_pruned WHERE id = 1")).first()
+    return None if row is None else Cursor(row.pos, row.seq)
 
 
 def read_changes(*, session: Session, after: Cursor | None, limit: int,
@@ -139,14 +141,10 @@ def read_changes(*, session: Session, after: Cursor | None, limit: int,
     The page covers the next `limit` entries; an area-limited key (`areas`) gets those about
     people whose current home area is one of its areas, so its page can hold fewer, even
     none, while `next_cursor` still moves past the rest. Entries whose person no longer
-    exists (erased) are for all-area keys only. 410 if `after` is older than the feed kept.
+    exists (erased) are for all-area keys only. 410 if `after` is older than the feed kept,
+    or ahead of it (a database restored from a backup hands its positions out again).
     """
-    watermark = _watermark(session)
-    start = after or watermark or START
-    if after is not None and watermark is not None and after < watermark:
-        raise CursorExpired("this cursor is older than the change feed kept (entries were "
-                            "pruned): copy the records again, then follow from GET "
-                            "/changes/head")
+    start = after or _watermark(session) or START
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         # The fence first, then the read: its snapshot sees every position up to `upto`.
@@ -158,6 +156,13 @@ def read_changes(*, session: Session, after: Cursor | None, limit: int,
         ahead = start.seq > conn.execute(text("SELECT coalesce(max(seq), 0) FROM changes")
                                          ).scalar_one()
         rows = conn.execute(_READ_SQLITE, {"seq": start.seq, "limit": limit}).all()
+    # After the read: had a prune committed before it, its rows are gone and the new
+    # watermark is already visible here, so a cursor it overtook is refused, not skipped on.
+    watermark = _watermark(session)
+    if after is not None and watermark is not None and after < watermark:
+        raise CursorExpired("this cursor is older than the change feed kept (entries were "
+                            "pruned): copy the records again, then follow from GET "
+                            "/changes/head")
     if ahead:
         raise CursorExpired("this cursor is ahead of the change feed (the database was "
                             "restored from a backup?): copy the records again, then follow "
@@ -213,7 +218,7 @@ def prune_changes(*, session: Session, before: datetime) -> int:
         gone = conn.execute(text("DELETE FROM changes WHERE seq <= :upto"),
                             {"upto": upto}).rowcount
         mark = Cursor(0, int(upto))
-    pruned = session.get(ChangesPruned, 1)
+    pruned = session.get(ChangesPruned, 1, populate_existing=True)
     if pruned is None:
         session.add(ChangesPruned(id=1, pos=mark.pos, seq=mark.seq, pruned_at=utcnow()))
     elif mark > Cursor(pruned.pos, pruned.seq):
