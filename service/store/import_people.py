@@ -11,8 +11,52 @@ from models import Person
 from models.identifiers import canonical_pnc_id
 from service.deps import MAX_ID
 from service.frames import table_of
-from service.store.import_files import FileRow, RowErrors
+from service.store.import_files import FileRow, RowErrors, validate_row
 from service.store.import_writes import lock_rows, rows_by_key
+
+
+@dataclass
+class RecordRow:
+    """A row that passed the checks needing no database: its record, and its person."""
+
+    line: int
+    record: Any  # the kind's row schema (OffenceCreate, CustodyImport, ...)
+    pnc_id: str | None
+    person_id: int | None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The row's (source, source_ref)."""
+        return str(self.record.source), str(self.record.source_ref)
+
+
+def check_keyed_rows(model: Any, rows: list[FileRow], errors: RowErrors) -> list[RecordRow]:
+    """The rows of a file keyed on (source, source_ref) that pass every check needing no
+    database (the reference present and not repeated, a person named, the row valid for
+    `model`); the others' errors recorded."""
+    first_line: dict[tuple[str, str], int] = {}
+    checked: list[RecordRow] = []
+    for row in rows:
+        ok = True
+        for name in ("source", "source_ref"):
+            if row.values.get(name) in (None, ""):
+                # Without a reference a re-sent file would duplicate every record.
+                errors.add(row.line, name, "required for imports", "missing")
+                ok = False
+        ref = (str(row.values.get("source")), str(row.values.get("source_ref")))
+        if ok and ref in first_line:
+            errors.add(row.line, "source_ref",
+                       f"the same source and source_ref are on line {first_line[ref]}",
+                       "duplicate")
+            ok = False
+        elif ok:
+            first_line[ref] = row.line
+        pnc, person_id, key_ok = person_key(row, errors)
+        body = {k: v for k, v in row.values.items() if k not in ("pnc_id", "person_id")}
+        record = validate_row(model, row, body, errors)
+        if record is not None and ok and key_ok:
+            checked.append(RecordRow(row.line, record, pnc, person_id))
+    return checked
 
 
 def person_key(row: FileRow, errors: RowErrors) -> tuple[str | None, int | None, bool]:

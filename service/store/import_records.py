@@ -31,13 +31,11 @@ from service.store.import_files import (
     MEMBERSHIP_REQUIRED,
     REFERRAL_COLUMNS,
     REFERRAL_REQUIRED,
-    FileRow,
     ImportFile,
     RowErrors,
     parse_rows,
-    validate_row,
 )
-from service.store.import_people import People, person_key
+from service.store.import_people import People, RecordRow, check_keyed_rows
 from service.store.import_writes import (
     begin_writing,
     insert_new,
@@ -49,20 +47,6 @@ from service.store.import_writes import (
 from service.store.imports import RefusalHook
 
 Key = tuple[str, str]
-
-
-@dataclass
-class RecordRow:
-    """A row that passed the checks needing no database: its record, and its person."""
-
-    line: int
-    record: Any  # the kind's row schema (CustodyImport, ...)
-    pnc_id: str | None
-    person_id: int | None
-
-    @property
-    def key(self) -> Key:
-        return str(self.record.source), str(self.record.source_ref)
 
 
 @dataclass(frozen=True)
@@ -147,7 +131,7 @@ def import_records(kind: RecordKind, *, session: Session, file: ImportFile, max_
     errors = RowErrors()
     rows = parse_rows(file, columns=kind.columns, required=kind.required, max_rows=max_rows,
                       errors=errors)
-    checked = _check_rows(kind, rows, errors)
+    checked = check_keyed_rows(kind.model, rows, errors)
     total = len(rows)
     del rows
 
@@ -216,33 +200,6 @@ def import_records(kind: RecordKind, *, session: Session, file: ImportFile, max_
 
 def _codes(conn: Connection, model: type[Area] | type[Stream]) -> frozenset[str]:
     return frozenset(conn.execute(select(table_of(model).c.code)).scalars())
-
-
-def _check_rows(kind: RecordKind, rows: list[FileRow], errors: RowErrors) -> list[RecordRow]:
-    """The rows that pass every check needing no database; the others' errors recorded."""
-    first_line: dict[Key, int] = {}
-    checked: list[RecordRow] = []
-    for row in rows:
-        ok = True
-        for name in ("source", "source_ref"):
-            if row.values.get(name) in (None, ""):
-                # Without a reference a re-sent file would duplicate every record.
-                errors.add(row.line, name, "required for imports", "missing")
-                ok = False
-        ref = (str(row.values.get("source")), str(row.values.get("source_ref")))
-        if ok and ref in first_line:
-            errors.add(row.line, "source_ref",
-                       f"the same source and source_ref are on line {first_line[ref]}",
-                       "duplicate")
-            ok = False
-        elif ok:
-            first_line[ref] = row.line
-        pnc, person_id, key_ok = person_key(row, errors)
-        body = {k: v for k, v in row.values.items() if k not in ("pnc_id", "person_id")}
-        record = validate_row(kind.model, row, body, errors)
-        if record is not None and ok and key_ok:
-            checked.append(RecordRow(row.line, record, pnc, person_id))
-    return checked
 
 
 def _compare(kind: RecordKind, valid: dict[Key, tuple[int, dict[str, Any], frozenset[str]]],

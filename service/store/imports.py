@@ -6,7 +6,6 @@ no row is bad are the inserts and updates written, in one transaction and in bul
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -33,7 +32,7 @@ from service.store.import_files import (
     parse_rows,
     validate_row,
 )
-from service.store.import_people import People, person_key
+from service.store.import_people import People, check_keyed_rows
 from service.store.import_writes import (
     insert_new,
     rows_by_key,
@@ -152,14 +151,6 @@ def _canonical_or_none(raw: Any) -> str | None:
 
 # --- offences -------------------------------------------------------------------------------
 
-@dataclass
-class _OffenceRow:
-    line: int
-    offence: OffenceCreate
-    pnc_id: str | None
-    person_id: int | None
-
-
 def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCatalogue,
                     max_rows: int, allowed_areas: frozenset[str] | None = None,
                     on_refused: RefusalHook | None = None,
@@ -173,39 +164,18 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
     errors = RowErrors()
     rows = parse_rows(file, columns=OFFENCE_COLUMNS, required=OFFENCE_REQUIRED,
                       max_rows=max_rows, errors=errors)
-    first_line: dict[tuple[str, str], int] = {}
-    checked: list[_OffenceRow] = []
-    for row in rows:
-        ok = True
-        for name in ("source", "source_ref"):
-            if row.values.get(name) in (None, ""):
-                # Without a reference a re-sent file would duplicate every offence.
-                errors.add(row.line, name, "required for imports", "missing")
-                ok = False
-        ref = (str(row.values.get("source")), str(row.values.get("source_ref")))
-        if ok and ref in first_line:
-            errors.add(row.line, "source_ref",
-                       f"the same source and source_ref are on line {first_line[ref]}",
-                       "duplicate")
-            ok = False
-        elif ok:
-            first_line[ref] = row.line
-        pnc, person_id, key_ok = person_key(row, errors)
-        body = {k: v for k, v in row.values.items() if k not in ("pnc_id", "person_id")}
-        offence = validate_row(OffenceCreate, row, body, errors)
-        if offence is not None and ok and key_ok:
-            checked.append(_OffenceRow(row.line, offence, pnc, person_id))
+    checked = check_keyed_rows(OffenceCreate, rows, errors)
     total = len(rows)
     del rows  # a 100,000-row import holds several copies of the file: drop each when done
 
     erased = ErasedKeys(session)
-    gone = erased.among(ErasedKind.offence, [_offence_key(r) for r in checked])
+    gone = erased.among(ErasedKind.offence, [r.key for r in checked])
     skipped = 0
     if not restore_erased:
         gone_people = erased.among(ErasedKind.person,
                                    [(r.pnc_id,) for r in checked if r.pnc_id is not None])
         kept = [r for r in checked
-                if _offence_key(r) not in gone and (r.pnc_id,) not in gone_people]
+                if r.key not in gone and (r.pnc_id,) not in gone_people]
         skipped, checked = len(checked) - len(kept), kept
 
     conn = session.connection()
@@ -221,13 +191,13 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
         if person is None:
             continue
         try:
-            values = offence_values(item.offence, catalogue)
+            values = offence_values(item.record, catalogue)
         except ValueError as exc:
-            errors.add(item.line, catalogue_field(catalogue, item.offence.ho_code), str(exc),
+            errors.add(item.line, catalogue_field(catalogue, item.record.ho_code), str(exc),
                        "unknown_reference")
             continue
         try:
-            check_against_person(item.offence, person.date_of_birth)
+            check_against_person(item.record, person.date_of_birth)
         except ValueError as exc:
             errors.add(item.line, "offence_date", str(exc))
             continue
@@ -265,10 +235,6 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
                             skipped_erased=skipped)
     summary._person_ids = sorted({values["person_id"] for _, values in valid.values()})
     return summary
-
-
-def _offence_key(item: _OffenceRow) -> tuple[str, str]:
-    return item.offence.source, str(item.offence.source_ref)
 
 
 def _stored_offences(conn: Connection, table: Table, cols: Sequence[Any],
