@@ -1,8 +1,10 @@
 """Pure scoring library: numpy, pandas and scikit-learn only (no web or database imports)."""
 
-# Exports load on first use (PEP 562), so importing one small module of this package (the
-# rules loaders the service's settings read at start) does not pull in scikit-learn.
-from typing import TYPE_CHECKING, Any
+# Exports load on first use (scoring/lazy.py): importing one small module of this package
+# does not pull in scikit-learn.
+from typing import TYPE_CHECKING
+
+from scoring.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from scoring.artefacts import (
@@ -82,15 +84,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 
 __all__ = ["CatalogueError", "OffenceCatalogue", "load_catalogue", "normalise_ho_code"]

@@ -5,32 +5,38 @@ command line has no API key: it acts as a local administrator (every area) and w
 audit event per file, committed with the data as a route's event is.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
-from models.imports import ImportSummary
-from scoring.catalogue import OffenceCatalogue
-from service.audit import LOCAL_ADMIN, import_event, record_local
-from service.store import imports
-from service.store.import_files import ImportFile, ImportFormat
-from service.store.import_records import KINDS as RECORD_KINDS
-from service.store.import_records import import_records
+    from models.imports import ImportSummary
+    from scoring.catalogue import OffenceCatalogue
+    from service.store.import_files import ImportFile, ImportFormat
 
 # In the order an existing cohort loads: each kind names people the ones before it hold.
+# Kept here, with nothing heavy imported, so the command line's parser starts quickly.
 KINDS = ("persons", "offences", "custody", "memberships", "referrals")
-EXTENSIONS: dict[str, ImportFormat] = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 
 
 def file_format(path: Path) -> ImportFormat | None:
     """The format a file's name says (.csv, .ndjson or .jsonl), if it says one."""
-    return EXTENSIONS.get(path.suffix.lower())
+    from service.store.import_files import FILE_EXTENSIONS
+
+    return FILE_EXTENSIONS.get(path.suffix.lower())
 
 
 def load_file(session: Session, *, kind: str, file: ImportFile, max_rows: int,
               catalogue: OffenceCatalogue, restore_erased: bool = False) -> ImportSummary:
     """Import `file` as `kind` and audit it; the audit event commits the import."""
+    from service.audit import LOCAL_ADMIN, import_event, record_local
+    from service.store import imports
+    from service.store.import_records import KINDS as RECORD_KINDS
+    from service.store.import_records import import_records
+
     options: dict[str, Any] = {"session": session, "file": file, "max_rows": max_rows,
                                "restore_erased": restore_erased}
     if kind == "persons":

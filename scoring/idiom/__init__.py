@@ -28,9 +28,11 @@ twin), ``stats`` (reductions, rates, bootstrap), ``groups`` (one group's figures
 panel's CSV table) and ``monthly`` (the monthly chart).
 """
 
-# Exports load on first use (PEP 562), so importing one small module of this package (the
-# rules loaders the service's settings read at start) does not pull in scikit-learn.
-from typing import TYPE_CHECKING, Any
+# Exports load on first use (scoring/lazy.py): importing one small module of this package
+# does not pull in scikit-learn.
+from typing import TYPE_CHECKING
+
+from scoring.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from scoring.idiom.comparison import Matching, match_comparison
@@ -95,15 +97,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 
 __all__ = ["COUNTING", "CUSTODY_COLUMNS", "EXCLUSION_REASONS", "GROUP_KEYS", "IdiomReport",

@@ -22,6 +22,7 @@ from service.security import Importer, Principal
 from service.store import imports as store
 from service.store.import_files import (
     CUSTODY_COLUMNS,
+    FILE_EXTENSIONS,
     MEMBERSHIP_COLUMNS,
     OFFENCE_COLUMNS,
     PERSON_COLUMNS,
@@ -43,9 +44,6 @@ MEDIA_TYPES: dict[str, ImportFormat | None] = {
     "application/ndjson": "ndjson",
     BINARY: None,
 }
-# A form upload's part often says only application/octet-stream (curl -F does for .csv):
-# then the file name's extension tells the format.
-EXTENSIONS: dict[str, ImportFormat] = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 FORM = "multipart/form-data"
 
 
@@ -92,7 +90,9 @@ async def _read_upload(request: Request) -> ImportFile:
             raise invalid_field(["body", "file"], "send the file as the form field `file` "
                                 "(curl -F file=@extract.csv)", type="missing")
         media_type, charset = _media_type(upload.content_type or "")
-        fmt = MEDIA_TYPES.get(media_type) or EXTENSIONS.get(
+        # A part often says only application/octet-stream (curl -F does for .csv): then
+        # the file name's extension tells the format.
+        fmt = MEDIA_TYPES.get(media_type) or FILE_EXTENSIONS.get(
             PurePosixPath((upload.filename or "").lower()).suffix)
         if fmt is None or charset not in ("utf-8", "utf8"):
             raise _unsupported()

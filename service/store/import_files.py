@@ -15,6 +15,10 @@ from models import PersonCreate
 from service.errors import InvalidInput, PayloadTooLarge, invalid_field
 
 ImportFormat = Literal["csv", "ndjson"]
+# What a file's name says its format is, where nothing else does (an upload labelled
+# application/octet-stream, a file on the command line).
+FILE_EXTENSIONS: dict[str, ImportFormat] = {".csv": "csv", ".ndjson": "ndjson",
+                                            ".jsonl": "ndjson"}
 
 
 def detect_format(data: bytes) -> ImportFormat:
