@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     # How long a request waits for a pooled database connection before it is told to
     # come back later (503), instead of queueing behind a stuck pool.
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
+    # A worker re-reads an API key's row at most this often (seconds; 0: every request).
+    # Revocation through a worker takes effect there at once; in the other workers of the
+    # host, within this time. The read was a round trip on every request.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     log_level: str = "INFO"
     # Signs the console's session cookies (CONSOLE_SECRET). Unset, a random secret is drawn
     # per process: safe, but sessions end on restart and do not cross workers.

@@ -1,12 +1,13 @@
 """Engine and session: one engine per database URL, sessions handed out per request."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
 
 from service.config import SSD_RANDOM_PAGE_COST, get_settings
 
@@ -61,11 +62,23 @@ def get_engine() -> Engine:
                        pool_timeout_s=settings.db_pool_timeout_s)
 
 
-def get_session() -> Iterator[Session]:
-    """A session per request; the caller commits, anything uncommitted is rolled back."""
-    with Session(get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-        except Exception:
-            session.rollback()
-            raise
+async def get_session() -> AsyncIterator[Session]:
+    """A session per request; the caller commits, anything uncommitted is rolled back.
+
+    It runs on the event loop, not in a worker thread: making a session does no I/O, and
+    neither does closing one with no transaction open (the usual end: the audit event
+    committed it). A rollback, which talks to the database, goes to a worker thread. As a
+    plain generator it cost two thread hand-offs per request (docs/benchmarks.md, "Under
+    load").
+    """
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
+        yield session
+    except Exception:
+        await run_in_threadpool(session.rollback)
+        raise
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()

@@ -4,8 +4,12 @@ Access logs carry the route template (``/persons/{person_id}``), never the raw p
 query string: a query such as ``?pnc_id=...`` would otherwise put a PNC ID in the logs.
 """
 
+import atexit
+import copy
 import json
 import logging
+import logging.handlers
+import queue
 import re
 import time
 import uuid
@@ -41,7 +45,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        request_id = request_id_var.get()
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
         for key in ("method", "route", "status", "duration_ms"):
@@ -52,16 +56,51 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class _Enqueue(logging.handlers.QueueHandler):
+    """Hands records to the writer thread as they are: the JSON is built and written there.
+
+    The request id is a context variable of the request's task or thread, so it is taken
+    now; the message is merged with its arguments now, while they still hold what they did.
+    """
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.request_id = request_id_var.get()
+        record.msg, record.args = record.getMessage(), None
+        return record
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
 def configure_logging(level: str) -> None:
-    """Send every log record through the JSON formatter on stderr."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    """Send every log record through the JSON formatter on stderr.
+
+    Records are queued, and one thread formats and writes them: a request never waits for
+    stderr (a pipe to a slow log collector blocks its writer).
+    """
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+    writer = logging.StreamHandler()
+    writer.setFormatter(JsonFormatter())
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = logging.handlers.QueueListener(records, writer)
+    _listener.start()
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_Enqueue(records)]
     root.setLevel(level.upper())
     # These log full URLs (with query strings) at INFO; keep them to warnings.
     for noisy in ("httpx", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _write_queued_records() -> None:
+    if _listener is not None:
+        _listener.stop()
+
+
+atexit.register(_write_queued_records)
 
 
 def _route_template(scope: Scope) -> str:

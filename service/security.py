@@ -8,7 +8,8 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -18,6 +19,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlmodel import Session, select
 
 from models import ApiKey, Role
+from service.config import get_settings
 from service.deps import SessionDep
 from service.errors import DomainError
 
@@ -67,20 +69,65 @@ def _parse_key(raw: str) -> tuple[str, str] | None:
     return parts[1], parts[2]
 
 
-def principal_for_key(session: Session, raw_key: str) -> Principal | None:
-    """The principal for a presented key, or None if it is unknown, revoked or expired."""
+@dataclass(frozen=True)
+class _KeyRow:
+    """What a key check needs from its row, and when it was read (time.monotonic())."""
+
+    key_id: int
+    name: str
+    role: Role
+    areas: frozenset[str] | None
+    secret_hash: str
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    read_at: float
+
+
+# Key rows read by this process, by prefix: only keys that exist, so no larger than the
+# key table. Revoking through this process drops its entry at once (`forget_key`).
+_key_rows: dict[str, _KeyRow] = {}
+
+
+def forget_key(prefix: str) -> None:
+    """Drop a key's cached row (after a revocation), so the next request reads it again."""
+    _key_rows.pop(prefix, None)
+
+
+def _key_row(session: Session, prefix: str, max_age: float) -> _KeyRow | None:
+    cached = _key_rows.get(prefix)
+    if cached is not None and time.monotonic() - cached.read_at < max_age:
+        return cached
+    key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if key is None:
+        forget_key(prefix)
+        return None
+    row = _KeyRow(key_id=key.id or 0, name=key.name, role=key.role,
+                  areas=None if key.areas is None else frozenset(key.areas),
+                  secret_hash=key.secret_hash, revoked_at=key.revoked_at,
+                  expires_at=key.expires_at, read_at=time.monotonic())
+    if max_age > 0:
+        _key_rows[prefix] = row
+    return row
+
+
+def principal_for_key(session: Session, raw_key: str, *,
+                      max_age: float = 0.0) -> Principal | None:
+    """The principal for a presented key, or None if it is unknown, revoked or expired.
+
+    ``max_age`` (seconds) lets a row this process read that recently stand in for a fresh
+    read; the secret, revocation and expiry are checked against it every time.
+    """
     parsed = _parse_key(raw_key)
     if parsed is None:
         return None
     prefix, secret = parsed
-    key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    key = _key_row(session, prefix, max_age)
     if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
         return None
     now = datetime.now(UTC)
     if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
         return None
-    return Principal(key_id=key.id or 0, name=key.name, role=key.role,
-                     areas=None if key.areas is None else frozenset(key.areas))
+    return Principal(key_id=key.key_id, name=key.name, role=key.role, areas=key.areas)
 
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
@@ -99,7 +146,8 @@ def authenticate(
     if not raw:
         raise Unauthenticated("send an API key as Authorization: Bearer <key> or X-API-Key",
                               headers={"WWW-Authenticate": "Bearer"})
-    principal = principal_for_key(session, raw)
+    principal = principal_for_key(session, raw,
+                                  max_age=get_settings().api_key_cache_seconds)
     if principal is None:
         raise Unauthenticated("the API key is unknown, revoked or expired",
                               headers={"WWW-Authenticate": "Bearer"})
@@ -111,10 +159,12 @@ authenticate.checks_access = True  # type: ignore[attr-defined]
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-def require_roles(roles: frozenset[Role], what: str) -> Callable[[Principal], Principal]:
+def require_roles(roles: frozenset[Role],
+                  what: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits only `roles` (403 otherwise)."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    # async: a check of the principal in hand, no I/O, so no hand-off to a worker thread
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             log.warning("refused: role %s may not use %s", principal.role.value, what)
             raise Forbidden(f"role {principal.role.value} may not use {what}")
@@ -131,7 +181,7 @@ Admin = Annotated[Principal, Depends(require_roles(frozenset({Role.admin}), "adm
 BatchRunner = Annotated[Principal, Depends(require_roles(IMPORT_ROLES, "batch score runs"))]
 
 
-def get_justification(
+async def get_justification(
     x_justification: Annotated[str, Header(
         description="Why this person-level data is needed (recorded in the audit trail)",
         min_length=1, max_length=1000, pattern=r"\S")],

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from models import ApiKey, ApiKeyCreate, Area, Role
 from service.deps import Paging
 from service.errors import Conflict, invalid_field
-from service.security import new_key_material
+from service.security import forget_key, new_key_material
 from service.store.common import get_or_404, page
 
 
@@ -61,5 +61,6 @@ def revoke_key(*, session: Session, key_id: int, revoked_by: int | None = None) 
     key.revoked_at = now
     session.add(key)
     session.commit()
+    forget_key(key.prefix)
     session.refresh(key)
     return key
