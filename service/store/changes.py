@@ -190,6 +190,19 @@ def head_cursor(*, session: Session) -> str:
     return encode_cursor(max(last, watermark) if watermark else last)
 
 
+def register_mark(*, session: Session) -> tuple[int, int]:
+    """A mark that moves whenever the register this session can see changes: (the last
+    final commit position, the highest seq visible). Positions move with every committed
+    write (read under the commit fence, as ``head_cursor`` reads them); the seq also moves
+    with this transaction's own uncommitted writes. Sequences never hand a number out twice,
+    so two states of the register never share a mark within one database.
+    """
+    conn = session.connection()
+    position = _final_position(session) if conn.dialect.name == "postgresql" else 0
+    seq = conn.execute(text("SELECT coalesce(max(seq), 0) FROM changes")).scalar_one()
+    return position, int(seq)
+
+
 def prune_changes(*, session: Session, before: datetime) -> int:
     """Delete the entries of transactions committed before `before`; return how many went.
 

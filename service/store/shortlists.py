@@ -5,7 +5,8 @@ pool); only their registers are read in full (offences dated on or before `as_of
 rows, custody) and scored with the loaded scorer (what `score_people` computes, restricted
 to the pool, which gives the same numbers because scores are per person); `scoring.shortlist`
 does eligibility, exclusions and ranking. Nothing is read from score snapshots, so the same
-`as_of` and configuration give the same list whenever it is asked for.
+`as_of` and configuration give the same list whenever it is asked for. Today's lists are
+kept by each worker until the register changes (`service/store/shortlist_cache.py`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from service.frames import (
 from service.scorer import Scorer, end_of_day_utc
 from service.store.areas import areas_then
 from service.store.common import require_reference
+from service.store.shortlist_cache import todays_or_computed
 
 REFERRALS = table_of(Referral)
 PERSONS = table_of(Person)
@@ -264,6 +266,18 @@ def migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, 
     Only the people the stream's rules could list are read in full and scored: the pool
     comes from a narrow read of the look-back window (``candidate_pool``).
     """
+    return todays_or_computed(
+        session, asked=("migration", area, stream, rank_by, limit, include_other_areas),
+        as_of=as_of, knowledge=knowledge, versions=_versions(scorer, config),
+        compute=lambda: _migration_list(session=session, scorer=scorer, area=area,
+                                        stream=stream, as_of=as_of, rank_by=rank_by,
+                                        limit=limit, include_other_areas=include_other_areas,
+                                        config=config, knowledge=knowledge))
+
+
+def _migration_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
+                    rank_by: str, limit: int | None, include_other_areas: bool,
+                    config: ShortlistConfig, knowledge: Knowledge) -> dict[str, Any]:
     computed = _compute(session=session, scorer=scorer, area=area, stream=stream,
                         as_of=as_of, rank_by=rank_by, limit=limit,
                         include_other_areas=include_other_areas, config=config,
@@ -300,6 +314,18 @@ def migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str
     """The shortlist's aggregate counts (no person-level data), shaped like
     `ShortlistCounts`: how many are eligible (all of them, no limit), how many of those
     only on referral, how many are excluded and for which reasons, open referrals."""
+    return todays_or_computed(
+        session, asked=("counts", area, stream, include_other_areas), as_of=as_of,
+        knowledge=knowledge, versions=_versions(scorer, config),
+        compute=lambda: _migration_counts(session=session, scorer=scorer, area=area,
+                                          stream=stream, as_of=as_of,
+                                          include_other_areas=include_other_areas,
+                                          config=config, knowledge=knowledge))
+
+
+def _migration_counts(*, session: Session, scorer: Scorer, area: str, stream: str,
+                      as_of: date, include_other_areas: bool, config: ShortlistConfig,
+                      knowledge: Knowledge) -> dict[str, Any]:
     computed = _compute(session=session, scorer=scorer, area=area, stream=stream,
                         as_of=as_of, rank_by="risk", limit=None,
                         include_other_areas=include_other_areas, config=config,
@@ -333,6 +359,15 @@ def exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_o
                config: ShortlistConfig,
                knowledge: Knowledge = Knowledge.current) -> dict[str, Any]:
     """Current members of a stream in an area whose record suggests an exit review."""
+    return todays_or_computed(
+        session, asked=("exits", area, stream), as_of=as_of, knowledge=knowledge,
+        versions=_versions(scorer, config),
+        compute=lambda: _exits_list(session=session, scorer=scorer, area=area, stream=stream,
+                                    as_of=as_of, config=config, knowledge=knowledge))
+
+
+def _exits_list(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,
+                config: ShortlistConfig, knowledge: Knowledge) -> dict[str, Any]:
     check_area_and_stream(session, area=area, stream=stream, config=config)
     conn = session.connection()
     recorded_by = _recorded_by(as_of, knowledge)
