@@ -178,22 +178,22 @@ def _top(values: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
     return rows[keep], cols[keep]
 
 
-def explanations_from_parts(parts: ScoreParts, *, catalogue: OffenceCatalogue,
-                            config: ScoringConfig, top: int = 5,
-                            people: np.ndarray | None = None) -> pd.DataFrame:
-    """Top factors per person for already computed scores (``scoring.score.compute_scores``).
+Factor = tuple[int, str, int, str, str, float]  # one row of EXPLANATION_COLUMNS
 
-    ``people`` optionally restricts to these row positions (default: everyone).
-    """
-    chosen = np.arange(parts.people.n) if people is None else np.asarray(people)
+
+def _factor_rows(parts: ScoreParts, *, catalogue: OffenceCatalogue, config: ScoringConfig,
+                 top: int, chosen: np.ndarray,
+                 threat: tuple[list[str], np.ndarray, np.ndarray]) -> list[Factor]:
+    """The top factors of the people at positions ``chosen``, by person then part then rank
+    (``threat`` is ``_threat_factors``' answer, computed once by the caller)."""
     weights = config.rfg.weights["all"]
     a = parts.rfg["all"]
     rfg_points = np.column_stack([weights[c] * getattr(a, c) for c in COMPONENTS])[chosen]
-    keys, threat_points, _ = _threat_factors(parts, catalogue, config)
+    keys, threat_points, _ = threat
     threat_points = threat_points[chosen]
     type_counts = _window_type_counts(parts, catalogue, config)
     lookups = _lookups(catalogue, config)
-    records: list[tuple[int, str, int, str, str, float]] = []
+    records: list[Factor] = []
     for part, values, names in (("rfg", rfg_points, list(COMPONENTS)),
                                 ("threat", threat_points, keys)):
         rows, cols = _top(values, top)
@@ -208,6 +208,19 @@ def explanations_from_parts(parts: ScoreParts, *, catalogue: OffenceCatalogue,
                     if part == "rfg" else _threat_text(key, i, parts, catalogue, config))
             records.append((int(parts.people.ids[i]), part, int(k) + 1, key, text,
                             float(values[r, c])))
+    return records
+
+
+def explanations_from_parts(parts: ScoreParts, *, catalogue: OffenceCatalogue,
+                            config: ScoringConfig, top: int = 5,
+                            people: np.ndarray | None = None) -> pd.DataFrame:
+    """Top factors per person for already computed scores (``scoring.score.compute_scores``).
+
+    ``people`` optionally restricts to these row positions (default: everyone).
+    """
+    chosen = np.arange(parts.people.n) if people is None else np.asarray(people)
+    records = _factor_rows(parts, catalogue=catalogue, config=config, top=top, chosen=chosen,
+                           threat=_threat_factors(parts, catalogue, config))
     frame = pd.DataFrame.from_records(records, columns=list(EXPLANATION_COLUMNS))
     return frame.sort_values(["person_id", "part", "rank"], kind="stable").reset_index(drop=True)
 
@@ -314,18 +327,22 @@ def person_explanation(parts: ScoreParts, *, catalogue: OffenceCatalogue,
         raise ScoringInputError(f"person_explanation needs one person, got {parts.people.n}")
     person_id = int(parts.people.ids[0])
     model = parts.model
-    frame = explanations_from_parts(parts, catalogue=catalogue, config=config, top=top)
-    _, points, baseline = _threat_factors(parts, catalogue, config)
+    # The factor rows as they are (already by part, then rank), with no DataFrame: this is
+    # one person's request, where pandas' fixed costs were most of the explanation's time.
+    threat = _threat_factors(parts, catalogue, config)
+    _, points, baseline = threat
+    records = _factor_rows(parts, catalogue=catalogue, config=config, top=top,
+                           chosen=np.arange(1), threat=threat)
     # Everything past the top factors, as one line, so baseline + factors = the score.
     totals = {"rfg": float(parts.rfg["all"].score[0]),
               "threat": 100.0 * float(parts.threat[0]) - float(baseline[0])}
     nonzero = {"rfg": len(COMPONENTS), "threat": int(np.count_nonzero(points[0]))}
 
     def factors(part: str) -> list[dict[str, Any]]:
-        rows = frame[frame["part"] == part]
-        shown = [{"factor": r.factor, "text": r.text, "contribution": round(r.contribution, 2),
-                  "display": f"{r.text}: {r.contribution:+.0f}"} for r in rows.itertuples()]
-        rest = totals[part] - float(rows["contribution"].sum())
+        rows = [r for r in records if r[1] == part]
+        shown = [{"factor": factor, "text": text, "contribution": round(value, 2),
+                  "display": f"{text}: {value:+.0f}"} for _, _, _, factor, text, value in rows]
+        rest = totals[part] - float(np.sum([r[5] for r in rows]))
         if abs(rest) > 1e-9:
             text = _plural(max(nonzero[part] - len(rows), 1), "other factor") + " together"
             shown.append({"factor": "other_factors", "text": text,

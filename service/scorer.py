@@ -17,11 +17,12 @@ from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 from sqlmodel import Session
 
-from models import RunStatus, ScoreRun
+from models import Person, RunStatus, ScoreRun
 from models.score import ScoreValues
 from scoring import (
     OffenceCatalogue,
@@ -33,8 +34,10 @@ from scoring import (
     score_people,
 )
 from scoring.artefacts import current_version
+from scoring.config import band_codes
 from scoring.explain import person_explanation
-from scoring.score import compute_scores, frame_from_parts
+from scoring.score import compute_scores
+from scoring.thr import rule_based_version
 from service.bulk import write_frame
 from service.frames import Filters, custody_frame, offences_frame, persons_frame
 from service.observability import SCORE_RUN_SECONDS
@@ -109,40 +112,68 @@ def _frames(conn: Connection, filters: Filters) -> tuple[pd.DataFrame, pd.DataFr
 
 
 def person_score(*, session: Session, person_id: int, as_of: date, scorer: Scorer,
-                 as_recorded: bool = False, top: int = 5) -> dict[str, Any]:
+                 as_recorded: bool = False, top: int = 5,
+                 person: Person | None = None) -> dict[str, Any]:
     """One person's RFG, THR, band and explanation as of a date.
 
     `as_recorded` uses only offences and custody recorded by the end of `as_of` (what was
-    known that day); otherwise everything known now about that date.
+    known that day); otherwise everything known now about that date. `person` is their row
+    when the caller has read it already (the route's area check), which saves a query.
+
+    The kernel is the batch one (`compute_scores`, what `score_people` runs), on this one
+    person's rows; the answer is read from its arrays rather than through the one-row
+    result frame (tests/service/test_person_score_agreement.py checks both agree).
     """
     filters = Filters(person_ids=[person_id], offences_until=as_of,
                       recorded_by=end_of_day_utc(as_of) if as_recorded else None)
-    offences, persons, custody = _frames(session.connection(), filters)
-    parts = compute_scores(offences, persons, custody, as_of=as_of, catalogue=scorer.catalogue,
-                           config=scorer.config, model=scorer.model)
-    row = frame_from_parts(parts, catalogue=scorer.catalogue, config=scorer.config).iloc[0]
+    conn = session.connection()
+    persons = persons_frame(conn, filters) if person is None else _person_frame(person)
+    parts = compute_scores(offences_frame(conn, filters), persons, custody_frame(conn, filters),
+                           as_of=as_of, catalogue=scorer.catalogue, config=scorer.config,
+                           model=scorer.model)
     why = person_explanation(parts, catalogue=scorer.catalogue, config=scorer.config, top=top)
     explanation = [{"part": part, **factor}
                    for part in ("rfg", "threat") for factor in why[part]["factors"]]
+    config = scorer.config
+    rfg = parts.rfg["all"]
+    band_source = rfg.score if config.bands.score == "rfg" else parts.risk
     return {
         "person_id": person_id,
         "as_of": as_of,
         "knowledge": "as_recorded" if as_recorded else "current",
-        "rfg": {"recency": row["recency"], "frequency": row["frequency"],
-                "gravity": row["gravity"], "victims": row["victims"], "score": row["rfg"]},
-        "rfg_by_stream": {"all": row["rfg"], "acquisitive": row["rfg_acquisitive"],
-                          "domestic_abuse": row["rfg_domestic_abuse"]},
-        "thr": {"threat": row["threat"], "harm": row["harm"], "risk": row["risk"],
-                "threat_source": str(row["threat_source"]),
+        "rfg": {"recency": float(rfg.recency[0]), "frequency": float(rfg.frequency[0]),
+                "gravity": float(rfg.gravity[0]), "victims": float(rfg.victims[0]),
+                "score": float(rfg.score[0])},
+        "rfg_by_stream": {"all": float(rfg.score[0]),
+                          "acquisitive": float(parts.rfg["acquisitive"].score[0]),
+                          "domestic_abuse": float(parts.rfg["domestic_abuse"].score[0])},
+        "thr": {"threat": float(parts.threat[0]), "harm": float(parts.harm[0]),
+                "risk": float(parts.risk[0]),
+                "threat_source": "model" if parts.model is not None else "rule_based",
                 "baseline": why["threat"]["baseline"]},
-        "band": str(row["band"]),
-        "escalating": bool(row["escalating"]),
-        "offences_to_date": int(row["offences_to_date"]),
+        "band": config.bands.levels[int(band_codes(band_source, config)[0])][0],
+        "escalating": bool(rfg.escalating[0]),
+        "offences_to_date": int(parts.basics.n_offences[0]),
         "explanation": explanation,
-        "config_version": scorer.config.version,
+        "config_version": config.version,
         "catalogue_version": scorer.catalogue.version,
-        "model_version": str(row["model_version"]),
+        "model_version": (parts.model.version if parts.model is not None
+                          else rule_based_version(config)),
     }
+
+
+def _person_frame(person: Person) -> pd.DataFrame:
+    """`persons_frame`'s one row, from a person's row already read."""
+    return pd.DataFrame({
+        "person_id": np.array([person.id], dtype=np.int64),
+        "date_of_birth": np.array([person.date_of_birth], dtype="datetime64[ns]"),
+        "deceased_on": np.array([person.deceased_on], dtype="datetime64[ns]"),
+        # Monitoring columns, as stored (scoring never reads them).
+        "sex": pd.Series([getattr(person.sex, "value", person.sex)], dtype=object),
+        "ethnicity": pd.Series([getattr(person.ethnicity, "value", person.ethnicity)],
+                               dtype=object),
+        "home_area": pd.Series([person.home_area], dtype=object),
+    })
 
 
 def score_frame(conn: Connection, *, as_of: date, area: str | None,

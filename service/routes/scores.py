@@ -40,9 +40,10 @@ def get_person_score(
                     "been recorded by the end of as_of")] = Knowledge.current,
 ) -> dict[str, Any]:
     """RFG, THR and band as of a date, with the factors that made them (decision support)."""
-    visible_person(session, audit, person_id)
+    person = visible_person(session, audit, person_id)
     result = person_score(session=session, person_id=person_id, as_of=as_of or date.today(),
-                          scorer=scorer, as_recorded=knowledge == Knowledge.as_recorded)
+                          scorer=scorer, as_recorded=knowledge == Knowledge.as_recorded,
+                          person=person)
     audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
                  detail=f"score as of {result['as_of']}")
     return result
