@@ -7,6 +7,8 @@ COPY service ./service
 COPY models ./models
 COPY scoring ./scoring
 COPY migrations ./migrations
+# The dependencies include uvicorn[standard]: uvloop and httptools (docs/benchmarks.md,
+# "Under load").
 RUN pip install . && useradd --create-home --uid 10001 iom && chown -R iom /app
 USER iom
 EXPOSE 8000
