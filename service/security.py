@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from models import ApiKey, Role
 from service.deps import SessionDep
 from service.errors import DomainError
+from service.throttle import ThrottleDep, check_failure
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,15 @@ class Forbidden(DomainError):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key, its role and the areas it may see (None: all)."""
+    """Who is calling: the key (or the person, signed in through the identity provider),
+    its role and the areas it may see (None: all)."""
 
-    key_id: int
+    key_id: int | None
     name: str
     role: Role
     areas: frozenset[str] | None
+    # The identity provider's subject of a person (None for a key): what the audit names.
+    subject: str | None = None
 
     def can_see(self, area: str | None) -> bool:
         return self.areas is None or (area is not None and area in self.areas)
@@ -79,7 +83,7 @@ def principal_for_key(session: Session, raw_key: str) -> Principal | None:
     now = datetime.now(UTC)
     if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
         return None
-    return Principal(key_id=key.id or 0, name=key.name, role=key.role,
+    return Principal(key_id=key.id, name=key.name, role=key.role,
                      areas=None if key.areas is None else frozenset(key.areas))
 
 
@@ -91,16 +95,20 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
 def authenticate(
     request: Request,
     session: SessionDep,
+    throttle: ThrottleDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
     x_api_key: Annotated[str | None, Depends(_api_key_header)] = None,
 ) -> Principal:
-    """The caller's principal from `Authorization: Bearer <key>` or `X-API-Key` (401 if none)."""
+    """The caller's principal from `Authorization: Bearer <key>` or `X-API-Key` (401 if
+    none; 429 once one address has failed too often)."""
     raw = bearer.credentials if bearer is not None else x_api_key
-    if not raw:
-        raise Unauthenticated("send an API key as Authorization: Bearer <key> or X-API-Key",
-                              headers={"WWW-Authenticate": "Bearer"})
-    principal = principal_for_key(session, raw)
+    principal = principal_for_key(session, raw) if raw else None
     if principal is None:
+        # Only failures are counted: a request with a good key writes nothing here.
+        check_failure(throttle, request)
+        if not raw:
+            raise Unauthenticated("send an API key as Authorization: Bearer <key> or "
+                                  "X-API-Key", headers={"WWW-Authenticate": "Bearer"})
         raise Unauthenticated("the API key is unknown, revoked or expired",
                               headers={"WWW-Authenticate": "Bearer"})
     request.state.principal = principal
