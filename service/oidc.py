@@ -204,6 +204,7 @@ class OidcProvider:
         """The claims of a valid ID token; SignInFailed for a bad signature, another issuer
         or audience, an expired token, a nonce not ours."""
         options = {"iss": {"essential": True, "value": self.issuer},
+                   "aud": {"essential": True, "values": [self.client_id]},
                    "sub": {"essential": True}, "exp": {"essential": True}}
         params = {"nonce": nonce, "client_id": self.client_id, "access_token": access_token}
         for attempt in (False, True):
