@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, delete, select
 
 from models import ThrottleCount
@@ -28,11 +28,30 @@ class TooManyFailures(DomainError):
     status, title, slug = 429, "Too many requests", "too-many-requests"
 
 
+class CounterUnavailable(Exception):
+    """Redis could not be reached."""
+
+
 @lru_cache
 def _redis(url: str) -> Any:
-    import redis  # only where REDIS_URL is set
+    import redis  # imported only where REDIS_URL is set (it costs start-up time)
 
     return redis.Redis.from_url(url, socket_timeout=2)
+
+
+def _in_redis(url: str, name: str, *, bump: bool, expiry: int) -> int:
+    from redis.exceptions import RedisError
+
+    try:
+        client = _redis(url)
+        if not bump:
+            return int(client.get(name) or 0)
+        pipe = client.pipeline()
+        pipe.incr(name)
+        pipe.expire(name, expiry)
+        return int(pipe.execute()[0])
+    except RedisError as exc:
+        raise CounterUnavailable from exc
 
 
 @dataclass
@@ -52,7 +71,8 @@ class Throttle:
         now = time.time() if now is None else now
         window = self._window(now)
         if self.redis_url:
-            count = int(_redis(self.redis_url).get(f"iom:throttle:{client}:{window}") or 0)
+            count = _in_redis(self.redis_url, f"iom:throttle:{client}:{window}", bump=False,
+                              expiry=self.window_seconds)
         else:
             row = self.session.get(ThrottleCount, (client, window))
             count = row.failures if row is not None else 0
@@ -63,11 +83,8 @@ class Throttle:
         now = time.time() if now is None else now
         window = self._window(now)
         if self.redis_url:
-            name = f"iom:throttle:{client}:{window}"
-            pipe = _redis(self.redis_url).pipeline()
-            pipe.incr(name)
-            pipe.expire(name, self.window_seconds)
-            count = int(pipe.execute()[0])
+            count = _in_redis(self.redis_url, f"iom:throttle:{client}:{window}", bump=True,
+                              expiry=self.window_seconds)
         else:
             count = self._count_in_database(client, window)
         return self._wait(count, window, now)
@@ -125,10 +142,36 @@ def too_many(seconds: int) -> TooManyFailures:
                            headers={"Retry-After": str(seconds)})
 
 
+def _fail_open(exc: Exception, throttle: Throttle) -> None:
+    # A counter store that cannot be reached lets the request go on (to its 401, or to
+    # checking the key): a throttle that failed closed would turn every sign-in into a 503
+    # while the store is down.
+    if isinstance(exc, SQLAlchemyError):
+        throttle.session.rollback()
+    log.warning("throttle counter unavailable: %s", type(exc).__name__)
+
+
+def wait_before(throttle: Throttle, client: str) -> int | None:
+    """Seconds `client` must wait before trying again (None: it may try now)."""
+    try:
+        return throttle.retry_after(client)
+    except (SQLAlchemyError, CounterUnavailable) as exc:
+        _fail_open(exc, throttle)
+        return None
+
+
+def count_failure(throttle: Throttle, client: str) -> int | None:
+    """Count one failure; the seconds to wait if `client` is now over the limit."""
+    try:
+        return throttle.failed(client)
+    except (SQLAlchemyError, CounterUnavailable) as exc:
+        _fail_open(exc, throttle)
+        return None
+
+
 def check_failure(throttle: Throttle, request: Request) -> None:
     """Count a failed authentication; raise 429 once the client is over the limit."""
-    client = client_of(request)
-    wait = throttle.failed(client)
+    wait = count_failure(throttle, client_of(request))
     if wait is not None:
         log.warning("throttled: too many authentication failures from one client")
         raise too_many(wait)

@@ -33,7 +33,7 @@ from service.errors import NotFound
 from service.oidc import OidcProvider, ProviderDep, SignInFailed
 from service.security import principal_for_key
 from service.store import sessions as session_store
-from service.throttle import ThrottleDep, client_of
+from service.throttle import ThrottleDep, client_of, count_failure, wait_before
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +70,12 @@ def sign_in(request: Request, session: SessionDep, settings: SettingsDep,
     if not settings.console_key_signin:
         raise NotFound("signing in to the console with a key is turned off here")
     target, client = safe_next(next), client_of(request)
-    wait = throttle.retry_after(client)
+    wait = wait_before(throttle, client)
     principal = principal_for_key(session, api_key) if wait is None and api_key.strip() \
         else None
     if principal is None:
         log.warning("console sign-in refused: unknown, revoked or expired key")
-        wait = wait or throttle.failed(client)
+        wait = wait or count_failure(throttle, client)
         if wait is not None:
             return _sign_in_page(request, settings, provider, next_url=target, status=429,
                                  retry_after=wait,
@@ -120,10 +120,10 @@ def oidc_callback(request: Request, session: SessionDep, settings: SettingsDep,
     if provider is None:
         raise NotFound("single sign-on is not configured")
     client = client_of(request)
-    wait = throttle.retry_after(client)
+    wait = wait_before(throttle, client)
 
     def refuse(message: str) -> Response:
-        seconds = wait or throttle.failed(client)
+        seconds = wait or count_failure(throttle, client)
         page = _sign_in_page(request, settings, provider, next_url=safe_next(None),
                              status=429 if seconds else 401, retry_after=seconds,
                              error=f"Too many failed sign-ins: try again in {seconds} s."

@@ -300,3 +300,14 @@ def test_outside_development_a_default_secret_is_refused() -> None:
     started = subprocess.run([sys.executable, "-c", "import service.main"], env=env,
                              cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert started.returncode != 0 and "CONSOLE_SECRET" in started.stderr
+
+
+def test_an_unreachable_counter_store_leaves_the_401(app_on_test_session: None) -> None:
+    app.dependency_overrides[get_settings] = lambda: Settings(
+        throttle_max_failures=1, redis_url="redis://127.0.0.1:9/0")  # nothing listens on 9
+    try:
+        client = TestClient(app)
+        codes = [client.get("/persons").status_code for _ in range(3)]
+        assert codes == [401, 401, 401]
+    finally:
+        app.dependency_overrides.pop(get_settings, None)
