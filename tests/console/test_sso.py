@@ -3,6 +3,8 @@ the claims' role and areas, the audit under the person's name, "no access" audit
 tampered, expired, foreign or replayed token refused, sessions' expiry and revocation, the
 throttle, and the production secret check."""
 
+import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -24,7 +26,7 @@ from joserfc.jws import extract_compact
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from models import AuditEvent, CohortMembership, ConsoleSession, Person
+from models import AuditEvent, CohortMembership, ConsoleSession, Person, SignInAttempt
 from models.base import utcnow
 from service.config import Settings, get_settings
 from service.console.session import COOKIE_NAME
@@ -95,6 +97,18 @@ def a_member(session: Session, area: str) -> int:
                           .order_by(CohortMembership.id)).first()
     assert member is not None
     return member.person_id
+
+
+def test_the_provider_is_sent_a_pkce_challenge_of_the_kept_verifier(
+        sso: Settings, session: Session) -> None:
+    start = browser().get("/console/sign-in/oidc", follow_redirects=False)
+    query = parse_qs(urlsplit(start.headers["location"]).query)
+    attempt = session.exec(select(SignInAttempt).where(
+        SignInAttempt.state_hash == session_store.token_hash(query["state"][0]))).one()
+    digest = hashlib.sha256(attempt.code_verifier.encode()).digest()
+    assert query["code_challenge"] == [base64.urlsafe_b64encode(digest).decode().rstrip("=")]
+    assert query["nonce"] == [attempt.nonce] and len(attempt.code_verifier) >= 43
+    assert "iom_sign_in=" + query["state"][0] in start.headers["set-cookie"]
 
 
 def test_a_person_signs_in_with_the_role_and_areas_of_their_claims(
