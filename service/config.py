@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     oidc_redirect_uri: str | None = None
     # How a force's claims become a role and areas (docs/oidc-mapping.example.yaml).
     oidc_mapping_path: Path | None = None
+    # The audience of the access tokens the provider issues to systems registered there
+    # for this API (client credentials; Entra ID: the Application ID URI, api://...). Set,
+    # the API also takes such a JWT as its bearer credential, mapped as people's claims
+    # are; unset, the API takes keys only.
+    oidc_api_audience: str | None = None
     # Whether the console's sign-in page still takes a pasted API key (for a break-glass
     # admin and `make run`); turn it off where every person signs in through the provider.
     console_key_signin: bool = True
@@ -137,6 +142,8 @@ class Settings(BaseSettings):
                              "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)")
         if self.oidc_issuer and not (self.oidc_client_id and self.oidc_mapping_path):
             raise ValueError("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_MAPPING_PATH")
+        if self.oidc_api_audience and not self.oidc_issuer:
+            raise ValueError("OIDC_API_AUDIENCE needs OIDC_ISSUER")
         return self
 
 

@@ -132,6 +132,8 @@ class OidcProvider:
     client_secret: str
     scopes: str
     mapping: ClaimsMapping
+    # The audience of access tokens for this API (None: the API takes no access tokens).
+    api_audience: str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -226,11 +228,37 @@ class OidcProvider:
         raise SignInFailed("the ID token is not valid")
 
 
+    def validate_access_token(self, token: str, *, now: int | None = None) -> dict[str, Any]:
+        """The claims of a valid JWT access token for this API (RFC 9068: a system's
+        client-credentials token); SignInFailed for a bad signature, another issuer or
+        audience, or an expired token."""
+        if not self.api_audience:
+            raise SignInFailed("this service takes no access tokens")
+        registry = jwt.JWTClaimsRegistry(
+            now=now, leeway=LEEWAY_SECONDS, iss={"essential": True, "value": self.issuer},
+            aud={"essential": True, "value": self.api_audience},
+            sub={"essential": True}, exp={"essential": True})
+        for attempt in (False, True):
+            try:
+                decoded = jwt.decode(token, self.keys(refresh=attempt),
+                                     algorithms=ID_TOKEN_ALGORITHMS)
+                registry.validate(decoded.claims)
+                return dict(decoded.claims)
+            except InvalidKeyIdError:
+                if attempt:
+                    raise SignInFailed("the access token is signed with a key the provider "
+                                       "does not publish") from None
+            except (JoseError, ValueError) as exc:
+                raise SignInFailed(f"the access token is not valid ({exc})") from None
+        raise SignInFailed("the access token is not valid")
+
+
 @lru_cache
 def _provider(issuer: str, client_id: str, client_secret: str, scopes: str,
-              mapping_path: Path) -> OidcProvider:
+              mapping_path: Path, api_audience: str | None) -> OidcProvider:
     return OidcProvider(issuer=issuer, client_id=client_id, client_secret=client_secret,
-                        scopes=scopes, mapping=ClaimsMapping.load(mapping_path))
+                        scopes=scopes, mapping=ClaimsMapping.load(mapping_path),
+                        api_audience=api_audience)
 
 
 def provider_for(settings: Settings) -> OidcProvider | None:
@@ -239,7 +267,7 @@ def provider_for(settings: Settings) -> OidcProvider | None:
         return None
     return _provider(settings.oidc_issuer, settings.oidc_client_id,
                      settings.oidc_client_secret.get_secret_value(), settings.oidc_scopes,
-                     settings.oidc_mapping_path)
+                     settings.oidc_mapping_path, settings.oidc_api_audience)
 
 
 def get_provider(settings: SettingsDep) -> OidcProvider | None:

@@ -18,8 +18,10 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlmodel import Session, select
 
 from models import ApiKey, Role
-from service.deps import SessionDep
+from service.config import Settings
+from service.deps import SessionDep, SettingsDep
 from service.errors import DomainError
+from service.oidc import SignInFailed, provider_for
 from service.throttle import ThrottleDep, check_failure
 
 log = logging.getLogger(__name__)
@@ -87,22 +89,52 @@ def principal_for_key(session: Session, raw_key: str) -> Principal | None:
                      areas=None if key.areas is None else frozenset(key.areas))
 
 
-_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+_bearer = HTTPBearer(auto_error=False, description=(
+    "Authorization: Bearer <API key>, or an access token from the force's identity provider "
+    "where the service is configured for them"))
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                                description="The API key, as an alternative to Bearer")
+
+
+def _looks_like_jwt(raw: str) -> bool:
+    return raw.count(".") == 2 and not raw.startswith("iom_")
+
+
+def principal_for_access_token(settings: Settings, raw: str) -> Principal | None:
+    """The system an identity provider's JWT access token names, with the role and areas
+    its claims map to; None if the token is not valid or the API takes none (a token whose
+    claims map to no role or no areas is refused with 403)."""
+    provider = provider_for(settings)
+    if provider is None or provider.api_audience is None:
+        return None
+    try:
+        claims = provider.validate_access_token(raw)
+    except SignInFailed as exc:
+        log.warning("access token refused: %s", exc.detail)
+        return None
+    mapping = provider.mapping
+    role, areas = mapping.role(claims), mapping.areas(claims)
+    if role is None or areas == frozenset():
+        raise Forbidden("the identity provider's token maps to no role or no areas here")
+    return Principal(key_id=None, name=mapping.display_name(claims), role=role, areas=areas,
+                     subject=str(claims["sub"]))
 
 
 def authenticate(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     throttle: ThrottleDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
     x_api_key: Annotated[str | None, Depends(_api_key_header)] = None,
 ) -> Principal:
-    """The caller's principal from `Authorization: Bearer <key>` or `X-API-Key` (401 if
+    """The caller's principal from `Authorization: Bearer <key>` or `X-API-Key`, or a
+    bearer access token from the identity provider where OIDC_API_AUDIENCE is set (401 if
     none; 429 once one address has failed too often)."""
     raw = bearer.credentials if bearer is not None else x_api_key
     principal = principal_for_key(session, raw) if raw else None
+    if principal is None and raw and bearer is not None and _looks_like_jwt(raw):
+        principal = principal_for_access_token(settings, raw)
     if principal is None:
         # Only failures are counted: a request with a good key writes nothing here.
         check_failure(throttle, request)
