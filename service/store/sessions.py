@@ -23,6 +23,9 @@ from service.store.common import get_or_404, page
 TOUCH_EVERY = timedelta(minutes=1)
 # A sign-in left half-way at the provider is forgotten after this long.
 ATTEMPT_LIFETIME = timedelta(minutes=10)
+# Sessions past their lifetime are kept this long (who was signed in when, for an
+# investigation), then deleted at a later sign-in; the audit keeps what each person did.
+ENDED_KEPT = timedelta(days=90)
 
 
 def token_hash(token: str) -> str:
@@ -56,6 +59,8 @@ def start_session(*, session: Session, who: Who, lifetimes: Lifetimes) -> str:
     """Store a new session and return its token (for the cookie; never stored)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    session.exec(delete(ConsoleSession)  # type: ignore[call-overload]
+                 .where(col(ConsoleSession.expires_at) < now - ENDED_KEPT))
     session.add(ConsoleSession(
         token_hash=token_hash(token), method=who.method, key_id=who.key_id,
         issuer=who.issuer, subject=who.subject, display_name=who.display_name[:200],

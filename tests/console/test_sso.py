@@ -325,3 +325,18 @@ def test_an_unreachable_counter_store_leaves_the_401(app_on_test_session: None) 
         assert codes == [401, 401, 401]
     finally:
         app.dependency_overrides.pop(get_settings, None)
+
+
+def test_sessions_ended_long_ago_are_deleted_at_a_later_sign_in(sso: Settings,
+                                                                 session: Session) -> None:
+    old = ConsoleSession(token_hash="0" * 64, method="oidc", subject="gone",
+                         display_name="Long Gone", role="analyst", areas=None,
+                         expires_at=utcnow() - timedelta(days=91))
+    recent = ConsoleSession(token_hash="1" * 64, method="oidc", subject="recent",
+                            display_name="Recently Gone", role="analyst", areas=None,
+                            expires_at=utcnow() - timedelta(days=89))
+    session.add_all([old, recent])
+    session.commit()
+    assert sign_in(browser(), "bob").status_code == 200
+    left = set(session.exec(select(ConsoleSession.subject)).all())
+    assert "gone" not in left and {"recent", "bob"} <= left
