@@ -8,10 +8,10 @@ areas a person does not exist: 404) and writes the same audit events the API wri
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from models import AuditAction
@@ -20,7 +20,14 @@ from scoring.dates import add_months
 from service.access import visible_person
 from service.console import charts
 from service.console.forms import blank, choice, form_date
-from service.console.session import ConsoleAuditor, Purpose
+from service.console.session import (
+    FORM_TOKEN_FIELD,
+    ConsoleAuditor,
+    ConsoleSecret,
+    Purpose,
+    check_form,
+    form_token,
+)
 from service.console.web import NO_STORE, render, router
 from service.deps import IdPath, Paging, ScorerDep, SessionDep
 from service.errors import invalid_field
@@ -41,15 +48,26 @@ QUARTERS_BACK = 12
 # --- person -------------------------------------------------------------------------------
 
 @router.get("/persons")
+def person_lookup_form(request: Request, auditor: ConsoleAuditor, why: Purpose,
+                       secret: ConsoleSecret) -> Response:
+    """The form to find a person (it posts: a PNC ID never goes into a URL)."""
+    return render(request, "person_lookup.html",
+                  {"title": "Find a person", "active": "person", "person_id": "",
+                   "pnc_id": "", "error": None, "token": form_token(request, secret),
+                   "token_field": FORM_TOKEN_FIELD})
+
+
+@router.post("/persons")
 def person_lookup(request: Request, session: SessionDep, auditor: ConsoleAuditor,
-                  why: Purpose, person_id: str | None = None,
-                  pnc_id: str | None = None) -> Response:
+                  why: Purpose, secret: ConsoleSecret,
+                  person_id: Annotated[str, Form(max_length=20)] = "",
+                  pnc_id: Annotated[str, Form(max_length=20)] = "",
+                  form_token: Annotated[str, Form(max_length=200)] = "") -> Response:
     """Find a person by id or PNC ID and open their page."""
+    check_form(request, form_token, secret)
     pid, pnc = blank(person_id), blank(pnc_id)
     if pid is None and pnc is None:
-        return render(request, "person_lookup.html",
-                      {"title": "Find a person", "active": "person", "person_id": "",
-                       "pnc_id": "", "error": None})
+        raise invalid_field(["form", "person_id"], "give a person id or a PNC ID")
     if pid is None:
         rows, _ = person_store.find_persons(session=session, paging=Paging(limit=2, offset=0),
                                             pnc_id=pnc, home_area=None,
@@ -59,11 +77,12 @@ def person_lookup(request: Request, session: SessionDep, auditor: ConsoleAuditor
         if len(rows) != 1:
             return render(request, "person_lookup.html",
                           {"title": "Find a person", "active": "person", "person_id": "",
-                           "pnc_id": pnc,
+                           "pnc_id": pnc, "token": form_token,
+                           "token_field": FORM_TOKEN_FIELD,
                            "error": "No person with that PNC ID in your areas."}, status=404)
         pid = str(rows[0].id)
     if not pid.isdigit():
-        raise invalid_field(["query", "person_id"], "person_id must be a number")
+        raise invalid_field(["form", "person_id"], "person_id must be a number")
     return RedirectResponse(f"/console/persons/{int(pid)}", status_code=303)
 
 

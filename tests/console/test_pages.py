@@ -277,8 +277,9 @@ def test_a_purpose_is_never_in_a_url(console: SignIn, session: Session) -> None:
             assert "purpose=" not in url and "justification" not in url and "Bristol" \
                 not in url, url
         assert "justification" not in str(page.url)
-    lookup = client.get("/console/persons", params={"person_id": member.person_id},
-                        follow_redirects=False)
+    lookup = client.post("/console/persons", data={"person_id": member.person_id,
+                                                   "form_token": lookup_token(client)},
+                         follow_redirects=False)
     assert lookup.headers["location"] == f"/console/persons/{member.person_id}"
 
 
@@ -323,11 +324,23 @@ def test_person_lookup_by_pnc(console: SignIn, session: Session) -> None:
     member = a_member(session)
     person = session.get(Person, member.person_id)
     assert person is not None
-    response = client.get("/console/persons", params={"pnc_id": person.pnc_id},
-                          follow_redirects=False)
+    token = lookup_token(client)
+    response = client.post("/console/persons", data={"pnc_id": person.pnc_id,
+                                                      "form_token": token},
+                           follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == f"/console/persons/{person.id}"
-    assert client.get("/console/persons", params={"person_id": "x5"}).status_code == 422
+    assert client.post("/console/persons", data={"person_id": "x5", "form_token": token}
+                       ).status_code == 422
+    # Without the session's form token (a page on another site posting it): refused.
+    assert client.post("/console/persons", data={"pnc_id": person.pnc_id}).status_code == 403
+
+
+def lookup_token(client: TestClient) -> str:
+    page = client.get("/console/persons")
+    found = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert found is not None and 'method="post"' in page.text
+    return found.group(1)
 
 
 # --- cohort --------------------------------------------------------------------------------
