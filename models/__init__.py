@@ -69,6 +69,12 @@ from models.security import (
     AuditEventRead,
     Role,
 )
+from models.sessions import (  # console sign-in sessions, the sign-in throttle
+    ConsoleSession,
+    ConsoleSessionRead,
+    SignInAttempt,
+    ThrottleCount,
+)
 from models.training import (  # training jobs and the model registry
     ModelCandidateList,
     ModelCandidateRead,
@@ -89,6 +95,7 @@ __all__ = [
     "ShortlistExcluded", "ShortlistRead", "ShortlistVersions",
     "ModelCandidateList", "ModelCandidateRead", "PromoteRequest", "PromotionRead",
     "TrainingJob", "TrainingJobRead",
+    "ConsoleSession", "ConsoleSessionRead", "SignInAttempt", "ThrottleCount",
     "ApiKey",
     "ApiKeyCreate",
     "ApiKeyIssued",

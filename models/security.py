@@ -73,6 +73,10 @@ class AuditEvent(SQLModel, table=True):
     key_id: int | None = Field(default=None, index=True)
     key_name: str | None = Field(default=None, max_length=200)
     role: str | None = Field(default=None, max_length=32)
+    # A person signed in through the identity provider: its subject and display name
+    # (key_id and key_name stay empty); a key's events leave these empty.
+    actor_subject: str | None = Field(default=None, max_length=300, index=True)
+    actor_name: str | None = Field(default=None, max_length=200)
     action: AuditAction = Field(sa_column=enum_column(AuditAction))
     method: str = Field(max_length=8)
     route: str = Field(max_length=200)
@@ -90,6 +94,8 @@ class AuditEventRead(SQLModel):
     key_id: int | None
     key_name: str | None
     role: str | None
+    actor_subject: str | None = None
+    actor_name: str | None = None
     action: AuditAction
     method: str
     route: str

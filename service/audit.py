@@ -40,8 +40,11 @@ class Auditor:
         consultation or refusal has nothing pending, so its event commits alone.
         """
         route = self.request.scope.get("route")
+        person = self.principal.subject is not None
         event = AuditEvent(
-            key_id=self.principal.key_id, key_name=self.principal.name,
+            key_id=self.principal.key_id, key_name=None if person else self.principal.name,
+            actor_subject=self.principal.subject,
+            actor_name=self.principal.name if person else None,
             role=self.principal.role.value, action=action, method=self.request.method,
             route=getattr(route, "path", self.request.url.path), status=status,
             person_ids=sorted({p for p in person_ids if p is not None}),
@@ -81,6 +84,19 @@ def import_event(kind: str, summary: ImportSummary,
                     f"{summary.updated} updated, {summary.unchanged} unchanged, "
                     f"{summary.skipped_erased} skipped as erased"
                     f"{' (erased records restored)' if restore_erased else ''}")
+
+
+def record_sign_in_refusal(session: Session, request: Request, *, subject: str, name: str,
+                           detail: str) -> AuditEvent:
+    """A person the identity provider signed in but whom the claims mapping gives no access:
+    recorded under their own subject and name (no key, no role)."""
+    event = AuditEvent(actor_subject=subject[:300], actor_name=name[:200],
+                       action=AuditAction.consultation, method=request.method,
+                       route=request.url.path, status=403, person_ids=[],
+                       request_id=getattr(request.state, "request_id", None), detail=detail)
+    session.add(event)
+    session.commit()
+    return event
 
 
 # Who the command line acts as: a local administrator with no key.

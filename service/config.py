@@ -4,7 +4,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring import paths
@@ -13,6 +13,11 @@ from scoring import paths
 SSD_RANDOM_PAGE_COST = 1.1
 # The largest page any list returns (openapi.yaml states it as the maximum of `limit`).
 PAGE_SIZE_CEILING = 500
+# Outside development a secret must be at least this long and none of the well-known
+# placeholders: a guessable secret lets anyone forge the console's form tokens.
+MIN_SECRET_LENGTH = 32
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "console-secret",
+                                 "development", "e2e-secret", "test"})
 
 
 class Settings(BaseSettings):
@@ -95,6 +100,55 @@ class Settings(BaseSettings):
     # Signs the console's session cookies (CONSOLE_SECRET). Unset, a random secret is drawn
     # per process: safe, but sessions end on restart and do not cross workers.
     console_secret: SecretStr = SecretStr("")
+    # "development" (the default: `make run`) or anything else, e.g. "production": outside
+    # development the service refuses to start without a real CONSOLE_SECRET.
+    environment: str = "development"
+    # OpenID Connect sign-in to the console: the issuer (found by discovery at
+    # <issuer>/.well-known/openid-configuration), this service's client registration there,
+    # and the scopes asked for. Unset issuer: no single sign-on, key sign-in only.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_scopes: str = "openid profile email"
+    # The callback URL registered with the provider; unset, it is built from the request
+    # (set it behind a proxy that rewrites the host or scheme).
+    oidc_redirect_uri: str | None = None
+    # How a force's claims become a role and areas (docs/oidc-mapping.example.yaml).
+    oidc_mapping_path: Path | None = None
+    # The audience of the access tokens the provider issues to systems registered there
+    # for this API (client credentials; Entra ID: the Application ID URI, api://...). Set,
+    # the API also takes such a JWT as its bearer credential, mapped as people's claims
+    # are; unset, the API takes keys only.
+    oidc_api_audience: str | None = None
+    # Whether the console's sign-in page still takes a pasted API key (for a break-glass
+    # admin and `make run`); turn it off where every person signs in through the provider.
+    console_key_signin: bool = True
+    # A console session ends after this long without a request, and this long after
+    # sign-in whatever happens (a working day: a meeting fits, a forgotten tab expires).
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_max_hours: int = Field(default=8, ge=1)
+    # Throttle: more than `throttle_max_failures` failed sign-ins or 401s from one client
+    # address within `throttle_window_seconds` get 429 until the window ends. Counted in
+    # the database (shared by every worker), or in Redis where REDIS_URL is set.
+    throttle_max_failures: int = Field(default=20, ge=1)
+    throttle_window_seconds: int = Field(default=300, ge=1)
+    redis_url: str | None = None
+
+    @model_validator(mode="after")
+    def _secrets_outside_development(self) -> "Settings":
+        # Refuse to start rather than run a production console on a guessable secret.
+        secret = self.console_secret.get_secret_value()
+        if self.environment != "development" and (
+                secret.strip().lower() in PLACEHOLDER_SECRETS
+                or len(secret) < MIN_SECRET_LENGTH):
+            raise ValueError(f"ENVIRONMENT={self.environment} needs CONSOLE_SECRET set to a "
+                             f"random value of at least {MIN_SECRET_LENGTH} characters "
+                             "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)")
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_mapping_path):
+            raise ValueError("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_MAPPING_PATH")
+        if self.oidc_api_audience and not self.oidc_issuer:
+            raise ValueError("OIDC_API_AUDIENCE needs OIDC_ISSUER")
+        return self
 
 
 @lru_cache

@@ -243,6 +243,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         415: "Unsupported Content-Type",
         422: "Invalid input, with field-level errors",
         428: "If-Match header required",
+        429: "Too many failed sign-ins or 401s from this address; retry after Retry-After "
+             "seconds",
         500: "A fault the service did not expect; the detail quotes the request id",
         503: "Busy or the database is unreachable; retry after Retry-After seconds",
     }.items()

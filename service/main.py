@@ -88,7 +88,7 @@ def create_app() -> FastAPI:
         changes.router,  # the change feed
     ):
         app.include_router(router, dependencies=[Depends(authenticate)],
-                           responses=responses(400, 401, 500, 503))
+                           responses=responses(400, 401, 429, 500, 503))
     install_openapi(app)
     install_docs(app)
     return app

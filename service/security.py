@@ -19,9 +19,11 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlmodel import Session, select
 
 from models import ApiKey, Role
-from service.config import get_settings
-from service.deps import SessionDep
+from service.config import Settings
+from service.deps import SessionDep, SettingsDep
 from service.errors import DomainError
+from service.oidc import SignInFailed, provider_for
+from service.throttle import ThrottleDep, check_failure
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +41,15 @@ class Forbidden(DomainError):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key, its role and the areas it may see (None: all)."""
+    """Who is calling: the key (or the person, signed in through the identity provider),
+    its role and the areas it may see (None: all)."""
 
-    key_id: int
+    key_id: int | None
     name: str
     role: Role
     areas: frozenset[str] | None
+    # The identity provider's subject of a person (None for a key): what the audit names.
+    subject: str | None = None
 
     def can_see(self, area: str | None) -> bool:
         return self.areas is None or (area is not None and area in self.areas)
@@ -130,25 +135,59 @@ def principal_for_key(session: Session, raw_key: str, *,
     return Principal(key_id=key.key_id, name=key.name, role=key.role, areas=key.areas)
 
 
-_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+_bearer = HTTPBearer(auto_error=False, description=(
+    "Authorization: Bearer <API key>, or an access token from the force's identity provider "
+    "where the service is configured for them"))
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                                description="The API key, as an alternative to Bearer")
+
+
+def _looks_like_jwt(raw: str) -> bool:
+    return raw.count(".") == 2 and not raw.startswith("iom_")
+
+
+def principal_for_access_token(settings: Settings, raw: str) -> Principal | None:
+    """The system an identity provider's JWT access token names, with the role and areas
+    its claims map to; None if the token is not valid or the API takes none (a token whose
+    claims map to no role or no areas is refused with 403)."""
+    provider = provider_for(settings)
+    if provider is None or provider.api_audience is None:
+        return None
+    try:
+        claims = provider.validate_access_token(raw)
+    except SignInFailed as exc:
+        log.warning("access token refused: %s", exc.detail)
+        return None
+    mapping = provider.mapping
+    role, areas = mapping.role(claims), mapping.areas(claims)
+    if role is None or areas == frozenset():
+        raise Forbidden("the identity provider's token maps to no role or no areas here")
+    return Principal(key_id=None, name=mapping.display_name(claims), role=role, areas=areas,
+                     subject=str(claims["sub"]))
 
 
 def authenticate(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
+    throttle: ThrottleDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
     x_api_key: Annotated[str | None, Depends(_api_key_header)] = None,
 ) -> Principal:
-    """The caller's principal from `Authorization: Bearer <key>` or `X-API-Key` (401 if none)."""
+    """The caller's principal from `Authorization: Bearer <key>` or `X-API-Key`, or a
+    bearer access token from the identity provider where OIDC_API_AUDIENCE is set (401 if
+    none; 429 once one address has failed too often)."""
     raw = bearer.credentials if bearer is not None else x_api_key
-    if not raw:
-        raise Unauthenticated("send an API key as Authorization: Bearer <key> or X-API-Key",
-                              headers={"WWW-Authenticate": "Bearer"})
-    principal = principal_for_key(session, raw,
-                                  max_age=get_settings().api_key_cache_seconds)
+    principal = (principal_for_key(session, raw, max_age=settings.api_key_cache_seconds)
+                 if raw else None)
+    if principal is None and raw and bearer is not None and _looks_like_jwt(raw):
+        principal = principal_for_access_token(settings, raw)
     if principal is None:
+        # Only failures are counted: a request with a good key writes nothing here.
+        check_failure(throttle, request)
+        if not raw:
+            raise Unauthenticated("send an API key as Authorization: Bearer <key> or "
+                                  "X-API-Key", headers={"WWW-Authenticate": "Bearer"})
         raise Unauthenticated("the API key is unknown, revoked or expired",
                               headers={"WWW-Authenticate": "Bearer"})
     request.state.principal = principal

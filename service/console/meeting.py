@@ -3,7 +3,8 @@ and stream, their CSV/XLSX exports, and the meeting's decisions recorded through
 
 Everything goes through the API's own functions (the shortlist store, the export writer,
 the meeting store) under the same rules: person-level roles only, the key's areas, a
-justification before any person-level row is shown, and the same audit events. Forms post
+purpose stated for the session before any person-level row is shown (never in a URL), and
+the same audit events. Forms post
 without JavaScript and carry the session's form token (see `session.check_form`).
 """
 
@@ -22,11 +23,11 @@ from scoring.shortlist import ShortlistConfig
 from service.access import require_area, require_area_visible, visible_person
 from service.audit import Auditor
 from service.console.forms import blank, form_date
-from service.console.forms import justification as justification_of
 from service.console.session import (
     FORM_TOKEN_FIELD,
     ConsoleAuditor,
     ConsoleSecret,
+    Purpose,
     check_form,
     form_token,
 )
@@ -81,16 +82,13 @@ def _form_fields(area: str | None, stream: str | None, as_of: str | None, rank_b
     return fields
 
 
-def _page_url(fields: dict[str, Any], *, justification: str | None,
-              meeting_id: int | None = None, recorded: int | None = None,
+def _page_url(fields: dict[str, Any], *, meeting_id: int | None = None, recorded: int | None = None,
               anchor: str = "") -> str:
     query: dict[str, Any] = {k: v for k, v in fields.items() if v not in (None, "")}
     if fields.get("limit") == DEFAULT_LIMIT:
         query.pop("limit", None)
     if fields.get("rank_by") == "risk":
         query.pop("rank_by", None)
-    if justification:
-        query["justification"] = justification
     if meeting_id is not None:
         query["meeting_id"] = meeting_id
     if recorded is not None:
@@ -123,27 +121,25 @@ def _shortlist_streams(session: SessionDep, rules: ShortlistConfig) -> list[Any]
 def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
                  rules: ShortlistConfigDep,
                  secret: ConsoleSecret,
-                 auditor: ConsoleAuditor, area: str | None = None, stream: str | None = None,
-                 as_of: str | None = None, rank_by: str | None = None,
-                 limit: str | None = None, meeting_id: str | None = None,
-                 recorded: str | None = None, justification: str | None = None) -> Response:
+                 auditor: ConsoleAuditor, why: Purpose, area: str | None = None,
+                 stream: str | None = None, as_of: str | None = None,
+                 rank_by: str | None = None, limit: str | None = None,
+                 meeting_id: str | None = None, recorded: str | None = None) -> Response:
     """The migration meeting: shortlist, exclusions, exit review, exports and decisions."""
-    why = justification_of(justification)
     fields = _form_fields(area, stream, as_of, rank_by, limit)
     principal = auditor.principal
     allowed = principal.areas
     chosen_meeting = _meeting_id(meeting_id)
     context: dict[str, Any] = {
         "title": "Migration meeting", "active": "meeting", "fields": fields,
-        "justification": why,
         "areas": [a for a in list_areas(session) if allowed is None or a.code in allowed],
         "streams": _shortlist_streams(session, rules), "rank_bys": RANK_BY,
         "listing": None, "exits": None,
     }
-    if why is None or fields["area"] is None or fields["stream"] is None:
-        missing = why is not None or fields["area"] is not None or fields["stream"] is not None
+    if fields["area"] is None or fields["stream"] is None:
+        missing = fields["area"] is not None or fields["stream"] is not None
         return render(request, "meeting.html", {
-            **context, "error": "Choose an area and a stream and give a justification."
+            **context, "error": "Choose an area and a stream."
             if missing else None}, status=422 if missing else 200, headers=NO_STORE)
     the_area, the_stream = fields["area"], fields["stream"]
     require_area_visible(principal, the_area)
@@ -180,8 +176,7 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
     if recorded_id is not None:
         flash = next((d for d in decisions if d.id == recorded_id), None)
     export_query = {"area": the_area, "stream": the_stream, "as_of": day.isoformat(),
-                    "rank_by": fields["rank_by"], "limit": fields["limit"],
-                    "justification": why}
+                    "rank_by": fields["rank_by"], "limit": fields["limit"]}
     downloads = {(kind, fmt): "/console/meeting/export?" + urlencode(
         {**export_query, "kind": kind, "format": fmt}) for kind in KINDS for fmt in FORMATS}
     return render(request, "meeting.html", {
@@ -192,22 +187,18 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
         "token_field": FORM_TOKEN_FIELD,
         "cohorts": list(Cohort), "exit_reasons": list(ExitReason),
         "kinds": [DecisionKind.adopt, DecisionKind.decline, DecisionKind.defer],
-        "today": date.today(), "self_url": _page_url(fields, justification=why,
-                                                     meeting_id=chosen_meeting),
+        "today": date.today(), "self_url": _page_url(fields, meeting_id=chosen_meeting),
     }, headers=NO_STORE)
 
 
 @router.get("/meeting/export")
 def meetingexport_listing(session: SessionDep, scorer: ScorerDep, rules: ShortlistConfigDep,
-                          auditor: ConsoleAuditor,
+                          auditor: ConsoleAuditor, why: Purpose,
                    area: str | None = None, stream: str | None = None,
                    as_of: str | None = None, rank_by: str | None = None,
                    limit: str | None = None, kind: str | None = None,
-                   format: str | None = None, justification: str | None = None) -> Response:
+                   format: str | None = None) -> Response:
     """The shortlist or exit review as CSV/XLSX: the API's export, audited as a disclosure."""
-    why = justification_of(justification)
-    if why is None:
-        raise invalid_field(["query", "justification"], "a download needs a justification")
     fields = _form_fields(area, stream, as_of, rank_by, limit)
     if fields["area"] is None or fields["stream"] is None:
         raise invalid_field(["query", "area"], "choose an area and a stream")
@@ -244,8 +235,7 @@ def create_meeting(request: Request, session: SessionDep, auditor: ConsoleAudito
                    secret: ConsoleSecret,
                    area: Short = "", held_on: Short = "", agencies: Short = "",
                    stream: Short = "", as_of: Short = "", rank_by: Short = "",
-                   limit: Short = "", justification: Short = "",
-                   form_token: Short = "") -> Response:
+                   limit: Short = "", form_token: Short = "") -> Response:
     """Record a migration meeting (area, date, agencies present), then open it."""
     check_form(request, form_token, secret)
     fields = _return_fields(area, stream, as_of, rank_by, limit)
@@ -265,19 +255,18 @@ def create_meeting(request: Request, session: SessionDep, auditor: ConsoleAudito
             for e in exc.errors()]) from None
     meeting = meeting_store.create_meeting(session=session, meeting_in=meeting_in,
                                            recorded_by=auditor.principal.name)
-    return RedirectResponse(_page_url(fields, justification=justification_of(justification),
-                                      meeting_id=meeting.id, anchor="#meeting-h"),
+    return RedirectResponse(_page_url(fields, meeting_id=meeting.id, anchor="#meeting-h"),
                             status_code=303)
 
 
 @router.post("/meetings/{meeting_id}/decisions")
 def record_decision(request: Request, meeting_id: IdPath, session: SessionDep,
                     secret: ConsoleSecret, scorer: ScorerDep, rules: ShortlistConfigDep,
-                    auditor: ConsoleAuditor, person_id: Short = "",
+                    auditor: ConsoleAuditor, purpose: Purpose, person_id: Short = "",
                     decision: Short = "", cohort: Short = "", exit_reason: Short = "",
                     rationale: Text = "", stream: Short = "", area: Short = "",
                     as_of: Short = "", rank_by: Short = "", limit: Short = "",
-                    justification: Short = "", form_token: Short = "") -> Response:
+                    form_token: Short = "") -> Response:
     """Record one decision (adopt, decline, defer, exit) with the API's own function."""
     check_form(request, form_token, secret)
     fields = _return_fields(area, stream, as_of, rank_by, limit)
@@ -306,11 +295,10 @@ def record_decision(request: Request, meeting_id: IdPath, session: SessionDep,
                                              recorded_by=auditor.principal.name)
     auditor.record(AuditAction.collection if decision_in.decision != "exit"
                    else AuditAction.alteration, person_ids=[recorded.person_id], status=201,
-                   justification=justification_of(justification),
+                   justification=purpose,
                    detail=f"decision {recorded.id} ({recorded.decision}) at meeting "
                           f"{meeting_id} (console)")
     if fields["area"] is None:
         fields["area"] = meeting.area
-    return RedirectResponse(_page_url(fields, justification=justification_of(justification),
-                                      meeting_id=meeting_id, recorded=recorded.id,
+    return RedirectResponse(_page_url(fields, meeting_id=meeting_id, recorded=recorded.id,
                                       anchor="#decisions-h"), status_code=303)

@@ -1,4 +1,4 @@
-"""The console's sign-in, IDIOM report and model pages: server-rendered HTML over the same
+"""The console's front door, IDIOM report and model pages: server-rendered HTML over the same
 service functions as the API.
 
 Every page authenticates by the console's session cookie, then obeys the API's rules:
@@ -7,11 +7,11 @@ need a justification, are area-scoped and write the same audit events the API wr
 """
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import pandas as pd
-from fastapi import Form, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from models.enums import Cohort
@@ -19,17 +19,11 @@ from models.report import IdiomReportRead
 from scoring.dates import add_months
 from scoring.idiom import monthly_offending
 from service.console import charts
-from service.console.forms import report_form, report_params, safe_next
-from service.console.session import (
-    ConsolePrincipal,
-    ConsoleSecret,
-    clear_session_cookie,
-    set_session_cookie,
-)
+from service.console.forms import report_form, report_params
+from service.console.session import ConsolePrincipal
 from service.console.web import HERE, render, router
 from service.deps import CatalogueDep, IdiomRulesDep, ScorerDep, SessionDep, SettingsDep
 from service.idiom import idiom_file_response
-from service.security import principal_for_key
 from service.store import reports as report_store
 from service.store.reference import list_areas, list_streams
 from service.training import list_candidates
@@ -37,7 +31,7 @@ from service.training import list_candidates
 log = logging.getLogger(__name__)
 
 
-# --- sign-in --------------------------------------------------------------------------------
+# --- front door --------------------------------------------------------------------------------
 
 @router.get("")
 def console_home() -> Response:
@@ -50,38 +44,6 @@ def console_css() -> Response:
     """The console's only stylesheet (screen and print)."""
     return FileResponse(HERE / "static" / "console.css", media_type="text/css",
                         headers={"Cache-Control": "max-age=3600"})
-
-
-@router.get("/sign-in")
-def sign_in_form(request: Request, next: str | None = None) -> Response:
-    """The sign-in form: paste an API key."""
-    return render(request, "sign_in.html", {"title": "Sign in", "next": safe_next(next),
-                                            "error": None})
-
-
-@router.post("/sign-in")
-def sign_in(request: Request, session: SessionDep, secret: ConsoleSecret,
-            api_key: Annotated[str, Form(max_length=200)] = "",
-            next: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    """Check the key and start a session (the same answer for every kind of bad key)."""
-    principal = principal_for_key(session, api_key) if api_key.strip() else None
-    if principal is None:
-        log.warning("console sign-in refused: unknown, revoked or expired key")
-        return render(request, "sign_in.html",
-                      {"title": "Sign in", "next": safe_next(next),
-                       "error": "That key is unknown, revoked or expired."}, status=401)
-    log.info("console sign-in: key %s (%s)", principal.key_id, principal.role.value)
-    response = RedirectResponse(safe_next(next), status_code=303)
-    set_session_cookie(response, api_key.strip(), secret=secret)
-    return response
-
-
-@router.post("/sign-out")
-def sign_out() -> Response:
-    """End the session."""
-    response = RedirectResponse("/console/sign-in", status_code=303)
-    clear_session_cookie(response)
-    return response
 
 
 # --- IDIOM report ---------------------------------------------------------------------------

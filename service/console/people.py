@@ -1,17 +1,17 @@
 """The console's person-level pages: find a person, one person's record, the cohort.
 
-Each needs a justification before anything is looked up, is area-scoped (outside the key's
+Each needs the session's stated purpose before anything is looked up (asked once, kept in
+the session, never put in a URL), is area-scoped (outside the key's
 areas a person does not exist: 404) and writes the same audit events the API writes.
 """
 
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
-from typing import Any
-from urllib.parse import urlencode
+from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from models import AuditAction
@@ -20,8 +20,14 @@ from scoring.dates import add_months
 from service.access import visible_person
 from service.console import charts
 from service.console.forms import blank, choice, form_date
-from service.console.forms import justification as justification_of
-from service.console.session import ConsoleAuditor
+from service.console.session import (
+    FORM_TOKEN_FIELD,
+    ConsoleAuditor,
+    ConsoleSecret,
+    Purpose,
+    check_form,
+    form_token,
+)
 from service.console.web import NO_STORE, render, router
 from service.deps import IdPath, Paging, ScorerDep, SessionDep
 from service.errors import invalid_field
@@ -42,19 +48,26 @@ QUARTERS_BACK = 12
 # --- person -------------------------------------------------------------------------------
 
 @router.get("/persons")
+def person_lookup_form(request: Request, auditor: ConsoleAuditor, why: Purpose,
+                       secret: ConsoleSecret) -> Response:
+    """The form to find a person (it posts: a PNC ID never goes into a URL)."""
+    return render(request, "person_lookup.html",
+                  {"title": "Find a person", "active": "person", "person_id": "",
+                   "pnc_id": "", "error": None, "token": form_token(request, secret),
+                   "token_field": FORM_TOKEN_FIELD})
+
+
+@router.post("/persons")
 def person_lookup(request: Request, session: SessionDep, auditor: ConsoleAuditor,
-                  person_id: str | None = None, pnc_id: str | None = None,
-                  justification: str | None = None) -> Response:
-    """Find a person by id or PNC ID (with a justification) and open their page."""
-    why = justification_of(justification)
+                  why: Purpose, secret: ConsoleSecret,
+                  person_id: Annotated[str, Form(max_length=20)] = "",
+                  pnc_id: Annotated[str, Form(max_length=20)] = "",
+                  form_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Find a person by id or PNC ID and open their page."""
+    check_form(request, form_token, secret)
     pid, pnc = blank(person_id), blank(pnc_id)
-    if why is None or (pid is None and pnc is None):
-        missing = why is None and (pid is not None or pnc is not None)
-        return render(request, "person_lookup.html",
-                      {"title": "Find a person", "active": "person", "person_id": pid or "",
-                       "pnc_id": pnc or "",
-                       "error": "Give a justification." if missing else None},
-                      status=422 if missing else 200)
+    if pid is None and pnc is None:
+        raise invalid_field(["form", "person_id"], "give a person id or a PNC ID")
     if pid is None:
         rows, _ = person_store.find_persons(session=session, paging=Paging(limit=2, offset=0),
                                             pnc_id=pnc, home_area=None,
@@ -64,13 +77,13 @@ def person_lookup(request: Request, session: SessionDep, auditor: ConsoleAuditor
         if len(rows) != 1:
             return render(request, "person_lookup.html",
                           {"title": "Find a person", "active": "person", "person_id": "",
-                           "pnc_id": pnc,
+                           "pnc_id": pnc, "token": form_token,
+                           "token_field": FORM_TOKEN_FIELD,
                            "error": "No person with that PNC ID in your areas."}, status=404)
         pid = str(rows[0].id)
     if not pid.isdigit():
-        raise invalid_field(["query", "person_id"], "person_id must be a number")
-    return RedirectResponse(f"/console/persons/{int(pid)}?"
-                            + urlencode({"justification": why}), status_code=303)
+        raise invalid_field(["form", "person_id"], "person_id must be a number")
+    return RedirectResponse(f"/console/persons/{int(pid)}", status_code=303)
 
 
 def _quarters(as_of: date) -> list[date]:
@@ -81,19 +94,11 @@ def _quarters(as_of: date) -> list[date]:
 
 @router.get("/persons/{person_id}")
 def person_page(request: Request, person_id: IdPath, session: SessionDep, scorer: ScorerDep,
-                auditor: ConsoleAuditor, justification: str | None = None,
-                as_of: str | None = None) -> Response:
+                auditor: ConsoleAuditor, why: Purpose, as_of: str | None = None) -> Response:
     """One person: score and why, RFG over time, offences, custody, memberships (audited)."""
-    why = justification_of(justification)
     day = form_date(as_of, "as_of") or date.today()
     if day > date.today():
         raise invalid_field(["query", "as_of"], "as_of cannot be in the future")
-    if why is None:
-        # Nothing is looked up before a justification is given: not even whether they exist.
-        return render(request, "justify.html",
-                      {"title": f"Person {person_id}", "active": "person",
-                       "action": f"/console/persons/{person_id}",
-                       "as_of": as_of or "", "fields": {}}, headers=NO_STORE)
     person = visible_person(session, auditor, person_id)
     score = person_score(session=session, person_id=person_id, as_of=day, scorer=scorer)
     history = [(q, person_score(session=session, person_id=person_id, as_of=q, scorer=scorer))
@@ -133,7 +138,7 @@ def person_page(request: Request, person_id: IdPath, session: SessionDep, scorer
     return render(request, "person.html", {
         "title": f"Person {person_id}", "active": "person", "person": person, "score": score,
         "as_of": day,
-        "justification": why, "factor_charts": factor_charts, "rfg_chart": rfg_chart,
+        "factor_charts": factor_charts, "rfg_chart": rfg_chart,
         "history": history, "offences": offences, "offence_total": offence_total,
         "custody": custody, "memberships": memberships, "offence_chart": offence_chart,
     }, headers=NO_STORE)
@@ -158,11 +163,10 @@ def _sort_key(field: str) -> Callable[[Any], Any]:
 
 @router.get("/cohort")
 def cohort_page(request: Request, session: SessionDep, auditor: ConsoleAuditor,
-                area: str | None = None, stream: str | None = None, cohort: str | None = None,
-                rag: str | None = None, sort: str | None = None, order: str | None = None,
-                justification: str | None = None) -> Response:
+                why: Purpose, area: str | None = None, stream: str | None = None,
+                cohort: str | None = None, rag: str | None = None, sort: str | None = None,
+                order: str | None = None, show: str | None = None) -> Response:
     """Current members by area and stream, with RAG and offender manager (audited)."""
-    why = justification_of(justification)
     fields = {"area": blank(area), "stream": blank(stream), "cohort": blank(cohort),
               "rag": blank(rag), "sort": blank(sort) or "area", "order": blank(order) or "asc"}
     if fields["sort"] not in SORTS:
@@ -177,7 +181,7 @@ def cohort_page(request: Request, session: SessionDep, auditor: ConsoleAuditor,
         "areas": [a for a in list_areas(session) if allowed is None or a.code in allowed],
         "streams": list_streams(session), "sorts": SORTS,
     }
-    if why is None:
+    if show is None:
         return render(request, "cohort.html", {**context, "rows": None}, headers=NO_STORE)
     chosen_cohort = choice(fields["cohort"], "cohort", Cohort)
     chosen_rag = choice(fields["rag"], "rag", Rag)
@@ -200,6 +204,6 @@ def cohort_page(request: Request, session: SessionDep, auditor: ConsoleAuditor,
     summary_streams = sorted({s for _, s in counts})
     return render(request, "cohort.html", {
         **context, "rows": rows, "total": total, "truncated": total > COHORT_CAP,
-        "justification": why, "counts": counts, "summary_areas": summary_areas,
+        "counts": counts, "summary_areas": summary_areas,
         "summary_streams": summary_streams, "query": {k: v for k, v in fields.items() if v},
     }, headers=NO_STORE)

@@ -1,18 +1,19 @@
-"""The console's sign-in session: the API key in a signed, HttpOnly, SameSite=Strict cookie.
+"""The console's sign-in session, kept in the database.
 
-The cookie carries the key (so every page re-checks it with `principal_for_key`, and a
-revoked or expired key stops working at once) plus the time it was issued, signed with
-HMAC-SHA256 under the ``console_secret`` setting (``CONSOLE_SECRET``). Without it a random
-secret is drawn per process: sessions then end when the process restarts and do not cross
-workers, which is safe but inconvenient; set it in production.
+The cookie holds only a random token (HttpOnly, Secure, SameSite=Strict); the session row
+(`console_sessions`: who, role, areas, expiry, last seen, stated purpose) holds the rest
+and only the token's hash. Every page looks the row up, so a sign-out or an admin's
+revocation ends the session at once; so does its idle timeout (`SESSION_IDLE_MINUTES`), its
+lifetime (`SESSION_MAX_HOURS`) and, for a key's session, the key's revocation or expiry.
+
+`CONSOLE_SECRET` signs the per-session form tokens; without it a random secret is drawn per
+process (outside development the service refuses to start without one: service/config.py).
 """
 
-import base64
 import hashlib
 import hmac
-import json
 import secrets
-import time
+from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -20,18 +21,22 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from models import Role
+from models import ConsoleSession, Role
 from service.audit import Auditor
+from service.config import Settings
 from service.deps import SessionDep, SettingsDep
-from service.security import PERSON_LEVEL_ROLES, Forbidden, Principal, principal_for_key
+from service.security import PERSON_LEVEL_ROLES, Forbidden, Principal
+from service.store.sessions import Lifetimes, live_session
 
 COOKIE_NAME = "iom_console"
-# A working day: long enough for a meeting, short enough that a forgotten tab expires.
-SESSION_SECONDS = 8 * 60 * 60
 
 
 class SignInRequired(Exception):
     """No valid console session: the page redirects to the sign-in form."""
+
+
+class PurposeRequired(Exception):
+    """The session has no stated purpose yet: the page asks for it first."""
 
 
 @lru_cache
@@ -52,52 +57,45 @@ def _sign(secret: bytes, payload: bytes) -> str:
     return hmac.new(secret, payload, hashlib.sha256).hexdigest()
 
 
-def encode_session(api_key: str, *, secret: bytes, now: float | None = None) -> str:
-    """The cookie value for a signed-in key."""
-    body = json.dumps({"k": api_key, "t": int(now if now is not None else time.time())},
-                      separators=(",", ":")).encode()
-    encoded = base64.urlsafe_b64encode(body).decode().rstrip("=")
-    return f"{encoded}.{_sign(secret, encoded.encode())}"
+def lifetimes(settings: Settings) -> Lifetimes:
+    """The session lifetimes the settings give."""
+    return Lifetimes(idle=timedelta(minutes=settings.session_idle_minutes),
+                     absolute=timedelta(hours=settings.session_max_hours))
 
 
-def decode_session(value: str, *, secret: bytes, now: float | None = None) -> str | None:
-    """The API key in a cookie value, or None if it is forged, malformed or expired."""
-    encoded, _, signature = value.partition(".")
-    if not encoded or not hmac.compare_digest(signature, _sign(secret, encoded.encode())):
-        return None
-    try:
-        body = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
-        key, issued = str(body["k"]), int(body["t"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    current = now if now is not None else time.time()
-    if not 0 <= current - issued < SESSION_SECONDS:
-        return None
-    return key
-
-
-def set_session_cookie(response: Response, api_key: str, *, secret: bytes) -> None:
-    """Start a session: Secure, HttpOnly, SameSite=Strict, scoped to the console's paths."""
-    response.set_cookie(COOKIE_NAME, encode_session(api_key, secret=secret),
-                        max_age=SESSION_SECONDS, path="/console", secure=True, httponly=True,
-                        samesite="strict")
+def set_session_cookie(response: Response, token: str, *, settings: Settings) -> None:
+    """Hand the browser its session token: Secure, HttpOnly, SameSite=Strict, scoped to the
+    console's paths; the browser drops it when the session's lifetime ends."""
+    response.set_cookie(COOKIE_NAME, token, max_age=settings.session_max_hours * 3600,
+                        path="/console", secure=True, httponly=True, samesite="strict")
 
 
 def clear_session_cookie(response: Response) -> None:
-    """End the session."""
+    """Forget the session token in the browser (the row is ended separately)."""
     response.delete_cookie(COOKIE_NAME, path="/console", secure=True, httponly=True,
                            samesite="strict")
 
 
-def console_principal(request: Request, session: SessionDep,
-                      secret: ConsoleSecret) -> Principal:
-    """The signed-in principal (the key is re-validated on every request)."""
-    raw = request.cookies.get(COOKIE_NAME)
-    key = decode_session(raw, secret=secret) if raw else None
-    principal = principal_for_key(session, key) if key else None
-    if principal is None:
+def current_session(request: Request, session: SessionDep,
+                    settings: SettingsDep) -> ConsoleSession | None:
+    """This browser's live session row, if any."""
+    token = request.cookies.get(COOKIE_NAME)
+    if not token or len(token) > 100:
+        return None
+    return live_session(session=session, token=token, lifetimes=lifetimes(settings))
+
+
+def console_principal(request: Request,
+                      row: Annotated[ConsoleSession | None, Depends(current_session)]
+                      ) -> Principal:
+    """The signed-in principal: a person (their subject) or a key (its id)."""
+    if row is None:
         raise SignInRequired
+    principal = Principal(key_id=row.key_id, name=row.display_name, role=row.role,
+                          areas=None if row.areas is None else frozenset(row.areas),
+                          subject=row.subject if row.method == "oidc" else None)
     request.state.principal = principal
+    request.state.console_session = row
     return principal
 
 
@@ -121,6 +119,18 @@ def console_auditor(request: Request, session: SessionDep,
 
 
 ConsoleAuditor = Annotated[Auditor, Depends(console_auditor)]
+
+
+def stated_purpose(request: Request, auditor: ConsoleAuditor) -> str:
+    """Why this session reads person-level data: asked once, kept in the session (never in
+    a URL); every consultation's audit event records it as the justification."""
+    row: ConsoleSession = request.state.console_session
+    if not row.purpose:
+        raise PurposeRequired
+    return row.purpose
+
+
+Purpose = Annotated[str, Depends(stated_purpose)]
 
 
 FORM_TOKEN_FIELD = "form_token"

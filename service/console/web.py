@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from models import Role
-from service.console.session import SignInRequired, may_see_people
+from service.console.session import PurposeRequired, SignInRequired, may_see_people
 from service.errors import DomainError
 from service.security import Principal
 
@@ -36,15 +36,17 @@ def render(request: Request, name: str, context: dict[str, Any], *,
            status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A page, with the signed-in principal (if any) and navigation in its context."""
     principal: Principal | None = getattr(request.state, "principal", None)
+    row = getattr(request.state, "console_session", None)
     base = {"principal": principal,
-            "people": principal is not None and may_see_people(principal)}
+            "people": principal is not None and may_see_people(principal),
+            "purpose": row.purpose if row is not None else None}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status,
                                       headers=headers)
 
 
-def _sign_in_url(request: Request) -> str:
+def _back_to(request: Request, page: str) -> str:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return "/console/sign-in?" + urlencode({"next": target})
+    return f"/console/{page}?" + urlencode({"next": target})
 
 
 class ConsoleRoute(APIRoute):
@@ -57,7 +59,9 @@ class ConsoleRoute(APIRoute):
             try:
                 response = await original(request)
             except SignInRequired:
-                response = RedirectResponse(_sign_in_url(request), status_code=303)
+                response = RedirectResponse(_back_to(request, "sign-in"), status_code=303)
+            except PurposeRequired:
+                response = RedirectResponse(_back_to(request, "purpose"), status_code=303)
             except DomainError as exc:
                 response = render(request, "error.html",
                                   {"title": exc.title, "status": exc.status,

@@ -6,7 +6,15 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Query, status
 
-from models import ApiKeyCreate, ApiKeyIssued, ApiKeyRead, AuditAction, AuditEventRead, Page
+from models import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyRead,
+    AuditAction,
+    AuditEventRead,
+    ConsoleSessionRead,
+    Page,
+)
 from models.base import IsoDate, UtcSearchBound
 from models.enums import RetentionActivity
 from models.retention import RetentionCandidate, RetentionReviewRead
@@ -17,6 +25,7 @@ from service.security import Admin, Justification
 from service.store import audit as audit_store
 from service.store import keys as key_store
 from service.store import retention as retention_store
+from service.store import sessions as session_store
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -46,6 +55,24 @@ def revoke_key(principal: Admin, key_id: IdPath, session: SessionDep) -> ApiKeyR
                                                          revoked_by=principal.key_id))
 
 
+@router.get("/sessions", response_model=Page[ConsoleSessionRead], responses=responses(403, 422))
+def list_sessions(_: Admin, session: SessionDep, paging: PagingDep,
+                  live: bool = True) -> Page[ConsoleSessionRead]:
+    """Console sessions, newest first: who, role, areas, purpose, expiry (`live=false`
+    includes ended ones). Never the session token: only its hash is kept."""
+    rows, total = session_store.list_sessions(session=session, paging=paging, live_only=live)
+    return Page(items=[ConsoleSessionRead.model_validate(r) for r in rows], total=total,
+                limit=paging.limit, offset=paging.offset)
+
+
+@router.delete("/sessions/{session_id}", response_model=ConsoleSessionRead,
+               responses=responses(403, 404, 422))
+def revoke_session(_: Admin, session_id: IdPath, session: SessionDep) -> ConsoleSessionRead:
+    """End a console session at once (its next page asks the browser to sign in again)."""
+    return ConsoleSessionRead.model_validate(
+        session_store.revoke_session(session=session, session_id=session_id))
+
+
 @router.get("/audit", response_model=Page[AuditEventRead], responses=responses(403, 422))
 def list_audit_events(
     _: Admin,
@@ -53,12 +80,15 @@ def list_audit_events(
     paging: PagingDep,
     person_id: IdQuery = None,
     key: IdQuery = None,
+    actor: Annotated[str | None, Query(max_length=300, description=(
+        "The identity provider's subject of a person signed in to the console"))] = None,
     from_: Annotated[UtcSearchBound | None, Query(alias="from")] = None,
     to: Annotated[UtcSearchBound | None, Query()] = None,
 ) -> Page[AuditEventRead]:
-    """The audit trail, by person, key and time (append-only: there is no way to change it)."""
+    """The audit trail, by person, key or signed-in person, and time (append-only: there is
+    no way to change it)."""
     rows, total = audit_store.find_events(session=session, paging=paging, person_id=person_id,
-                                          key_id=key, from_=from_, to=to)
+                                          key_id=key, actor=actor, from_=from_, to=to)
     return Page(items=[AuditEventRead.model_validate(r) for r in rows], total=total,
                 limit=paging.limit, offset=paging.offset)
 

@@ -11,12 +11,16 @@ from service.store.common import page
 
 
 def find_events(*, session: Session, paging: Paging, person_id: int | None = None,
-                key_id: int | None = None, from_: datetime | None = None,
+                key_id: int | None = None, actor: str | None = None,
+                from_: datetime | None = None,
                 to: datetime | None = None) -> tuple[list[AuditEvent], int]:
-    """Audit events by person touched, key and time range (`from_` inclusive, `to` exclusive)."""
+    """Audit events by person touched, key or person acting (the identity provider's
+    subject) and time range (`from_` inclusive, `to` exclusive)."""
     query = select(AuditEvent)
     if key_id is not None:
         query = query.where(AuditEvent.key_id == key_id)
+    if actor is not None:
+        query = query.where(AuditEvent.actor_subject == actor)
     if from_ is not None:
         query = query.where(AuditEvent.at >= from_)
     if to is not None:

@@ -1,5 +1,6 @@
 """Console fixtures: demo data in this module's database, and signed-in browsers-in-miniature."""
 
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -22,16 +23,30 @@ def demo(engine: Engine) -> Engine:
 SignIn = Callable[..., TestClient]
 
 
+def state_purpose(client: TestClient, purpose: str) -> None:
+    """Say, once for the session, why person-level data is being read (the purpose form)."""
+    form = client.get("/console/purpose")
+    assert form.status_code == 200, form.text
+    token = re.search(r'name="form_token" value="([^"]+)"', form.text)
+    assert token is not None
+    response = client.post("/console/purpose", data={"purpose": purpose,
+                                                     "form_token": token.group(1)},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
 @pytest.fixture
 def console(app_on_test_session: None, make_key: Callable[..., str],
             demo: Engine) -> Iterator[SignIn]:
-    """sign_in("analyst", areas=[...]) -> a client holding a console session cookie.
+    """sign_in("analyst", areas=[...], purpose="...") -> a client holding a console session
+    cookie (and, if given, the session's stated purpose).
 
     The base URL is https so the Secure cookie is sent back, as a browser would.
     """
     clients: list[TestClient] = []
 
-    def sign_in(role: str = "admin", *, areas: list[str] | None = None) -> TestClient:
+    def sign_in(role: str = "admin", *, areas: list[str] | None = None,
+                purpose: str | None = None) -> TestClient:
         key = make_key(role, areas=areas, name=f"{role} console")
         client = TestClient(app, base_url="https://testserver")
         client.__enter__()
@@ -40,6 +55,8 @@ def console(app_on_test_session: None, make_key: Callable[..., str],
                                follow_redirects=False)
         assert response.status_code == 303, response.text
         client.headers["X-Test-Key"] = key  # only for the test's own API calls
+        if purpose is not None:
+            state_purpose(client, purpose)
         return client
 
     yield sign_in

@@ -129,6 +129,13 @@ def sign_in(page: Any, server: Server, key: str) -> None:
     page.wait_for_url("**/console/report")
 
 
+def state_purpose(page: Any, purpose: str) -> None:
+    """The console asks once per session why person-level data is read."""
+    page.wait_for_url("**/console/purpose**")
+    page.get_by_label("Purpose (required, audited)").fill(purpose)
+    page.get_by_role("button", name="Continue").click()
+
+
 def number(text: str) -> float:
     return float(text.replace("£", "").replace(",", "").replace("%", "").strip())
 
@@ -189,7 +196,8 @@ def test_keyboard_reaches_the_controls(page: Any, server: Server) -> None:
 def test_person_cohort_and_model(page: Any, server: Server) -> None:
     sign_in(page, server, server.admin_key)
     page.get_by_role("link", name="Cohort").click()
-    page.get_by_label("Justification (required, audited)").fill("e2e: meeting preparation")
+    state_purpose(page, "e2e: review before meeting")
+    page.wait_for_url("**/console/cohort")
     page.get_by_role("button", name="Show members").click()
     page.wait_for_selector("#cohort-table")
     members = server.api("/cohort/memberships", active="true", limit=500).json()["total"]
@@ -197,9 +205,8 @@ def test_person_cohort_and_model(page: Any, server: Server) -> None:
     shot(page, "04-cohort")
 
     page.goto(server.url + f"/console/persons/{server.person_id}")
-    page.get_by_label("Justification (required)").fill("e2e: review before meeting")
-    page.get_by_role("button", name="Show").click()
     page.wait_for_selector("#score-table")
+    assert "justification" not in page.url and "purpose" not in page.url
     score = server.api(f"/persons/{server.person_id}/score").json()
     assert number(page.locator('[data-field="rfg.score"]').inner_text()) == round(
         score["rfg"]["score"], 2)
@@ -230,10 +237,10 @@ def test_person_cohort_and_model(page: Any, server: Server) -> None:
 def test_migration_meeting(page: Any, server: Server) -> None:
     sign_in(page, server, server.admin_key)
     page.get_by_role("link", name="Migration meeting").click()
+    state_purpose(page, "e2e: migration meeting")
     page.wait_for_url("**/console/meeting")
     page.get_by_label("Area").select_option("BRISTOL")
     page.get_by_label("Stream").select_option("nsac")
-    page.get_by_label("Justification (required, audited)").fill("e2e: migration meeting")
     page.get_by_role("button", name="Show shortlist").click()
     page.wait_for_selector("#candidates-table")
     listing = server.api("/shortlists/migration", area="BRISTOL", stream="nsac").json()

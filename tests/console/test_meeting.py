@@ -21,7 +21,7 @@ from tests.console.test_pages import api, audit_count, fields, number
 AREA, STREAM = "BRISTOL", "nsac"
 AS_OF = date.today().isoformat()
 WHY = "migration meeting preparation"
-CHOICE = {"area": AREA, "stream": STREAM, "as_of": AS_OF, "justification": WHY}
+CHOICE = {"area": AREA, "stream": STREAM, "as_of": AS_OF}
 
 
 def token(html: str) -> str:
@@ -33,7 +33,7 @@ def token(html: str) -> str:
 def carry(html: str, **extra: Any) -> dict[str, Any]:
     """What the page's hidden fields send with a POST form."""
     return {"form_token": token(html), "area": AREA, "stream": STREAM, "as_of": AS_OF,
-            "rank_by": "risk", "limit": "25", "justification": WHY, **extra}
+            "rank_by": "risk", "limit": "25", **extra}
 
 
 def open_meeting(client: TestClient, **choice: Any) -> tuple[int, str]:
@@ -58,22 +58,22 @@ def api_headers(client: TestClient) -> dict[str, str]:
 
 
 def test_the_page_asks_for_its_choices_first(console: SignIn, session: Session) -> None:
-    client = console("offender_manager")
+    client = console("offender_manager", purpose=WHY)
     before = audit_count(session)
     page = client.get("/console/meeting")
     assert page.status_code == 200
-    for control in ("area", "stream", "as_of", "justification"):
+    for control in ("area", "stream", "as_of"):
         assert f'<label for="{control}">' in page.text
     assert 'href="/console/meeting" aria-current="page"' in page.text
     assert "candidates-table" not in page.text
     assert audit_count(session) == before
-    missing = client.get("/console/meeting", params={"area": AREA, "stream": STREAM})
+    missing = client.get("/console/meeting", params={"area": AREA})
     assert missing.status_code == 422 and "candidates-table" not in missing.text
     assert audit_count(session) == before
 
 
 def test_shortlist_equals_the_api(console: SignIn, session: Session) -> None:
-    client = console("offender_manager", areas=[AREA])
+    client = console("offender_manager", areas=[AREA], purpose=WHY)
     page = client.get("/console/meeting", params=CHOICE)
     assert page.status_code == 200, page.text
     assert page.headers["cache-control"] == "no-store"
@@ -107,7 +107,7 @@ def test_shortlist_equals_the_api(console: SignIn, session: Session) -> None:
 
 
 def test_rank_by_rfg_and_limit_follow_the_api(console: SignIn) -> None:
-    client = console("admin")
+    client = console("admin", purpose=WHY)
     page = client.get("/console/meeting", params={**CHOICE, "rank_by": "rfg", "limit": "5"})
     assert page.status_code == 200, page.text
     body = api(client, "/shortlists/migration", area=AREA, stream=STREAM, as_of=AS_OF,
@@ -129,7 +129,7 @@ def _without_volatile(text: str) -> list[list[str]]:
 @pytest.mark.parametrize("kind", ["migration", "exits"])
 def test_downloads_are_the_apis_exports_and_are_audited(console: SignIn, session: Session,
                                                         kind: str) -> None:
-    client = console("offender_manager")
+    client = console("offender_manager", purpose=WHY)
     page = client.get("/console/meeting", params=CHOICE)
     ident = "shortlist" if kind == "migration" else "exits"
     links = {fmt: re.search(rf'href="([^"]+)" download id="{ident}-{fmt}"', page.text)
@@ -162,14 +162,15 @@ def test_downloads_are_the_apis_exports_and_are_audited(console: SignIn, session
         assert book.sheetnames == ["Exit review"]
     assert session.exec(select(AuditEvent).where(
         AuditEvent.export_id == workbook.headers["x-export-id"])).one().action == "disclosure"
-    assert client.get("/console/meeting/export",
-                      params={"area": AREA, "stream": STREAM, "kind": kind,
-                              "format": "csv"}).status_code == 422  # no justification
+    # A session with no stated purpose is asked for one before any download.
+    unstated = console("offender_manager").get(csv_url, follow_redirects=False)
+    assert unstated.status_code == 303
+    assert unstated.headers["location"].startswith("/console/purpose?")
 
 
 def test_a_decision_recorded_by_form_is_the_apis_decision(console: SignIn,
                                                            session: Session) -> None:
-    client = console("offender_manager", areas=[AREA])
+    client = console("offender_manager", areas=[AREA], purpose=WHY)
     meeting_id, page = open_meeting(client)
     meeting = session.get(Meeting, meeting_id)
     assert meeting is not None and meeting.agencies == ["police", "probation", "health"]
@@ -240,7 +241,7 @@ def quiet_member(session: Session) -> int:
 
 def test_exit_from_the_exit_review(console: SignIn, session: Session) -> None:
     pid = quiet_member(session)
-    client = console("admin")
+    client = console("admin", purpose=WHY)
     meeting_id, page = open_meeting(client)
     exits = api(client, "/shortlists/exits", area=AREA, stream=STREAM, as_of=AS_OF).json()
     member = next(m for m in exits["members"] if m["person_id"] == pid)
@@ -267,7 +268,7 @@ def test_exit_from_the_exit_review(console: SignIn, session: Session) -> None:
 
 
 def test_decision_forms_are_checked(console: SignIn, session: Session) -> None:
-    client = console("offender_manager")
+    client = console("offender_manager", purpose=WHY)
     meeting_id, page = open_meeting(client)
     pid = api(client, "/shortlists/migration", area=AREA, stream=STREAM,
               as_of=AS_OF).json()["candidates"][0]["person_id"]
@@ -276,7 +277,7 @@ def test_decision_forms_are_checked(console: SignIn, session: Session) -> None:
     # No token, a wrong token, a token from another session, another site's Origin.
     assert client.post(url, data={**good, "form_token": ""}).status_code == 403
     assert client.post(url, data={**good, "form_token": "0" * 64}).status_code == 403
-    other = console("offender_manager")
+    other = console("offender_manager", purpose=WHY)
     other_page = other.get("/console/meeting", params=CHOICE).text
     assert token(other_page) != token(page)
     assert client.post(url, data={**good, "form_token": token(other_page)}).status_code == 403
@@ -301,9 +302,9 @@ def test_decision_forms_are_checked(console: SignIn, session: Session) -> None:
 
 
 def test_analysts_are_refused(console: SignIn, session: Session) -> None:
-    admin = console("admin")
+    admin = console("admin", purpose=WHY)
     meeting_id, page = open_meeting(admin)
-    client = console("analyst")
+    client = console("analyst", purpose=WHY)
     assert 'href="/console/meeting"' not in client.get("/console/report").text
     before = audit_count(session)
     for response in (client.get("/console/meeting"),
@@ -320,9 +321,9 @@ def test_analysts_are_refused(console: SignIn, session: Session) -> None:
 
 
 def test_other_areas_are_refused(console: SignIn, session: Session) -> None:
-    admin = console("admin")
+    admin = console("admin", purpose=WHY)
     meeting_id, admin_page = open_meeting(admin)  # a BRISTOL meeting
-    client = console("offender_manager", areas=["BANES"])
+    client = console("offender_manager", areas=["BANES"], purpose=WHY)
     page = client.get("/console/meeting", params={**CHOICE, "area": "BANES"})
     assert page.status_code == 200, page.text
     assert f'value="{AREA}"' not in page.text.split('id="area"')[1].split("</select>")[0]

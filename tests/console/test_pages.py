@@ -16,11 +16,11 @@ from models import ApiKey, ApiKeyCreate, AuditEvent, CohortMembership, Person, R
 from scoring.artefacts import promote, save_model
 from scoring.thr import ThreatModel
 from service.config import Settings, get_settings
-from service.console.session import COOKIE_NAME, console_secret, decode_session, encode_session
+from service.console.session import COOKIE_NAME
 from service.deps import get_scorer
 from service.main import app
 from service.store.keys import create_key, revoke_key
-from tests.console.conftest import SignIn
+from tests.console.conftest import SignIn, state_purpose
 
 
 class Fields(HTMLParser):
@@ -94,7 +94,7 @@ def test_sign_in_sets_a_secure_signed_cookie(console: SignIn, make_key: Any) -> 
     cookie = response.headers["set-cookie"]
     for flag in ("HttpOnly", "Secure", "SameSite=strict", "Path=/console"):
         assert flag.lower() in cookie.lower()
-    assert key not in cookie  # signed and encoded, not the bare key
+    assert key not in cookie and key.split("_")[2] not in cookie  # a random token only
     assert client.get("/console/model").status_code == 200
 
 
@@ -109,7 +109,7 @@ def test_bad_key_is_refused_without_saying_why(console: SignIn) -> None:
 def test_pages_need_a_session(console: SignIn) -> None:
     client = TestClient(app, base_url="https://testserver")
     for path in ("/console/report", "/console/model", "/console/cohort",
-                 "/console/persons/1?justification=x"):
+                 "/console/persons/1"):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"].startswith("/console/sign-in?next=%2Fconsole%2F")
@@ -123,16 +123,17 @@ def test_open_redirects_are_refused(console: SignIn, make_key: Any) -> None:
     assert response.headers["location"] == "/console/report"
 
 
-def test_forged_and_expired_cookies_are_ignored(console: SignIn, make_key: Any) -> None:
-    key = make_key("admin")
-    secret = console_secret(get_settings())
-    value = encode_session(key, secret=secret)
-    assert decode_session(value, secret=secret) == key
-    assert decode_session(value[:-1] + ("0" if value[-1] != "0" else "1"), secret=secret) is None
-    assert decode_session(encode_session(key, secret=secret, now=0), secret=secret) is None
+def test_forged_cookies_are_ignored(console: SignIn) -> None:
+    value = console("admin").cookies.get(COOKIE_NAME)
+    assert value
     client = TestClient(app, base_url="https://testserver")
-    client.cookies.set(COOKIE_NAME, value[:-2] + "00", path="/console")
-    assert client.get("/console/model", follow_redirects=False).status_code == 303
+    for forged in (value[:-2] + ("AA" if value[-2:] != "AA" else "BB"), "x" * 500, key_like()):
+        client.cookies.set(COOKIE_NAME, forged, path="/console")
+        assert client.get("/console/model", follow_redirects=False).status_code == 303
+
+
+def key_like() -> str:
+    return "iom_abcdef123456_" + "s" * 43
 
 
 def test_a_revoked_key_ends_its_session(console: SignIn, session: Session) -> None:
@@ -145,12 +146,16 @@ def test_a_revoked_key_ends_its_session(console: SignIn, session: Session) -> No
     assert client.get("/console/model", follow_redirects=False).status_code == 303
 
 
-def test_sign_out_clears_the_cookie(console: SignIn) -> None:
+def test_sign_out_ends_the_session_on_the_server(console: SignIn) -> None:
     client = console("admin")
+    old = client.cookies.get(COOKIE_NAME)
     response = client.post("/console/sign-out", follow_redirects=False)
     assert response.status_code == 303
     assert 'iom_console=""' in response.headers["set-cookie"]
     client.cookies.clear()
+    assert client.get("/console/model", follow_redirects=False).status_code == 303
+    # A copy of the old cookie opens nothing either: the session ended in the database.
+    client.cookies.set(COOKIE_NAME, old or "", path="/console")
     assert client.get("/console/model", follow_redirects=False).status_code == 303
 
 
@@ -234,7 +239,7 @@ def test_analysts_see_report_and_model_only(console: SignIn) -> None:
     assert client.get("/console/report").status_code == 200
     assert client.get("/console/model").status_code == 200
     for path in ("/console/cohort", "/console/persons",
-                 "/console/persons/1?justification=because"):
+                 "/console/persons/1"):
         response = client.get(path)
         assert response.status_code == 403, path
         assert "may not see person-level data" in response.text
@@ -243,23 +248,48 @@ def test_analysts_see_report_and_model_only(console: SignIn) -> None:
 
 # --- person --------------------------------------------------------------------------------
 
-def test_person_page_needs_a_justification_first(console: SignIn, session: Session) -> None:
+def test_person_page_needs_a_purpose_first(console: SignIn, session: Session) -> None:
     client = console("offender_manager")
     member = a_member(session)
     before = audit_count(session)
-    page = client.get(f"/console/persons/{member.person_id}")
-    assert page.status_code == 200
-    assert '<label for="justification">' in page.text
-    assert "PNC ID" not in page.text
+    page = client.get(f"/console/persons/{member.person_id}?as_of=2025-06-30",
+                      follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/console/purpose?next=%2Fconsole%2Fpersons")
+    asked = client.get(page.headers["location"])
+    assert '<label for="purpose">' in asked.text and "PNC ID" not in asked.text
     assert audit_count(session) == before
+    state_purpose(client, "IOM review, Bristol")
+    shown = client.get(f"/console/persons/{member.person_id}")
+    assert shown.status_code == 200 and "PNC ID" in shown.text
+    assert fields(shown.text)["purpose"] == "IOM review, Bristol"
+
+
+def test_a_purpose_is_never_in_a_url(console: SignIn, session: Session) -> None:
+    client = console("admin", purpose="migration meeting, Bristol, 1 December")
+    member = a_member(session)
+    pages = [client.get(f"/console/persons/{member.person_id}"),
+             client.get("/console/cohort", params={"show": "1"}),
+             client.get("/console/meeting", params={"area": "BRISTOL", "stream": "nsac"})]
+    for page in pages:
+        assert page.status_code == 200, page.text
+        for url in re.findall(r'(?:href|action)="([^"]*)"', page.text):
+            assert "purpose=" not in url and "justification" not in url and "Bristol" \
+                not in url, url
+        assert "justification" not in str(page.url)
+    lookup = client.post("/console/persons", data={"person_id": member.person_id,
+                                                   "form_token": lookup_token(client)},
+                         follow_redirects=False)
+    assert lookup.headers["location"] == f"/console/persons/{member.person_id}"
 
 
 def test_person_page_is_audited_and_matches_the_api(console: SignIn,
                                                     session: Session) -> None:
     client = console("offender_manager")
     member = a_member(session)
+    state_purpose(client, "MAPPA review")
     page = client.get(f"/console/persons/{member.person_id}",
-                      params={"justification": "MAPPA review", "as_of": "2025-06-30"})
+                      params={"as_of": "2025-06-30"})
     assert page.status_code == 200, page.text
     assert page.headers["cache-control"] == "no-store"
     score = api(client, f"/persons/{member.person_id}/score", as_of="2025-06-30").json()
@@ -278,39 +308,47 @@ def test_person_page_is_audited_and_matches_the_api(console: SignIn,
 
 def test_person_outside_the_areas_is_not_found_and_audited(console: SignIn,
                                                            session: Session) -> None:
-    client = console("offender_manager", areas=["BANES"])
+    client = console("offender_manager", areas=["BANES"], purpose="curious")
     member = a_member(session, not_area="BANES")
-    page = client.get(f"/console/persons/{member.person_id}",
-                      params={"justification": "curious"})
+    page = client.get(f"/console/persons/{member.person_id}")
     assert page.status_code == 404
     assert "text/html" in page.headers["content-type"]
     refusal = session.exec(select(AuditEvent).where(AuditEvent.status == 404)
                            .order_by(AuditEvent.id.desc())).first()  # type: ignore[union-attr]
     assert refusal is not None and refusal.person_ids == [member.person_id]
-    assert client.get("/console/persons/999999999?justification=x").status_code == 404
+    assert client.get("/console/persons/999999999").status_code == 404
 
 
 def test_person_lookup_by_pnc(console: SignIn, session: Session) -> None:
-    client = console("admin")
+    client = console("admin", purpose="lookup")
     member = a_member(session)
     person = session.get(Person, member.person_id)
     assert person is not None
-    response = client.get("/console/persons", params={"pnc_id": person.pnc_id,
-                                                      "justification": "lookup"},
-                          follow_redirects=False)
+    token = lookup_token(client)
+    response = client.post("/console/persons", data={"pnc_id": person.pnc_id,
+                                                      "form_token": token},
+                           follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"].startswith(f"/console/persons/{person.id}?")
-    missing = client.get("/console/persons", params={"person_id": "5"})
-    assert missing.status_code == 422
+    assert response.headers["location"] == f"/console/persons/{person.id}"
+    assert client.post("/console/persons", data={"person_id": "x5", "form_token": token}
+                       ).status_code == 422
+    # Without the session's form token (a page on another site posting it): refused.
+    assert client.post("/console/persons", data={"pnc_id": person.pnc_id}).status_code == 403
+
+
+def lookup_token(client: TestClient) -> str:
+    page = client.get("/console/persons")
+    found = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert found is not None and 'method="post"' in page.text
+    return found.group(1)
 
 
 # --- cohort --------------------------------------------------------------------------------
 
 def test_cohort_page_lists_members_in_scope(console: SignIn, session: Session) -> None:
-    client = console("offender_manager", areas=["BRISTOL"])
-    assert "Give a justification" in client.get("/console/cohort").text
-    page = client.get("/console/cohort", params={"justification": "meeting prep",
-                                                 "sort": "rag", "order": "asc"})
+    client = console("offender_manager", areas=["BRISTOL"], purpose="meeting prep")
+    assert "show the members" in client.get("/console/cohort").text
+    page = client.get("/console/cohort", params={"show": "1", "sort": "rag", "order": "asc"})
     assert page.status_code == 200, page.text
     api_rows = api(client, "/cohort/memberships", active="true", limit=500).json()
     assert int(fields(page.text)["members"]) == api_rows["total"]
@@ -325,10 +363,10 @@ def test_cohort_page_lists_members_in_scope(console: SignIn, session: Session) -
 
 
 def test_cohort_filters(console: SignIn) -> None:
-    client = console("admin")
-    page = client.get("/console/cohort", params={"justification": "x", "rag": "red"})
+    client = console("admin", purpose="x")
+    page = client.get("/console/cohort", params={"show": "1", "rag": "red"})
     assert set(re.findall(r'class="rag rag-(\w+)"', page.text)) <= {"red"}
-    assert client.get("/console/cohort", params={"justification": "x",
+    assert client.get("/console/cohort", params={"show": "1",
                                                  "sort": "name"}).status_code == 422
 
 
