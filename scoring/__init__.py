@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         member_windows_reference,
         report_table,
     )
+    from scoring.person import PersonRecord, person_scores
     from scoring.retention import (
         RetentionRule,
         RetentionRuleError,
@@ -52,6 +53,7 @@ _EXPORTS = {
     "ModelMismatchError": "scoring.thr",
     "ModelStoreError": "scoring.artefacts",
     "OffenceCatalogue": "scoring.catalogue",
+    "PersonRecord": "scoring.person",
     "RetentionRule": "scoring.retention",
     "RetentionRuleError": "scoring.retention",
     "SCORE_COLUMNS": "scoring.score",
@@ -70,6 +72,7 @@ _EXPORTS = {
     "load_model": "scoring.artefacts",
     "load_retention_rule": "scoring.retention",
     "match_comparison": "scoring.idiom",
+    "person_scores": "scoring.person",
     "member_windows": "scoring.idiom",
     "member_windows_reference": "scoring.idiom",
     "model_card": "scoring.thr",
@@ -96,3 +99,4 @@ __all__ += ["ConfigError", "ModelMismatchError", "ModelStoreError", "SCORE_COLUM
             "load_current_model", "load_model", "model_card", "rfg_scores",
             "rfg_scores_reference", "save_model", "score_people", "train_threat_model"]
 __all__ += ["RetentionRule", "RetentionRuleError", "load_retention_rule", "retention_review"]
+__all__ += ["PersonRecord", "person_scores"]

@@ -18,6 +18,7 @@ from scoring.dates import as_date, day_number
 from scoring.features import Basics, Features, basics, build_features
 from scoring.history import (
     Custody,
+    Offences,
     People,
     Snapshot,
     prepare_custody,
@@ -68,10 +69,19 @@ def compute_scores(offences: pd.DataFrame, persons: pd.DataFrame,
                    catalogue: OffenceCatalogue, config: ScoringConfig,
                    model: ThreatModel | None = None) -> ScoreParts:
     """The arrays behind ``score_people`` (see there for the parameters)."""
-    day = as_date(as_of)
     people = prepare_people(persons)
-    snap = snapshot(prepare_offences(offences, people, catalogue), people.n, day)
-    spells = prepare_custody(custody, people)
+    return scores_from_arrays(people, prepare_offences(offences, people, catalogue),
+                              prepare_custody(custody, people), as_of=as_date(as_of),
+                              catalogue=catalogue, config=config, model=model)
+
+
+def scores_from_arrays(people: People, offences: Offences, spells: Custody, *, as_of: dt.date,
+                       catalogue: OffenceCatalogue, config: ScoringConfig,
+                       model: ThreatModel | None = None) -> ScoreParts:
+    """``compute_scores`` from inputs already validated into arrays (``scoring.history``):
+    the whole kernel, with no frame in it (``scoring.person`` feeds one person's rows here)."""
+    day = as_of
+    snap = snapshot(offences, people.n, day)
     streams = {s: rfg_arrays(snap, catalogue=catalogue, config=config, stream=s)
                for s in STREAMS}
     history = basics(snap, people, catalogue, config, latest=streams["all"].latest_days)

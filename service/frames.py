@@ -15,12 +15,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Select, Table, literal_column, or_, select
+from sqlalchemy import (
+    CompoundSelect,
+    Date,
+    Select,
+    Table,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 from models import CohortMembership, CustodyPeriod, Offence, Person
+from scoring.person import PersonRecord
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -291,3 +304,45 @@ def with_dtypes(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
     for column, dtype in dtypes.items():
         frame[column] = frame[column].to_numpy().astype(dtype)
     return frame
+
+
+def _person_rows(as_recorded: bool) -> CompoundSelect:
+    """One person's offences to a day and custody spells, as one statement: a request for
+    one score then costs one round trip for its rows (both are read by their person_id
+    indexes). Built once per variant, so no request pays for compiling it."""
+    o, c = OFFENCES.c, CUSTODY.c
+    offences = select(literal_column("0").label("kind"), o.id, o.offence_date.label("day"),
+                      cast(null(), Date).label("end_on"), o.offence_type, o.domestic_abuse,
+                      o.victim_ref).where(o.person_id == bindparam("person_id"),
+                                          o.offence_date <= bindparam("until", type_=Date))
+    custody = select(literal_column("1"), c.id, c.start_on, c.end_on, null(), null(), null()
+                     ).where(c.person_id == bindparam("person_id"))
+    if as_recorded:
+        offences = offences.where(o.recorded_at <= bindparam("recorded_by"))
+        custody = custody.where(c.recorded_at <= bindparam("recorded_by"))
+    return union_all(offences, custody).order_by("kind", "day", "id")
+
+
+PERSON_ROWS = {False: _person_rows(False), True: _person_rows(True)}
+
+
+def person_record(conn: Connection, person: Person, *, offences_until: date,
+                  recorded_by: datetime | None = None) -> PersonRecord:
+    """One person's record for the lean score (``scoring.person``): their offences dated by
+    ``offences_until`` and their custody spells (with ``recorded_by``, only rows recorded
+    by then), in one query."""
+    params: dict[str, Any] = {"person_id": person.id, "until": offences_until}
+    if recorded_by is not None:
+        params["recorded_by"] = recorded_by
+    rows = conn.execute(PERSON_ROWS[recorded_by is not None], params).all()
+    offences = [r for r in rows if r.kind == 0]
+    custody = [r for r in rows if r.kind == 1]
+    assert person.id is not None
+    return PersonRecord(
+        person_id=person.id, date_of_birth=person.date_of_birth,
+        deceased_on=person.deceased_on,
+        offence_dates=[r.day for r in offences],
+        offence_types=[r.offence_type for r in offences],
+        domestic_abuse=[r.domestic_abuse for r in offences],
+        victim_refs=[r.victim_ref for r in offences],
+        custody_starts=[r.day for r in custody], custody_ends=[r.end_on for r in custody])

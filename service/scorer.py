@@ -17,7 +17,6 @@ from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 from sqlmodel import Session
@@ -34,12 +33,10 @@ from scoring import (
     score_people,
 )
 from scoring.artefacts import current_version
-from scoring.config import band_codes
-from scoring.explain import person_explanation
-from scoring.score import compute_scores
-from scoring.thr import rule_based_version
+from scoring.person import person_scores
 from service.bulk import write_frame
-from service.frames import Filters, custody_frame, offences_frame, persons_frame
+from service.errors import NotFound
+from service.frames import Filters, custody_frame, offences_frame, person_record, persons_frame
 from service.observability import SCORE_RUN_SECONDS
 
 log = logging.getLogger(__name__)
@@ -120,60 +117,20 @@ def person_score(*, session: Session, person_id: int, as_of: date, scorer: Score
     known that day); otherwise everything known now about that date. `person` is their row
     when the caller has read it already (the route's area check), which saves a query.
 
-    The kernel is the batch one (`compute_scores`, what `score_people` runs), on this one
-    person's rows; the answer is read from its arrays rather than through the one-row
-    result frame (tests/service/test_person_score_agreement.py checks both agree).
+    The lean path: their rows in one query, straight into the kernel's arrays
+    (`scoring.person`), with no DataFrame; tests/service/test_person_score_agreement.py
+    and tests/scoring/test_person.py check it against the batch kernel.
     """
-    filters = Filters(person_ids=[person_id], offences_until=as_of,
-                      recorded_by=end_of_day_utc(as_of) if as_recorded else None)
-    conn = session.connection()
-    persons = persons_frame(conn, filters) if person is None else _person_frame(person)
-    parts = compute_scores(offences_frame(conn, filters), persons, custody_frame(conn, filters),
-                           as_of=as_of, catalogue=scorer.catalogue, config=scorer.config,
-                           model=scorer.model)
-    why = person_explanation(parts, catalogue=scorer.catalogue, config=scorer.config, top=top)
-    explanation = [{"part": part, **factor}
-                   for part in ("rfg", "threat") for factor in why[part]["factors"]]
-    config = scorer.config
-    rfg = parts.rfg["all"]
-    band_source = rfg.score if config.bands.score == "rfg" else parts.risk
-    return {
-        "person_id": person_id,
-        "as_of": as_of,
-        "knowledge": "as_recorded" if as_recorded else "current",
-        "rfg": {"recency": float(rfg.recency[0]), "frequency": float(rfg.frequency[0]),
-                "gravity": float(rfg.gravity[0]), "victims": float(rfg.victims[0]),
-                "score": float(rfg.score[0])},
-        "rfg_by_stream": {"all": float(rfg.score[0]),
-                          "acquisitive": float(parts.rfg["acquisitive"].score[0]),
-                          "domestic_abuse": float(parts.rfg["domestic_abuse"].score[0])},
-        "thr": {"threat": float(parts.threat[0]), "harm": float(parts.harm[0]),
-                "risk": float(parts.risk[0]),
-                "threat_source": "model" if parts.model is not None else "rule_based",
-                "baseline": why["threat"]["baseline"]},
-        "band": config.bands.levels[int(band_codes(band_source, config)[0])][0],
-        "escalating": bool(rfg.escalating[0]),
-        "offences_to_date": int(parts.basics.n_offences[0]),
-        "explanation": explanation,
-        "config_version": config.version,
-        "catalogue_version": scorer.catalogue.version,
-        "model_version": (parts.model.version if parts.model is not None
-                          else rule_based_version(config)),
-    }
-
-
-def _person_frame(person: Person) -> pd.DataFrame:
-    """`persons_frame`'s one row, from a person's row already read."""
-    return pd.DataFrame({
-        "person_id": np.array([person.id], dtype=np.int64),
-        "date_of_birth": np.array([person.date_of_birth], dtype="datetime64[ns]"),
-        "deceased_on": np.array([person.deceased_on], dtype="datetime64[ns]"),
-        # Monitoring columns, as stored (scoring never reads them).
-        "sex": pd.Series([getattr(person.sex, "value", person.sex)], dtype=object),
-        "ethnicity": pd.Series([getattr(person.ethnicity, "value", person.ethnicity)],
-                               dtype=object),
-        "home_area": pd.Series([person.home_area], dtype=object),
-    })
+    if person is None:
+        person = session.get(Person, person_id)
+        if person is None:
+            raise NotFound(f"person {person_id} not found")
+    record = person_record(session.connection(), person, offences_until=as_of,
+                           recorded_by=end_of_day_utc(as_of) if as_recorded else None)
+    answer = person_scores(record, as_of=as_of, catalogue=scorer.catalogue,
+                           config=scorer.config, model=scorer.model, top=top)
+    return {"person_id": person_id, **answer,
+            "knowledge": "as_recorded" if as_recorded else "current"}
 
 
 def score_frame(conn: Connection, *, as_of: date, area: str | None,
