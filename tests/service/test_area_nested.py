@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import KeyMaker
-from tests.factories import membership_body
+from tests.factories import membership_body, person_body
 from tests.service.test_meetings import decide, meeting
 from tests.service.test_scores import inline_runs  # noqa: F401  (a fixture)
 from tests.service.test_shortlists import AS_OF, offender
@@ -153,3 +153,14 @@ def test_an_area_limited_admin_cannot_manage_keys_or_read_the_audit_trail(
     assert anon_client.get("/admin/keys", headers=admin).status_code == 403
     assert anon_client.get("/admin/audit", headers=admin).status_code == 403
     assert anon_client.get("/admin/retention", headers=admin).status_code == 200
+
+
+def test_a_pnc_id_already_on_file_elsewhere_is_a_conflict_without_the_persons_id(
+        people: dict[str, int], client: TestClient, bristol: TestClient) -> None:
+    pnc = client.get(f"/persons/{people['elsewhere']}").json()["pnc_id"]
+    again = person_body(pnc_id=pnc, home_area="BRISTOL")
+    # PNC IDs are unique in the register, so the clash itself cannot be hidden; whose it is can.
+    hidden = bristol.post("/persons", json=again)
+    assert hidden.status_code == 409 and str(people["elsewhere"]) not in hidden.json()["detail"]
+    named = client.post("/persons", json=again)
+    assert named.status_code == 409 and f"id {people['elsewhere']}" in named.json()["detail"]
