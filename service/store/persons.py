@@ -21,9 +21,10 @@ def create_person(*, session: Session, person_in: PersonCreate,
     existing = session.exec(select(Person.id, Person.home_area).where(
         Person.pnc_id == person_in.pnc_id)).first()
     if existing is not None:
-        seen = areas is None or existing.home_area in areas
+        existing_id, lives_in = existing
+        seen = areas is None or lives_in in areas
         raise Conflict("a person with this PNC ID already exists"
-                       + (f" (id {existing.id})" if seen else ""))
+                       + (f" (id {existing_id})" if seen else ""))
     person = Person.model_validate(person_in)
     session.add(person)
     try:
