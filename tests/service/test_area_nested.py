@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from service.config import get_settings
+from service.console.session import COOKIE_NAME, console_secret, encode_session
 from tests.conftest import KeyMaker
 from tests.factories import membership_body, person_body
 from tests.service.test_meetings import decide, meeting
@@ -164,3 +166,22 @@ def test_a_pnc_id_already_on_file_elsewhere_is_a_conflict_without_the_persons_id
     assert hidden.status_code == 409 and str(people["elsewhere"]) not in hidden.json()["detail"]
     named = client.post("/persons", json=again)
     assert named.status_code == 409 and f"id {people['elsewhere']}" in named.json()["detail"]
+
+
+def test_the_console_meeting_page_says_what_it_withholds(
+        people: dict[str, int], client: TestClient, anon_client: TestClient,
+        make_key: KeyMaker) -> None:
+    _refer(client, people["elsewhere"])
+    mid = meeting(client)
+    for pid in people.values():
+        assert decide(client, mid, pid, "defer").status_code == 201
+    pnc = client.get(f"/persons/{people['elsewhere']}").json()["pnc_id"]
+    cookie = encode_session(make_key("offender_manager", areas=["BRISTOL"]),
+                            secret=console_secret(get_settings()))
+    page = anon_client.get("https://testserver/console/meeting", params={
+        "area": "BRISTOL", "stream": "nsac", "as_of": AS_OF, "meeting_id": mid,
+        "justification": "meeting"}, headers={"Cookie": f"{COOKIE_NAME}={cookie}"})
+    assert page.status_code == 200, page.text
+    assert pnc not in page.text and f">{people['elsewhere']}<" not in page.text
+    assert 'data-field="listing-withheld">1<' in page.text
+    assert 'data-field="decisions-withheld">1<' in page.text
