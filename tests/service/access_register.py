@@ -55,7 +55,7 @@ class Side:
 class Register:
     sides: dict[str, Side]
     keys: dict[tuple[str, str], str] = field(default_factory=dict)  # (role, scope) -> key
-    cookies: dict[tuple[str, str], str] = field(default_factory=dict)
+    cookies: dict[tuple[str, str], str] = field(default_factory=dict)  # Cookie headers
     tokens: dict[tuple[str, str], str] = field(default_factory=dict)  # console form tokens
     spare_key: int = 0
     training_job: int = 0
@@ -131,9 +131,17 @@ def build_register(engine: Engine, settings: Settings) -> Iterator[Register]:
         execute_run(lambda: nullcontext(session), run.id or 0, scorer)
         session.commit()
         for who, key in register.keys.items():
-            cookie = encode_session(key, secret=console_secret(settings))
-            register.cookies[who] = cookie
-            register.tokens[who] = form_token(SimpleNamespace(  # type: ignore[arg-type]
-                cookies={COOKIE_NAME: cookie}), console_secret(settings))
+            register.cookies[who], register.tokens[who] = console_credentials(key, settings)
         app.dependency_overrides.pop(get_session, None)
         yield register
+
+
+def console_credentials(key: str, settings: Settings) -> tuple[str, str]:
+    """A console session for a key, without signing in through a form: the Cookie header
+    and the form token its POSTs carry. The one place that knows how the console keeps a
+    session; when sign-in changes, this changes with it."""
+    secret = console_secret(settings)
+    cookie = encode_session(key, secret=secret)
+    token = form_token(SimpleNamespace(cookies={COOKIE_NAME: cookie}),  # type: ignore[arg-type]
+                       secret)
+    return f"{COOKIE_NAME}={cookie}", token

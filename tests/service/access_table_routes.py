@@ -52,6 +52,9 @@ class Rule:
     console: bool = False
     unjustified: int = 422
     anonymous: int | None = None  # with no key or session: default 401 (console: 303)
+    # The in-area call's answer to an all-area key names the out-of-area person too (a
+    # list that spans areas), so a BRISTOL-only key's answer without them is an omission.
+    spans: bool = False
 
 
 def _fixed(url: str | None = None, **kw: Any) -> Caller:
@@ -110,7 +113,8 @@ API: dict[tuple[str, str], Rule] = {
     # people
     ("POST", "/persons"): Rule(PERSON, lambda r, s: Call(json=person_body(home_area=s.area)),
                                ok=201, out=REFUSED),
-    ("GET", "/persons"): Rule(PERSON, _fixed(), justification=True, out=OMITTED),
+    ("GET", "/persons"): Rule(PERSON, _fixed(), justification=True, out=OMITTED,
+                              spans=True),
     ("GET", "/persons/{person_id}"): _person_rule("/persons/{s.person}"),
     ("PATCH", "/persons/{person_id}"): _patch("/persons/{s.person}", {"given_name": "Sam"}),
     ("DELETE", "/persons/{person_id}"): _delete("/persons/{s.person}"),
@@ -141,7 +145,8 @@ API: dict[tuple[str, str], Rule] = {
     # memberships: the out person's is recorded in BRISTOL, and still hidden
     ("POST", "/cohort/memberships"): Rule(PERSON, lambda r, s: Call(json=membership_body(
         s.person, stream="domestic_abuse", cohort="free")), ok=201, out=HIDDEN),
-    ("GET", "/cohort/memberships"): Rule(PERSON, _fixed(), justification=True, out=OMITTED),
+    ("GET", "/cohort/memberships"): Rule(PERSON, _fixed(), justification=True, out=OMITTED,
+                                         spans=True),
     ("GET", "/cohort/memberships/{membership_id}"): _person_rule(
         "/cohort/memberships/{s.membership}"),
     ("PATCH", "/cohort/memberships/{membership_id}"): _patch(
@@ -182,11 +187,11 @@ API: dict[tuple[str, str], Rule] = {
     ("GET", "/reports/idiom.csv"): Rule(ALL, _area(as_of=AS_OF), out=REFUSED),
     ("GET", "/reports/idiom.xlsx"): Rule(ALL, _area(as_of=AS_OF), out=REFUSED),
     # shortlists: the out person is referred into BRISTOL and a BRISTOL member
-    ("GET", "/shortlists/migration"): Rule(PERSON, _area(**SHORTLIST), justification=True,
-                                           out=REFUSED),
-    ("GET", "/shortlists/migration.csv"): Rule(PERSON, _area(**SHORTLIST),
+    ("GET", "/shortlists/migration"): Rule(PERSON, _area(**SHORTLIST), spans=True,
+                                           justification=True, out=REFUSED),
+    ("GET", "/shortlists/migration.csv"): Rule(PERSON, _area(**SHORTLIST), spans=True,
                                                justification=True, out=REFUSED),
-    ("GET", "/shortlists/migration.xlsx"): Rule(PERSON, _area(**SHORTLIST),
+    ("GET", "/shortlists/migration.xlsx"): Rule(PERSON, _area(**SHORTLIST), spans=True,
                                                 justification=True, out=REFUSED),
     ("GET", "/shortlists/migration/counts"): Rule(ALL, _area(**SHORTLIST), out=REFUSED),
     ("GET", "/shortlists/exits"): Rule(PERSON, _area(**SHORTLIST), justification=True,
@@ -200,7 +205,8 @@ API: dict[tuple[str, str], Rule] = {
         "person_id": s.person, "referring_agency": "probation", "reason": "test",
         "requested_stream": "domestic_abuse", "referred_on": "2024-06-02"}), ok=201,
         out=HIDDEN),
-    ("GET", "/referrals"): Rule(PERSON, _fixed(), justification=True, out=OMITTED),
+    ("GET", "/referrals"): Rule(PERSON, _fixed(), justification=True, out=OMITTED,
+                                spans=True),
     ("GET", "/referrals/{referral_id}"): _person_rule("/referrals/{s.referral}"),
     ("PATCH", "/referrals/{referral_id}"): _patch(
         "/referrals/{s.referral}", {"status": "withdrawn", "reason": "moved away"}),
@@ -217,9 +223,10 @@ API: dict[tuple[str, str], Rule] = {
             "rationale": "not now"}), ok=201, out=HIDDEN),
     # the side's own meeting: BRISTOL's lists both people's decisions
     ("GET", "/meetings/{meeting_id}/decisions"): _person_rule(
-        "/meetings/{s.meeting}/decisions"),
+        "/meetings/{s.meeting}/decisions", spans=True),
     # the change feed
-    ("GET", "/changes"): Rule(PERSON, _fixed(), justification=True, out=OMITTED),
+    ("GET", "/changes"): Rule(PERSON, _fixed(), justification=True, out=OMITTED,
+                              spans=True),
     ("GET", "/changes/head"): Rule(PERSON, _fixed()),
 }
 
@@ -250,13 +257,13 @@ CONSOLE: dict[tuple[str, str], Rule] = {
         PERSON, _page("/console/persons/{s.person}", as_of=AS_OF), justification=True,
         out=HIDDEN, unjustified=200),
     ("GET", "/console/cohort"): _console(PERSON, _fixed(), justification=True, out=OMITTED,
-                                         unjustified=200),
+                                         unjustified=200, spans=True),
     ("GET", "/console/meeting"): _console(PERSON, _page(
         "/console/meeting", area="{s.area}", meeting_id="{s.meeting}", **SHORTLIST),
-        justification=True, out=REFUSED),
+        justification=True, out=REFUSED, spans=True),
     ("GET", "/console/meeting/export"): _console(PERSON, _page(
         "/console/meeting/export", area="{s.area}", kind="migration", format="csv",
-        **SHORTLIST), justification=True, out=REFUSED),
+        **SHORTLIST), justification=True, out=REFUSED, spans=True),
     ("POST", "/console/meetings"): _console(PERSON, lambda r, s: Call(data={
         "area": s.area, "held_on": "2024-08-01"}), ok=303, out=REFUSED),
     ("POST", "/console/meetings/{meeting_id}/decisions"): _console(PERSON, lambda r, s: Call(

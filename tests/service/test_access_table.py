@@ -151,7 +151,7 @@ def _run(client: TestClient, register: Register, route: tuple[str, str], case: C
     signed = case.role != ANONYMOUS
     if rule.console:
         if signed:
-            headers["Cookie"] = f"iom_console={register.cookies[who]}"
+            headers["Cookie"] = register.cookies[who]
         if case.justified:
             params["justification"] = "case review"
         if data is not None and signed:
@@ -170,12 +170,16 @@ def _run(client: TestClient, register: Register, route: tuple[str, str], case: C
         f"{resp.text[:300]}")
     if resp.status_code == 401:
         assert resp.headers["www-authenticate"] == "Bearer", (method, path)
+    text = _text(resp)
     if case.scope != "all" and (resp.status_code < 400 or case.side == "in"):
         # A page may echo what the caller sent (the id in its URL) without looking it up.
         sent = f"{call.url} {params} {call.json} {call.content!r} {data}"
-        text = _text(resp)
         leaked = [m for m in register.markers if m in text and m not in sent]
         assert not leaked, f"{method} {path} as {case} names the out-of-area person: {leaked}"
+    if rule.spans and case.scope == "all" and case.side == "in" and case.justified \
+            and resp.status_code < 300:
+        assert any(m in text for m in register.markers), (
+            f"{method} {path} as {case} should list the out-of-area person as well")
 
 
 CASES = [Case(role, scope, side, justified) for role, scope in KEYS
