@@ -164,6 +164,7 @@ def _run(client: TestClient, register: Register, route: tuple[str, str], case: C
     resp = client.request(method, call.url or path, params=params, json=call.json,
                           content=call.content, data=data, headers=headers,
                           follow_redirects=False)
+    client.cookies.clear()  # a sign-in's cookie must not follow into the next case
     expected = _expected(rule, case)
     assert resp.status_code == expected, (
         f"{method} {path} as {case}: expected {expected}, got {resp.status_code}: "
