@@ -311,6 +311,8 @@ class ShortlistRead(ShortlistHead):
     criteria: ShortlistCriteria
     candidates: list[ShortlistCandidate]
     excluded: list[ShortlistExcluded]
+    withheld: int = Field(default=0, description=(
+        "Rows left out: about people living outside the key's areas (counted, not named)"))
 
 
 class ExitCandidate(SQLModel):
@@ -339,3 +341,5 @@ class ExitReviewRead(SQLModel):
     versions: ShortlistVersions
     criteria: ExitCriteria
     members: list[ExitCandidate]
+    withheld: int = Field(default=0, description=(
+        "Rows left out: about people living outside the key's areas (counted, not named)"))

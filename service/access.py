@@ -1,12 +1,18 @@
 """Area scope for person-level records: outside a key's areas a record does not exist.
 
-We answer 404, not 403, so a key cannot learn that a person or membership exists in an
-area it may not see; the refusal is still written to the audit trail and the log.
+A person-level record is visible to an area-limited key only when the key may see the
+person's *current* home area and, where the record has an area of its own (a membership,
+a referral, a meeting), that area too. We answer 404, not 403, so a key cannot learn that
+a person or record exists in an area it may not see; the refusal is still written to the
+audit trail and the log. A listing that spans areas (a meeting's decisions, a shortlist)
+omits the rows a key may not see and says how many it withheld, without naming them.
 """
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from models import AuditAction, CohortMembership, Person
 from service.audit import Auditor
@@ -35,19 +41,11 @@ def visible_person(session: Session, auditor: Auditor, person_id: int) -> Person
 
 def visible_membership(session: Session, auditor: Auditor,
                        membership_id: int) -> CohortMembership:
-    """The membership if the caller's areas include its area; 404 (audited) otherwise."""
+    """The membership if the caller may see both its area and its person's home area;
+    404 (audited) otherwise."""
     membership = get_or_404(session, CohortMembership, membership_id, what="membership")
-    if not auditor.principal.can_see(membership.area):
-        raise _refuse(auditor, "membership", membership_id, membership.person_id)
-    return membership
-
-
-def writable_membership(session: Session, auditor: Auditor,
-                        membership_id: int) -> CohortMembership:
-    """The membership if the caller may see both its area and its person; 404 otherwise."""
-    membership = visible_membership(session, auditor, membership_id)
-    person = person_or_404(session, membership.person_id)
-    if not auditor.principal.can_see(person.home_area):
+    if not auditor.principal.can_see(membership.area) or not auditor.principal.can_see(
+            person_or_404(session, membership.person_id).home_area):
         raise _refuse(auditor, "membership", membership_id, membership.person_id)
     return membership
 
@@ -60,9 +58,42 @@ def require_area(auditor: Auditor, area: str | None, *, field: str) -> None:
                                  "type": "forbidden_area"}])
 
 
-def require_area_visible(principal: Principal, area: str) -> None:
-    """Refuse (403) an area-level listing outside the key's areas."""
-    if not principal.can_see(area):
-        raise Forbidden(f"this key may not see shortlists for area {area}",
-                        errors=[{"loc": ["query", "area"], "msg": "outside the key's areas",
+def require_area_visible(principal: Principal, area: str | None, *,
+                         loc: tuple[str, str] = ("query", "area")) -> None:
+    """Refuse (403) an area-level listing or batch outside the key's areas; None (every
+    area) is for all-area keys only."""
+    if not (principal.can_see(area) if area is not None else principal.areas is None):
+        raise Forbidden(f"this key may not see {f'area {area}' if area else 'every area'}",
+                        errors=[{"loc": list(loc), "msg": "outside the key's areas",
                                  "type": "forbidden_area"}])
+
+
+def visible_person_ids(session: Session, principal: Principal,
+                       person_ids: Iterable[int | None]) -> set[int]:
+    """Of these people, those whose current home area the key may see (all, for an
+    all-area key; an erased person's id, None, never)."""
+    ids = {i for i in person_ids if i is not None}
+    if principal.areas is None or not ids:
+        return ids
+    return set(session.exec(select(Person.id).where(
+        col(Person.id).in_(sorted(ids)), col(Person.home_area).in_(sorted(principal.areas))
+    )).all())  # type: ignore[arg-type]
+
+
+WITHHELD_ROWS = ("candidates", "excluded", "members")
+
+
+def withhold_listing(session: Session, principal: Principal,
+                     listing: dict[str, Any]) -> dict[str, Any]:
+    """A shortlist or exit review without the rows of people the key may not see.
+
+    An area's list also holds people who live elsewhere (referred in, or moved since the
+    day asked about). For an area-limited key their rows go, and `withheld` counts them,
+    so the list is honest about being partial without saying who is missing.
+    """
+    rows = {k: listing[k] for k in WITHHELD_ROWS if k in listing}
+    seen = visible_person_ids(session, principal,
+                              (r["person_id"] for kept in rows.values() for r in kept))
+    kept = {k: [r for r in v if r["person_id"] in seen] for k, v in rows.items()}
+    withheld = sum(len(v) for v in rows.values()) - sum(len(v) for v in kept.values())
+    return {**listing, **kept, "withheld": withheld}

@@ -78,6 +78,8 @@ def header_block(listing: dict[str, Any], *, title: str, export_id: str) -> list
         ("Criteria", json.dumps(listing["criteria"], sort_keys=True, default=str)),
         ("Versions", ", ".join(f"{k} {v}" for k, v in versions.items())),
         ("Export id", export_id),
+        *([("Withheld", f"{listing['withheld']} rows about people outside the key's areas")]
+          if listing.get("withheld") else []),
         (DECISION_SUPPORT, ""),
     ]
 

@@ -220,6 +220,20 @@ Admin = Annotated[Principal, Depends(require_roles(frozenset({Role.admin}), "adm
 BatchRunner = Annotated[Principal, Depends(require_roles(IMPORT_ROLES, "batch score runs"))]
 
 
+async def require_force_admin(principal: Admin) -> Principal:
+    """Admins whose key is not limited to areas (403 otherwise): keys and the audit trail
+    cross every area line (a key for any area, events about anyone)."""
+    if principal.areas is not None:
+        log.warning("refused: an area-limited admin key may not use force administration")
+        raise Forbidden("an area-limited admin key may not manage keys or read the audit "
+                        "trail; use a key for every area")
+    return principal
+
+
+require_force_admin.checks_access = True  # type: ignore[attr-defined]
+ForceAdmin = Annotated[Principal, Depends(require_force_admin)]
+
+
 async def get_justification(
     x_justification: Annotated[str, Header(
         description="Why this person-level data is needed (recorded in the audit trail)",

@@ -20,7 +20,12 @@ from sqlmodel import select
 from models import AuditAction, DecisionCreate, DecisionKind, Meeting, MeetingCreate
 from models.enums import Cohort, ExitReason
 from scoring.shortlist import ShortlistConfig
-from service.access import require_area, require_area_visible, visible_person
+from service.access import (
+    require_area,
+    require_area_visible,
+    visible_person,
+    withhold_listing,
+)
 from service.audit import Auditor
 from service.console.forms import blank, form_date
 from service.console.session import (
@@ -151,11 +156,12 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
             raise invalid_field(["query", "meeting_id"],
                                 f"meeting {meeting.id} is for area {meeting.area}, "
                                          f"not {the_area}")
-    listing = shortlist_store.migration_list(
+    listing = withhold_listing(session, principal, shortlist_store.migration_list(
         session=session, scorer=scorer, config=rules, area=the_area, stream=the_stream, as_of=day,
-        rank_by=fields["rank_by"], limit=fields["limit"])
-    exits = shortlist_store.exits_list(session=session, scorer=scorer, config=rules, area=the_area,
-                                       stream=the_stream, as_of=day)
+        rank_by=fields["rank_by"], limit=fields["limit"]))
+    exits = withhold_listing(session, principal, shortlist_store.exits_list(
+        session=session, scorer=scorer, config=rules, area=the_area, stream=the_stream,
+        as_of=day))
     ids = [c["person_id"] for c in listing["candidates"]] + [
         e["person_id"] for e in listing["excluded"]]
     auditor.record(AuditAction.consultation, person_ids=ids, justification=why,
@@ -164,9 +170,10 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
                    person_ids=[m["person_id"] for m in exits["members"]], justification=why,
                    detail=f"console exit review {the_area}/{the_stream} as of {day}")
     decisions: list[Any] = []
+    withheld = 0
     if meeting is not None:
-        rows = meeting_store.meeting_decisions(session=session, meeting_id=meeting.id or 0,
-                                               areas=auditor.principal.areas)
+        rows, withheld = meeting_store.meeting_decisions(
+            session=session, meeting_id=meeting.id or 0, areas=auditor.principal.areas)
         auditor.record(AuditAction.consultation, person_ids=[d.person_id for d in rows],
                        justification=why, detail=f"console decisions of meeting {meeting.id}")
         decisions = [meeting_store.decision_read(d, meeting) for d in rows]
@@ -182,7 +189,7 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
     return render(request, "meeting.html", {
         **context, "error": None, "listing": listing, "exits": exits, "as_of": day,
         "meetings": _area_meetings(auditor, the_area), "meeting": meeting,
-        "decisions": decisions, "decided": decided, "flash": flash,
+        "decisions": decisions, "withheld": withheld, "decided": decided, "flash": flash,
         "downloads": downloads, "token": form_token(request, secret),
         "token_field": FORM_TOKEN_FIELD,
         "cohorts": list(Cohort), "exit_reasons": list(ExitReason),
@@ -209,15 +216,15 @@ def meetingexport_listing(session: SessionDep, scorer: ScorerDep, rules: Shortli
     require_area_visible(auditor.principal, fields["area"])
     day = form_date(fields["as_of"], "as_of") or date.today()
     if kind == "migration":
-        listing = shortlist_store.migration_list(
+        listing = withhold_listing(session, auditor.principal, shortlist_store.migration_list(
             session=session, scorer=scorer, config=rules, area=fields["area"],
-            stream=fields["stream"], as_of=day, rank_by=fields["rank_by"], limit=fields["limit"])
+            stream=fields["stream"], as_of=day, rank_by=fields["rank_by"], limit=fields["limit"]))
         ids = [c["person_id"] for c in listing["candidates"]] + [
             e["person_id"] for e in listing["excluded"]]
     else:
-        listing = shortlist_store.exits_list(session=session, scorer=scorer, config=rules,
-                                             area=fields["area"], stream=fields["stream"],
-                                             as_of=day)
+        listing = withhold_listing(session, auditor.principal, shortlist_store.exits_list(
+            session=session, scorer=scorer, config=rules, area=fields["area"],
+            stream=fields["stream"], as_of=day))
         ids = [m["person_id"] for m in listing["members"]]
     response = export_listing(listing, kind=kind, fmt=format,  # type: ignore[arg-type]
                        audit=auditor, justification=why, person_ids=ids)

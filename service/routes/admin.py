@@ -1,4 +1,5 @@
-"""Administration: API keys, the audit trail and the retention review (admin role only)."""
+"""Administration: API keys, the audit trail (admins with an all-areas key) and the retention
+review (admins, within their areas)."""
 
 from datetime import UTC, date, datetime
 from typing import Annotated
@@ -21,7 +22,7 @@ from models.retention import RetentionCandidate, RetentionReviewRead
 from service.audit import AuditDep
 from service.deps import IdPath, IdQuery, PagingDep, RetentionRuleDep, SessionDep
 from service.errors import invalid_field, responses
-from service.security import Admin, Justification
+from service.security import Admin, ForceAdmin, Justification
 from service.store import audit as audit_store
 from service.store import keys as key_store
 from service.store import retention as retention_store
@@ -32,14 +33,14 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyIssued,
              responses=responses(403, 422))
-def create_key(key_in: ApiKeyCreate, session: SessionDep, _: Admin) -> ApiKeyIssued:
+def create_key(_: ForceAdmin, key_in: ApiKeyCreate, session: SessionDep) -> ApiKeyIssued:
     """Issue an API key; the full key is in this response only (just its hash is kept)."""
     key, full_key = key_store.create_key(session=session, key_in=key_in)
     return ApiKeyIssued(**ApiKeyRead.model_validate(key).model_dump(), key=full_key)
 
 
 @router.get("/keys", response_model=Page[ApiKeyRead], responses=responses(403, 422))
-def list_keys(_: Admin, session: SessionDep, paging: PagingDep) -> Page[ApiKeyRead]:
+def list_keys(_: ForceAdmin, session: SessionDep, paging: PagingDep) -> Page[ApiKeyRead]:
     """Every API key with its role, areas and state (never the secret)."""
     rows, total = key_store.list_keys(session=session, paging=paging)
     return Page(items=[ApiKeyRead.model_validate(r) for r in rows], total=total,
@@ -48,7 +49,7 @@ def list_keys(_: Admin, session: SessionDep, paging: PagingDep) -> Page[ApiKeyRe
 
 @router.post("/keys/{key_id}/revoke", response_model=ApiKeyRead,
              responses=responses(403, 404, 409, 422))
-def revoke_key(principal: Admin, key_id: IdPath, session: SessionDep) -> ApiKeyRead:
+def revoke_key(principal: ForceAdmin, key_id: IdPath, session: SessionDep) -> ApiKeyRead:
     """Revoke a key; it stops working at once. Not the caller's own key, nor the last
     working admin key (409: either would lock administrators out)."""
     return ApiKeyRead.model_validate(key_store.revoke_key(session=session, key_id=key_id,
@@ -75,7 +76,7 @@ def revoke_session(_: Admin, session_id: IdPath, session: SessionDep) -> Console
 
 @router.get("/audit", response_model=Page[AuditEventRead], responses=responses(403, 422))
 def list_audit_events(
-    _: Admin,
+    _: ForceAdmin,
     session: SessionDep,
     paging: PagingDep,
     person_id: IdQuery = None,

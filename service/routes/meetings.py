@@ -34,7 +34,6 @@ from service.errors import NotFound, responses
 from service.security import Admin, Justification, PersonLevel
 from service.store import erasure
 from service.store import meetings as store
-from service.store.common import person_or_404
 
 router = APIRouter(tags=["meetings"])
 
@@ -185,27 +184,37 @@ def create_decision(principal: PersonLevel, meeting_id: IdPath, decision_in: Dec
     return store.decision_read(decision, meeting)
 
 
+WITHHELD_HEADER = "X-Withheld-Count"
+
+
 @router.get("/meetings/{meeting_id}/decisions", response_model=list[DecisionRead],
-            responses=responses(403, 404, 422))
+            responses={200: {"headers": {WITHHELD_HEADER: {
+                "description": "Decisions left out: about people outside the key's areas, "
+                               "or erased", "schema": {"type": "integer"}}}},
+                       **responses(403, 404, 422)})
 def list_meeting_decisions(principal: PersonLevel, meeting_id: IdPath, session: SessionDep,
-                           justification: Justification, audit: AuditDep) -> list[DecisionRead]:
-    """A meeting's decisions about people the key may see, with what the meeting saw."""
+                           justification: Justification, audit: AuditDep,
+                           response: Response) -> list[DecisionRead]:
+    """A meeting's decisions about people the key may see, with what the meeting saw; a
+    meeting of another area is 404, and the decisions about people living outside the
+    key's areas are left out, their number in X-Withheld-Count."""
     meeting = _visible_meeting(session, audit, meeting_id)
-    rows = store.meeting_decisions(session=session, meeting_id=meeting_id,
-                                   areas=principal.areas)
+    rows, withheld = store.meeting_decisions(session=session, meeting_id=meeting_id,
+                                             areas=principal.areas)
     audit.record(AuditAction.consultation, person_ids=[d.person_id for d in rows],
                  justification=justification, detail=f"decisions of meeting {meeting_id}")
+    response.headers[WITHHELD_HEADER] = str(withheld)
     return [store.decision_read(d, meeting) for d in rows]
 
 
 @router.get("/persons/{person_id}/decisions", response_model=list[DecisionRead],
             responses=responses(403, 404, 422))
-def list_person_decisions(person_id: IdPath, session: SessionDep, _: PersonLevel,
+def list_person_decisions(person_id: IdPath, session: SessionDep, principal: PersonLevel,
                           justification: Justification, audit: AuditDep) -> list[DecisionRead]:
-    """Every meeting decision about a person, oldest first."""
-    person_or_404(session, person_id)
+    """Every meeting decision about a person, oldest first (those of meetings held in
+    areas outside the key's are left out)."""
     visible_person(session, audit, person_id)
-    rows = store.person_decisions(session=session, person_id=person_id)
+    rows = store.person_decisions(session=session, person_id=person_id, areas=principal.areas)
     audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
                  detail="decisions")
     return [store.decision_read(d, m) for d, m in rows]

@@ -10,7 +10,6 @@ from service.access import (
     require_area,
     visible_membership,
     visible_person,
-    writable_membership,
 )
 from service.audit import AuditDep, changed_fields
 from service.deps import DeletionDep, IdPath, IdQuery, IfMatchDep, PagingDep, SessionDep, etag
@@ -81,7 +80,7 @@ def update_membership(membership_id: IdPath, changes: MembershipUpdate, session:
                       _: PersonLevel, audit: AuditDep, expected_version: IfMatchDep,
                       response: Response) -> MembershipRead:
     """Update a membership, e.g. record its exit; needs If-Match (412 if stale)."""
-    writable_membership(session, audit, membership_id)
+    visible_membership(session, audit, membership_id)
     require_area(audit, changes.area, field="area")
     membership = store.update_membership(session=session, membership_id=membership_id,
                                          changes=changes, expected_version=expected_version)
@@ -98,7 +97,7 @@ def delete_membership(_: Admin, membership_id: IdPath, deletion: DeletionDep,
                       audit: AuditDep) -> Response:
     """Delete a membership recorded in error (admins); to record an exit, PATCH it instead.
     A decision that created it stays, unlinked."""
-    membership = writable_membership(session, audit, membership_id)
+    membership = visible_membership(session, audit, membership_id)
     person_id = membership.person_id
     erasure.delete_membership(session=session, membership=membership,
                              reason=deletion.reason)

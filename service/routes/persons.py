@@ -21,12 +21,13 @@ OptionalJustification = Annotated[str | None, Header(alias="X-Justification", ma
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead,
              responses=responses(403, 409, 422))
-def create_person(person_in: PersonCreate, session: SessionDep, _: PersonLevel,
+def create_person(person_in: PersonCreate, session: SessionDep, principal: PersonLevel,
                   audit: AuditDep, response: Response,
                   justification: OptionalJustification = None) -> PersonRead:
-    """Add a person to the register (PNC ID validated and stored in canonical form)."""
+    """Add a person to the register (PNC ID validated and stored in canonical form); a PNC
+    ID already on file is 409, naming the person only to a key that may see them."""
     require_area(audit, person_in.home_area, field="home_area")
-    person = store.create_person(session=session, person_in=person_in)
+    person = store.create_person(session=session, person_in=person_in, areas=principal.areas)
     audit.record(AuditAction.collection, person_ids=[person.id], status=201,
                  justification=justification)
     response.headers["ETag"] = etag(person.version)

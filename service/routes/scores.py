@@ -16,13 +16,13 @@ from models import (
 from models.base import IsoDate
 from models.enums import Knowledge, ScoreColumn
 from models.score import ScoreSnapshotPage
-from service.access import visible_person
+from service.access import require_area_visible, visible_person
 from service.audit import AuditDep
 from service.deps import IdPath, PagingDep, ScorerDep, SessionDep, SettingsDep
-from service.errors import responses
+from service.errors import NotFound, responses
 from service.jobs import RunSchedulerDep
 from service.scorer import person_score
-from service.security import BatchRunner, Justification, PersonLevel
+from service.security import BatchRunner, CurrentPrincipal, Justification, PersonLevel
 from service.store import scores as store
 from service.store.common import get_or_404
 
@@ -51,10 +51,12 @@ def get_person_score(
 
 @router.post("/scores/runs", status_code=status.HTTP_202_ACCEPTED, response_model=ScoreRunRead,
              responses=responses(403, 409, 422))
-def start_score_run(_: BatchRunner, run_in: ScoreRunCreate, session: SessionDep,
+def start_score_run(principal: BatchRunner, run_in: ScoreRunCreate, session: SessionDep,
                     scorer: ScorerDep, schedule: RunSchedulerDep, settings: SettingsDep,
                     response: Response) -> ScoreRunRead:
-    """Score everyone (or one area) as of a date in the background; poll the run's status."""
+    """Score everyone (or one area) as of a date in the background; poll the run's status.
+    An area-limited key names one of its areas (403 otherwise)."""
+    require_area_visible(principal, run_in.area, loc=("body", "area"))
     run = store.create_run(session=session, as_of=run_in.as_of or date.today(),
                            area=run_in.area, max_active=settings.max_active_score_runs,
                            stale_after=settings.score_run_stale_after)
@@ -65,9 +67,14 @@ def start_score_run(_: BatchRunner, run_in: ScoreRunCreate, session: SessionDep,
 
 
 @router.get("/scores/runs/{run_id}", response_model=ScoreRunRead, responses=responses(404, 422))
-def get_score_run(run_id: IdPath, session: SessionDep) -> ScoreRunRead:
-    """A score run's status, size, duration and the versions it used."""
-    return ScoreRunRead.model_validate(get_or_404(session, ScoreRun, run_id, what="score run"))
+def get_score_run(principal: CurrentPrincipal, run_id: IdPath,
+                  session: SessionDep) -> ScoreRunRead:
+    """A score run's status, size, duration and the versions it used (a run of one area
+    outside the key's areas is 404)."""
+    run = get_or_404(session, ScoreRun, run_id, what="score run")
+    if run.area is not None and not principal.can_see(run.area):
+        raise NotFound(f"score run {run_id} not found")
+    return ScoreRunRead.model_validate(run)
 
 
 @router.get("/scores", response_model=ScoreSnapshotPage, responses=responses(403, 404, 422))
@@ -77,7 +84,10 @@ def list_scores(
     area: Annotated[str | None, Query()] = None,
     order_by: Annotated[ScoreColumn, Query()] = ScoreColumn.risk,
 ) -> ScoreSnapshotPage:
-    """The latest snapshot, highest first: what the scores said on the day of that run."""
+    """The latest snapshot, highest first: what the scores said on the day of that run;
+    people living outside the key's areas are left out (an area outside them is 403)."""
+    if area is not None:
+        require_area_visible(principal, area)
     run = store.latest_run(session=session, area=area)
     rows, total = store.snapshot_page(session=session, run=run, paging=paging,
                                       order_by=order_by, area=area, areas=principal.areas)

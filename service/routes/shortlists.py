@@ -12,7 +12,7 @@ from models.base import IsoDate
 from models.enums import Knowledge, RankBy
 from models.shortlist import ShortlistCounts
 from scoring.shortlist import ShortlistConfig
-from service.access import require_area_visible
+from service.access import require_area_visible, withhold_listing
 from service.audit import AuditDep, Auditor
 from service.deps import ScorerDep, SessionDep, ShortlistConfigDep
 from service.errors import responses
@@ -99,11 +99,10 @@ EXITS_FILE = "The exit review as a file: the header block, then the members"
 def _migration(principal: Principal, session: Session, scorer: Scorer,
                rules: ShortlistConfig, query: MigrationQuery) -> tuple[dict[str, Any], list[int]]:
     require_area_visible(principal, query.area)
-    listing = store.migration_list(session=session, scorer=scorer, config=rules,
-                                   area=query.area, stream=query.stream, as_of=query.as_of,
-                                   rank_by=query.rank_by, limit=query.limit,
-                                   include_other_areas=query.include_other_areas,
-                                   knowledge=query.knowledge)
+    listing = withhold_listing(session, principal, store.migration_list(
+        session=session, scorer=scorer, config=rules, area=query.area, stream=query.stream,
+        as_of=query.as_of, rank_by=query.rank_by, limit=query.limit,
+        include_other_areas=query.include_other_areas, knowledge=query.knowledge))
     ids = [c["person_id"] for c in listing["candidates"]] + [
         e["person_id"] for e in listing["excluded"]]
     return listing, ids
@@ -112,9 +111,9 @@ def _migration(principal: Principal, session: Session, scorer: Scorer,
 def _exits(principal: Principal, session: Session, scorer: Scorer, rules: ShortlistConfig,
            query: ExitsQuery) -> tuple[dict[str, Any], list[int]]:
     require_area_visible(principal, query.area)
-    listing = store.exits_list(session=session, scorer=scorer, config=rules, area=query.area,
-                               stream=query.stream, as_of=query.as_of,
-                               knowledge=query.knowledge)
+    listing = withhold_listing(session, principal, store.exits_list(
+        session=session, scorer=scorer, config=rules, area=query.area, stream=query.stream,
+        as_of=query.as_of, knowledge=query.knowledge))
     return listing, [m["person_id"] for m in listing["members"]]
 
 

@@ -73,8 +73,8 @@ def find_referrals(*, session: Session, paging: Paging, area: str | None = None,
                    status: ReferralStatus | None = None, stream: str | None = None,
                    person_id: int | None = None, areas: frozenset[str] | None = None,
                    ) -> tuple[list[Referral], int]:
-    """Referrals by filter, in id order (`areas` limits to the caller's areas); an unknown
-    area or stream is a 422, not an empty page."""
+    """Referrals by filter, in id order (`areas` limits to referrals into those areas of
+    people living in them); an unknown area or stream is a 422, not an empty page."""
     if area is not None:
         require_reference(session, Area, area, field="area", where="query")
     if stream is not None:
@@ -82,7 +82,8 @@ def find_referrals(*, session: Session, paging: Paging, area: str | None = None,
     query = select(Referral)
     closed: Any = Referral.closed_on
     if areas is not None:
-        query = query.where(Referral.area.in_(sorted(areas)))  # type: ignore[attr-defined]
+        query = query.join(Person, col(Person.id) == col(Referral.person_id)).where(
+            col(Referral.area).in_(sorted(areas)), col(Person.home_area).in_(sorted(areas)))
     withdrawn: Any = Referral.withdrawal_reason
     if status == ReferralStatus.open:
         query = query.where(closed.is_(None))
@@ -240,25 +241,34 @@ def record_decision(*, session: Session, scorer: Scorer, config: ShortlistConfig
 
 
 def meeting_decisions(*, session: Session, meeting_id: int,
-                      areas: frozenset[str] | None = None) -> list[Decision]:
-    """A meeting's decisions in the order they were recorded.
+                      areas: frozenset[str] | None = None) -> tuple[list[Decision], int]:
+    """A meeting's decisions in the order they were recorded, and how many were withheld.
 
     `areas` (None: all) keeps only decisions about people living in those areas: a meeting
     may decide on someone referred from elsewhere, and a key that may not see that person
-    must not see them through the meeting either.
+    must not see them through the meeting either. The rest (and decisions about people
+    since erased) are withheld: counted, never named.
     """
-    query = select(Decision).where(Decision.meeting_id == meeting_id)
+    rows = list(session.exec(select(Decision).where(Decision.meeting_id == meeting_id)
+                             .order_by(col(Decision.id))).all())
+    if areas is None:
+        return rows, 0
+    living = set(session.exec(select(Person.id).where(
+        col(Person.id).in_(sorted({d.person_id for d in rows if d.person_id is not None})),
+        col(Person.home_area).in_(sorted(areas)))).all())
+    kept = [d for d in rows if d.person_id in living]
+    return kept, len(rows) - len(kept)
+
+
+def person_decisions(*, session: Session, person_id: int,
+                     areas: frozenset[str] | None = None) -> list[tuple[Decision, Meeting]]:
+    """Every decision about a person, oldest meeting first; `areas` (None: all) keeps
+    those of meetings held in those areas."""
+    query = (select(Decision, Meeting).join(Meeting, col(Meeting.id) == col(Decision.meeting_id))
+             .where(Decision.person_id == person_id))
     if areas is not None:
-        query = query.join(Person, Person.id == Decision.person_id).where(  # type: ignore[arg-type]
-            col(Person.home_area).in_(sorted(areas)))
-    return list(session.exec(query.order_by(Decision.id)).all())  # type: ignore[arg-type]
-
-
-def person_decisions(*, session: Session, person_id: int) -> list[tuple[Decision, Meeting]]:
-    """Every decision about a person, oldest meeting first."""
-    rows = session.exec(select(Decision, Meeting).join(Meeting, Meeting.id == Decision.meeting_id)  # type: ignore[arg-type]
-                        .where(Decision.person_id == person_id)
-                        .order_by(Meeting.held_on, Decision.id)).all()  # type: ignore[arg-type]
+        query = query.where(col(Meeting.area).in_(sorted(areas)))
+    rows = session.exec(query.order_by(col(Meeting.held_on), col(Decision.id))).all()
     return [(d, m) for d, m in rows]
 
 

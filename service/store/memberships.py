@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from models import (
     Area,
@@ -74,8 +74,8 @@ def find_memberships(*, session: Session, paging: Paging, active: bool | None = 
                      ) -> tuple[list[CohortMembership], int]:
     """Memberships by filter, in id order. Active means not yet exited.
 
-    `areas` limits the result to memberships in those areas (None: all areas). An unknown
-    area or stream is a 422, not an empty page.
+    `areas` limits the result to memberships in those areas of people living in them
+    (None: all areas). An unknown area or stream is a 422, not an empty page.
     """
     if area is not None:
         require_reference(session, Area, area, field="area", where="query")
@@ -83,7 +83,9 @@ def find_memberships(*, session: Session, paging: Paging, active: bool | None = 
         require_reference(session, Stream, stream, field="stream", where="query")
     query = select(CohortMembership)
     if areas is not None:
-        query = query.where(CohortMembership.area.in_(sorted(areas)))  # type: ignore[attr-defined]
+        query = query.join(Person, col(Person.id) == col(CohortMembership.person_id)).where(
+            col(CohortMembership.area).in_(sorted(areas)),
+            col(Person.home_area).in_(sorted(areas)))
     if active is not None:
         exited: Any = CohortMembership.exited_on
         query = query.where(exited.is_(None) if active else exited.is_not(None))

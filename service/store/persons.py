@@ -13,12 +13,18 @@ from service.store.areas import record_move
 from service.store.common import page, person_or_404, require_reference, versioned_update
 
 
-def create_person(*, session: Session, person_in: PersonCreate) -> Person:
-    """Store a new person; a PNC ID already on file is a conflict."""
+def create_person(*, session: Session, person_in: PersonCreate,
+                  areas: frozenset[str] | None = None) -> Person:
+    """Store a new person; a PNC ID already on file is a conflict, which names the person
+    on file only to a key that may see them (`areas`: the caller's, None for all)."""
     require_reference(session, Area, person_in.home_area, field="home_area")
-    existing = session.exec(select(Person.id).where(Person.pnc_id == person_in.pnc_id)).first()
+    existing = session.exec(select(Person.id, Person.home_area).where(
+        Person.pnc_id == person_in.pnc_id)).first()
     if existing is not None:
-        raise Conflict(f"a person with this PNC ID already exists (id {existing})")
+        existing_id, lives_in = existing
+        seen = areas is None or lives_in in areas
+        raise Conflict("a person with this PNC ID already exists"
+                       + (f" (id {existing_id})" if seen else ""))
     person = Person.model_validate(person_in)
     session.add(person)
     try:

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import KeyMaker
-from tests.factories import membership_body, offence_body, person_body, pnc_id
+from tests.factories import membership_body, person_body, pnc_id
 
 
 @pytest.fixture
@@ -53,11 +53,6 @@ def test_membership_for_an_out_of_area_person_is_refused_like_an_unknown_one(
     assert any(e["status"] == 404 and "outside" in e["detail"] for e in refused)
 
 
-def test_own_area_membership_still_works(people: dict, bristol_om: TestClient) -> None:
-    made = bristol_om.post("/cohort/memberships", json=membership_body(people["bristol"]))
-    assert made.status_code == 201, made.text
-
-
 def test_membership_of_an_out_of_area_person_cannot_be_updated(
         people: dict, bristol_om: TestClient, client: TestClient) -> None:
     # A BRISTOL membership of a SOUTH_GLOS person (recorded by an all-areas key) is not the
@@ -70,20 +65,6 @@ def test_membership_of_an_out_of_area_person_cannot_be_updated(
                             headers={"If-Match": '"1"'})
     assert resp.status_code == 404, resp.text
     assert client.get(f"/cohort/memberships/{made['id']}").json()["exited_on"] is None
-
-
-@pytest.mark.parametrize("path, body", [
-    ("/persons/{p}/offences", offence_body()),
-    ("/persons/{p}/custody", {"start_on": "2020-01-01", "end_on": "2020-02-01"}),
-    ("/referrals", {"person_id": "{p}", "requested_stream": "nsac", "reason": "test",
-                    "referring_agency": "probation", "referred_on": "2024-01-01"}),
-])
-def test_other_person_writes_are_404_outside_the_area(people: dict, bristol_om: TestClient,
-                                                      path: str, body: dict) -> None:
-    p = people["south"]
-    body = json.loads(json.dumps(body).replace('"{p}"', str(p)))
-    resp = bristol_om.post(path.format(p=p), json=body)
-    assert resp.status_code == 404, resp.text
 
 
 def test_area_limited_imports_cannot_write_other_areas(people: dict, client: TestClient,
