@@ -186,6 +186,7 @@ def _score_files(args: argparse.Namespace, as_of, scorer) -> int:  # type: ignor
 def _train(_args: argparse.Namespace) -> int:
     from scoring import TrainingDataError
     from scoring.governance import comparison_summary
+    from service.evaluation import latest_evaluation
     from service.frames import custody_frame, offences_frame, persons_frame
     from service.training import TrainingInProgress, train_candidate, training_lock
 
@@ -196,8 +197,10 @@ def _train(_args: argparse.Namespace) -> int:
             with cli_session() as session:
                 conn = session.connection()
                 frames = offences_frame(conn), persons_frame(conn), custody_frame(conn)
+                external = latest_evaluation(session) is not None
             model, promoted = train_candidate(frames=frames, scorer=_scorer(),
-                                              model_dir=model_dir, progress=update)
+                                              model_dir=model_dir, external_on_file=external,
+                                              progress=update)
     except (TrainingDataError, TrainingInProgress) as exc:
         print(f"iomscore train: {exc}", file=sys.stderr)
         return 1
@@ -210,6 +213,10 @@ def _train(_args: argparse.Namespace) -> int:
     gate = model.card["gate"]
     if promoted:
         print(f"model {model.version} passed the gate and is now current", file=sys.stderr)
+    elif gate["passed"] and external:
+        print(f"model {model.version} passed the gate on later dates; the force has an "
+              "external evaluation: run `iomscore evaluate` again, then promote it",
+              file=sys.stderr)
     elif gate["passed"]:
         print(f"model {model.version} passed the gate but another model became current "
               "meanwhile: kept as a candidate", file=sys.stderr)
@@ -217,6 +224,13 @@ def _train(_args: argparse.Namespace) -> int:
         print(f"model {model.version} is rejected: " + "; ".join(gate["reasons"]),
               file=sys.stderr)
     return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from service.cli_model import evaluate
+
+    with cli_session() as session:
+        return evaluate(args, _scorer(), session)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -412,6 +426,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("train", help="train a candidate threat model on the register by "
                    "back-testing; it becomes current only if it passes the gate"
                    ).set_defaults(handler=_train)
+    evaluate = sub.add_parser("evaluate", help="score a labelled cohort (PNC ID, assessed_on, "
+                              "reoffended) with every model and the fallback, as of each "
+                              "person's date, as POST /model/evaluations does")
+    evaluate.add_argument("--cohort", required=True, help="the cohort: .csv, .ndjson or .jsonl")
+    evaluate.add_argument("--format", choices=["csv", "ndjson"])
+    evaluate.add_argument("--source", help="where the cohort came from (kept with the figures)")
+    evaluate.set_defaults(handler=_evaluate)
 
     catalogue = sub.add_parser("catalogue", help="the offence catalogue").add_subparsers(
         dest="catalogue_command", required=True)
