@@ -72,6 +72,10 @@ class ModelCandidateRead(BaseModel):
     cut_off: str | None = Field(description="First held-out date: it was fitted before it")
     comparison: list[ContenderFigures]
     gate: GateVerdict | None = Field(description="None for a model trained before the gate")
+    external_gate: GateVerdict | None = Field(default=None, description=(
+        "The gate on the latest external evaluation (POST /model/evaluations); None when "
+        "the force has supplied none. A candidate it did not score fails it until the "
+        "cohort is evaluated again"))
 
 
 class ModelCandidateList(BaseModel):

@@ -192,10 +192,17 @@ def choose_and_fit(x: np.ndarray, y: np.ndarray, person_year: np.ndarray,
     rules = config.thr.training
     if len(np.unique(y)) < 2:
         raise FittingError("the training rows have only one outcome")
-    folds = [(t, v) for t, v in forward_folds(row_dates, dates, folds=rules.calibration_folds,
-                                              horizon_months=config.thr.horizon_months)
-             if len(np.unique(y[t])) == 2 and len(np.unique(y[v])) == 2]
-    if not folds:
+    # Each fold trains on dates whose follow-up ends before its validation block. A short
+    # history may leave no such fold: then the gap goes (training labels overlap the
+    # validation period in calendar time, though never its rows), and the card says so.
+    for gap in (config.thr.horizon_months, 0):
+        folds = [(t, v) for t, v in forward_folds(row_dates, dates,
+                                                  folds=rules.calibration_folds,
+                                                  horizon_months=gap)
+                 if len(np.unique(y[t])) == 2 and len(np.unique(y[v])) == 2]
+        if folds:
+            break
+    else:
         raise FittingError("too few back-test dates for a forward-chaining fold")
     held = folds[-1][1]
     results: dict[str, dict[str, Any]] = {}
@@ -234,6 +241,7 @@ def choose_and_fit(x: np.ndarray, y: np.ndarray, person_year: np.ndarray,
         final = replace(final, calibration=(slope, offset))
         method = "platt"
     return final, {"chosen": chosen, "families": results, "calibration_method": method,
+                   "fold_gap_months": gap,
                    "calibration_rows": int(held.sum()),
                    "calibration_positives": int(yy.sum()),
                    "selection_rule": (f"best mean AUC over {len(folds)} forward-chaining folds; "

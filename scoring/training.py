@@ -17,10 +17,11 @@ one of their rows there, drawn at random) and the model is fitted only on dates 
 follow-up ends on or before the first test date, so no training label overlaps the test
 period. The family (logistic or additive boosted) is chosen by forward-chaining
 cross-validation on the training dates and calibrated out of fold (``scoring.fitting``). The
-model returned is that fit, a *candidate*: its card compares it on the held-out dates with the model in use, the
-rule-based fallback and a two-feature baseline (``scoring.governance``), with AUC / false
-positive rate / selection rate by sex and by ethnicity when monitoring labels are supplied
-(they are never features), and carries the promotion gate's verdict.
+model returned is that fit, a *candidate*: its card compares it on the held-out dates with
+the model in use, the rule-based fallback and a two-feature baseline
+(``scoring.governance``), with AUC / false positive rate / selection rate by sex and by
+ethnicity when monitoring labels are supplied (they are never features), and carries the
+promotion gate's verdict.
 """
 
 from __future__ import annotations
