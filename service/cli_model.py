@@ -68,3 +68,49 @@ def evaluate(args: argparse.Namespace, scorer: Any, session: Any) -> int:
                                  gates=gates):
         print(line)
     return 0
+
+
+def queue_background_training() -> Any:
+    """Queue a training job and start it in a detached process (the demo's first
+    candidate): the service starts at once and picks the model up if it passes the gate.
+    Returns the process, or None when another training is active."""
+    import subprocess
+
+    from models import AuditAction
+    from service.audit import record_local
+    from service.cli_keys import cli_session
+    from service.config import get_settings
+    from service.errors import Conflict
+    from service.store.training_jobs import create_job
+    from service.training import training_running
+
+    settings = get_settings()
+    with cli_session() as session:
+        try:
+            job = create_job(session=session, stale_after=settings.training_job_stale_after,
+                             lock_held=training_running(settings.model_dir))
+        except Conflict:
+            print("a threat model is already being trained: no new job queued",
+                  file=sys.stderr)
+            return None
+        record_local(session, AuditAction.alteration, command="iomscore demo --train",
+                     person_ids=[], detail=f"training job {job.id} queued: the candidate "
+                     "becomes current only if it passes the gate")
+    print(f"training a candidate in the background (job {job.id}): GET /model/train/"
+          f"{job.id}, or the console's model page", file=sys.stderr)
+    return subprocess.Popen([sys.executable, "-m", "service.cli", "train", "--job",
+                             str(job.id)], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_job(job_id: int, scorer: Any) -> int:
+    """Run a queued training job to the end (what the demo's detached process does)."""
+    from models import RunStatus, TrainingJob
+    from service.config import get_settings
+    from service.jobs import engine_session
+    from service.training import execute_training
+
+    execute_training(engine_session, job_id, scorer, get_settings().model_dir)
+    with engine_session() as session:
+        job = session.get(TrainingJob, job_id)
+        return 0 if job is not None and job.status == RunStatus.done else 1
