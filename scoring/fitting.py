@@ -141,7 +141,7 @@ def forward_folds(row_dates: np.ndarray, dates: list[dt.date], *, folds: int,
     >>> rows = np.arange(24)
     >>> [(int(t.sum()), int(v.sum())) for t, v in forward_folds(rows, days, folds=2,
     ...                                                        horizon_months=3)]
-    [(13, 8), (21, 8)]
+    [(6, 8), (14, 8)]
     """
     used = np.unique(row_dates)
     blocks = np.array_split(used, folds + 1)
