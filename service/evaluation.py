@@ -11,6 +11,7 @@ echoed. The gate then holds candidates to the fallback on the latest evaluation 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -77,7 +78,7 @@ def _person_ids(session: Session, pnc_ids: list[str]) -> dict[str, int]:
     return found
 
 
-def _models(scorer: Scorer, model_dir: Any) -> dict[str, ThreatModel]:
+def _models(scorer: Scorer, model_dir: Path) -> dict[str, ThreatModel]:
     """Every saved model that can score with this catalogue and configuration."""
     names = tuple(s.name for s in feature_specs(scorer.catalogue, scorer.config))
     out: dict[str, ThreatModel] = {}
@@ -91,7 +92,7 @@ def _models(scorer: Scorer, model_dir: Any) -> dict[str, ThreatModel]:
     return out
 
 
-def run_evaluation(session: Session, cohort: pd.DataFrame, *, scorer: Scorer, model_dir: Any,
+def run_evaluation(session: Session, cohort: pd.DataFrame, *, scorer: Scorer, model_dir: Path,
                    uploaded_by: str, source: str | None
                    ) -> tuple[ModelEvaluation, list[int]]:
     """Match, score as of each date, and add (not commit) the evaluation's row; return it
