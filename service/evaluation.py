@@ -68,13 +68,16 @@ def read_cohort(file: ImportFile, *, max_rows: int) -> pd.DataFrame:
                         columns=["pnc_id", "assessed_on", "reoffended"])
 
 
-def _person_ids(session: Session, pnc_ids: list[str]) -> dict[str, int]:
+def _person_ids(session: Session, pnc_ids: list[str],
+                areas: frozenset[str] | None) -> dict[str, int]:
+    """PNC ID -> person id for the people on the register (in ``areas``, if limited)."""
     found: dict[str, int] = {}
     for start in range(0, len(pnc_ids), 5000):  # bounded statements for huge cohorts
-        chunk = pnc_ids[start:start + 5000]
-        rows = session.exec(select(Person.pnc_id, Person.id)  # type: ignore[call-overload]
-                            .where(col(Person.pnc_id).in_(chunk))).all()
-        found.update(dict(rows))
+        query = select(Person.pnc_id, Person.id).where(  # type: ignore[call-overload]
+            col(Person.pnc_id).in_(pnc_ids[start:start + 5000]))
+        if areas is not None:
+            query = query.where(col(Person.home_area).in_(sorted(areas)))
+        found.update(dict(session.exec(query).all()))
     return found
 
 
@@ -93,14 +96,16 @@ def _models(scorer: Scorer, model_dir: Path) -> dict[str, ThreatModel]:
 
 
 def run_evaluation(session: Session, cohort: pd.DataFrame, *, scorer: Scorer, model_dir: Path,
-                   uploaded_by: str, source: str | None
-                   ) -> tuple[ModelEvaluation, list[int]]:
+                   uploaded_by: str, source: str | None,
+                   areas: frozenset[str] | None = None) -> tuple[ModelEvaluation, list[int]]:
     """Match, score as of each date, and add (not commit) the evaluation's row; return it
     and the matched people's ids (for the audit event).
 
-    The register is read for the matched people only, in one batch per table.
+    A key limited to ``areas`` matches only people living there: the rest count as not on
+    the register, so the figures never draw on records the key may not see. The register
+    is read for the matched people only, in one batch per table.
     """
-    lookup = _person_ids(session, sorted(set(cohort["pnc_id"])))
+    lookup = _person_ids(session, sorted(set(cohort["pnc_id"])), areas)
     matched = cohort[cohort["pnc_id"].isin(lookup)].copy()
     unmatched = int(cohort.loc[~cohort["pnc_id"].isin(lookup), "pnc_id"].nunique())
     if matched.empty:

@@ -133,7 +133,7 @@ def create_evaluation(principal: Admin, file: ImportFileDep, session: SessionDep
     cohort = read_cohort(file, max_rows=settings.max_import_rows)
     evaluation, person_ids = run_evaluation(
         session, cohort, scorer=scorer, model_dir=settings.model_dir,
-        uploaded_by=principal.name, source=source)
+        uploaded_by=principal.name, source=source, areas=principal.areas)
     audit.record(AuditAction.consultation, person_ids=person_ids, status=201,
                  detail=f"external evaluation {evaluation.id}: {evaluation.cohort_rows} "
                         f"cohort rows, {evaluation.matched_rows} matched and scored")

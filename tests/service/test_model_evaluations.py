@@ -136,6 +136,17 @@ def test_a_force_cohort_is_scored_as_of_each_date_and_only_figures_are_kept(
     assert event.action == "consultation" and len(event.person_ids or []) == len(people)
     assert "proven" not in (event.detail or "") and UNKNOWN not in (event.detail or "")
 
+    # A key limited to an area matches only the people living there.
+    homes = dict(session.exec(select(Person.id, Person.home_area)).all())
+    area = homes[int(people["person_id"].iloc[0])]
+    local = {"Authorization": f"Bearer {make_key('admin', areas=[area])}",
+             "X-Justification": "test", "Content-Type": "text/csv"}
+    limited = anon_client.post("/model/evaluations", content=data, headers=local)
+    assert limited.status_code == 201, limited.text
+    inside = int((people["person_id"].map(homes) == area).sum())
+    assert limited.json()["matched_rows"] == inside < len(people)
+    assert limited.json()["unmatched_pnc_ids"] == 1 + len(people) - inside
+
 
 def test_a_candidate_that_loses_to_the_fallback_on_the_force_cohort_is_refused(
         demo_register: None, model_dir: Path, client: TestClient, session: Session,
