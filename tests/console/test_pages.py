@@ -354,6 +354,17 @@ def test_model_page_shows_the_fallback_card(console: SignIn) -> None:
 def test_model_page_shows_calibration_and_groups(console: SignIn) -> None:
     card = {"threat_source": "model", "model_version": "threat-test", "horizon_months": 12,
             "config_version": "c", "catalogue_version": "k",
+            "sampling": {"rule": "at back-test dates every 1 month(s), the people with an "
+                                 "offence or a release from custody since the previous date",
+                         "weighting": "once a year", "held_out": "each person once",
+                         "censoring": "custody for most of the follow-up",
+                         "rows_dropped": {"in_custody_for_most_of_follow_up": 1234}},
+            "model_selection": {"chosen": "boosted", "calibration_method": "isotonic",
+                                "selection_rule": "best mean AUC",
+                                "families": {"logistic": {"folds": 3, "mean_auc": 0.7,
+                                                          "mean_log_loss": 0.6},
+                                             "boosted": {"folds": 3, "mean_auc": 0.72,
+                                                         "mean_log_loss": 0.58}}},
             "evaluation": {
                 "model": {"auc": 0.71, "brier": 0.2}, "rule_based": {"auc": 0.6, "brier": 0.22},
                 "calibration": [{"lower": 0.0, "upper": 0.1, "n": 50, "mean_predicted": 0.05,
@@ -375,6 +386,8 @@ def test_model_page_shows_calibration_and_groups(console: SignIn) -> None:
     assert 'id="calibration"' in page.text and 'id="by-sex"' in page.text
     assert fields(page.text)["model.auc"] == "0.710"
     assert "Small group" in page.text
+    assert 'id="sampling"' in page.text and "in custody for most of follow up 1,234" in page.text
+    assert 'id="model-selection"' in page.text and "boosted (chosen)" in page.text
 
 
 def _fake_model(version: str, *, passed: bool, auc: float) -> ThreatModel:
