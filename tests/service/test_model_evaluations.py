@@ -21,13 +21,14 @@ from models import AuditEvent, Person
 from models.identifiers import pnc_check_letter
 from scoring.artefacts import current_version, save_model
 from scoring.external import threat_as_of_each_date
+from scoring.synthetic import synthetic_histories
 from scoring.thr import rule_based_version
 from service.demo import generate_demo, load_demo
 from service.frames import custody_frame, offences_frame, persons_frame
 from service.jobs import get_training_scheduler
 from service.main import app
 from service.scorer import Scorer, get_scorer_for
-from service.training import execute_training
+from service.training import execute_training, train_candidate
 from tests.conftest import KeyMaker
 
 
@@ -187,3 +188,15 @@ def test_a_candidate_that_loses_to_the_fallback_on_the_force_cohort_is_refused(
     assert [c["check"] for c in waiting["external_gate"]["checks"]] == ["external_evaluated"]
     wait = client.post(f"/model/{later.version}/promote")
     assert wait.status_code == 409 and "POST /model/evaluations" in wait.json()["detail"]
+
+
+def test_with_a_cohort_on_file_a_new_candidate_waits_for_it(model_dir: Path) -> None:
+    data = synthetic_histories(1500, seed=3, start="2016-01-01", end="2024-12-31",
+                               mean_offences=8.0)
+    persons = data.persons.merge(data.monitoring, on="person_id").assign(deceased_on=None)
+    frames = data.offences, persons, data.custody
+    scorer = get_scorer_for_test()
+    waiting, promoted = train_candidate(frames=frames, scorer=scorer, model_dir=model_dir,
+                                        external_on_file=True)
+    assert waiting.card["gate"]["passed"] and not promoted
+    assert current_version(model_dir) is None  # the fallback stays until it is evaluated
