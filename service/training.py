@@ -123,6 +123,11 @@ def train_candidate(*, frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
     return model, True
 
 
+# Why a candidate that passed on the held-out dates was not made current.
+AWAITING_EXTERNAL = ("passed on the held-out dates; the force has an external evaluation on "
+                     "file, which has not scored this candidate: evaluate the cohort again "
+                     "(POST /model/evaluations), then promote it")
+
 # What a job's own audit event copies from the request that queued it.
 REQUESTER_FIELDS = ("key_id", "key_name", "role", "method", "route", "request_id")
 
@@ -163,6 +168,8 @@ def execute_training(sessions: SessionFactory, job_id: int, scorer: Scorer,
             job.duration_seconds = round(time.perf_counter() - started, 3)
             job.candidate_version, job.promoted = model.version, promoted
             job.gate_passed, job.gate_reasons = bool(gate["passed"]), list(gate["reasons"])
+            if gate["passed"] and external:
+                job.gate_reasons = [AWAITING_EXTERNAL]
             session.add(job)
             if promoted and requested_by is not None:
                 session.add(AuditEvent(
