@@ -21,19 +21,22 @@ import pandas as pd
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import GateConfig, ScoringConfig
 from scoring.features import basics, build_features
-from scoring.governance import figures, gate_verdict
+from scoring.governance import Baseline, figures, gate_verdict
 from scoring.history import prepare_custody, prepare_offences, prepare_people, snapshot
 from scoring.rfg import rfg_arrays
 from scoring.thr import ThreatModel, rule_based_threat, rule_based_version
 
 RULE_BASED = "rule_based"
+BASELINE = "baseline"
 
 
 def threat_as_of_each_date(cohort: pd.DataFrame, offences: pd.DataFrame,
                            persons: pd.DataFrame, custody: pd.DataFrame | None, *,
                            models: dict[str, ThreatModel], catalogue: OffenceCatalogue,
-                           config: ScoringConfig) -> dict[str, np.ndarray]:
-    """Threat for each cohort row as of its ``assessed_on``, by the fallback and each model.
+                           config: ScoringConfig,
+                           baseline: Baseline | None = None) -> dict[str, np.ndarray]:
+    """Threat for each cohort row as of its ``assessed_on``, by the fallback, each model
+    and (if given) the two-feature baseline.
 
     Parameters
     ----------
@@ -47,11 +50,13 @@ def threat_as_of_each_date(cohort: pd.DataFrame, offences: pd.DataFrame,
     Returns
     -------
     dict
-        ``"rule_based"`` and each model version -> probabilities, shape (len(cohort),).
-        A person with nothing on record by their date gets 0 (as in scoring).
+        ``"rule_based"``, each model version and ``"baseline"`` -> probabilities, shape
+        (len(cohort),). A person with nothing on record by their date gets 0 (as in
+        scoring).
     """
     n = len(cohort)
-    out = {name: np.zeros(n) for name in (RULE_BASED, *models)}
+    names = (RULE_BASED, *models, *((BASELINE,) if baseline is not None else ()))
+    out = {name: np.zeros(n) for name in names}
     if n == 0:
         return out
     pid = cohort["person_id"].to_numpy()
@@ -70,13 +75,16 @@ def threat_as_of_each_date(cohort: pd.DataFrame, offences: pd.DataFrame,
         rfg_all = rfg_arrays(snap, catalogue=catalogue, config=config, stream="all")
         b = basics(snap, people, catalogue, config, latest=rfg_all.latest_days)
         at = people.positions(pid[rows], "person_id")
+        has = b.n_offences[at] > 0
         out[RULE_BASED][rows] = rule_based_threat(b, catalogue=catalogue,
                                                   config=config).threat[at]
+        if baseline is not None:
+            out[BASELINE][rows] = np.where(
+                has, baseline.predict(b.age_whole[at], b.n_offences[at]), 0.0)
         if models:
             feats = build_features(snap, people, spells, catalogue=catalogue, config=config,
                                    rfg_all=rfg_all, history=b)
             matrix = feats.matrix[at]
-            has = b.n_offences[at] > 0
             for version, model in models.items():
                 out[version][rows] = np.where(has, model.predict(matrix), 0.0)
     return out
@@ -87,7 +95,8 @@ def external_figures(label: np.ndarray, threat: dict[str, np.ndarray], *,
                      rule_based: str) -> dict[str, dict[str, Any]]:
     """Figures per contender (``governance.figures``), keyed by version.
 
-    ``threat["rule_based"]`` is filed under ``rule_based`` (the fallback's version).
+    ``threat["rule_based"]`` is filed under ``rule_based`` (the fallback's version) and
+    ``threat["baseline"]`` under ``baseline``.
     """
     rules = config.thr.training
     y = np.asarray(label, dtype=np.int8)
@@ -101,11 +110,13 @@ def external_figures(label: np.ndarray, threat: dict[str, np.ndarray], *,
 def evaluate_cohort(cohort: pd.DataFrame, offences: pd.DataFrame, persons: pd.DataFrame,
                     custody: pd.DataFrame | None, *, models: dict[str, ThreatModel],
                     catalogue: OffenceCatalogue, config: ScoringConfig,
-                    monitoring: pd.DataFrame | None = None) -> dict[str, Any]:
+                    monitoring: pd.DataFrame | None = None,
+                    baseline: Baseline | None = None) -> dict[str, Any]:
     """The whole external evaluation of a cohort matched to the register.
 
     ``cohort`` has ``person_id``, ``assessed_on`` and ``reoffended`` (bool); ``monitoring``
-    (``person_id``, ``sex``, ``ethnicity``) only splits the figures by group.
+    (``person_id``, ``sex``, ``ethnicity``) only splits the figures by group; ``baseline``
+    (a card's two-feature baseline) is scored beside the models, under ``baseline``.
 
     Returns
     -------
@@ -128,7 +139,7 @@ def evaluate_cohort(cohort: pd.DataFrame, offences: pd.DataFrame, persons: pd.Da
     (4, ['rule_based@2026.12-default-2'])
     """
     threat = threat_as_of_each_date(cohort, offences, persons, custody, models=models,
-                                    catalogue=catalogue, config=config)
+                                    catalogue=catalogue, config=config, baseline=baseline)
     groups: dict[str, np.ndarray] = {}
     if monitoring is not None:
         lookup = monitoring.drop_duplicates("person_id").set_index("person_id")

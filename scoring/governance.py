@@ -143,6 +143,13 @@ class Baseline:
                 "intercept": round(self.intercept, 6), "mean": self.mean.round(6).tolist(),
                 "scale": self.scale.round(6).tolist()}
 
+    @classmethod
+    def from_description(cls, described: dict[str, Any]) -> Baseline:
+        """Rebuild from ``describe`` output (a card's ``baseline.parameters``)."""
+        return cls(np.asarray(described["mean"], dtype=float),
+                   np.asarray(described["scale"], dtype=float),
+                   np.asarray(described["coef"], dtype=float), float(described["intercept"]))
+
 
 def _baseline_matrix(age: np.ndarray, prior_offences: np.ndarray) -> np.ndarray:
     return np.column_stack([np.asarray(age, dtype=float),

@@ -22,8 +22,10 @@ from sqlmodel import Session, SQLModel, col
 from models import ModelEvaluation, Person
 from models.identifiers import canonical_pnc_id
 from scoring import ModelStoreError, ThreatModel, list_models, load_model
-from scoring.external import evaluate_cohort, external_verdict
+from scoring.artefacts import current_version
+from scoring.external import BASELINE, evaluate_cohort, external_verdict
 from scoring.features import feature_specs
+from scoring.governance import Baseline
 from scoring.thr import rule_based_version
 from service.errors import invalid_field
 from service.frames import Filters, custody_frame, offences_frame, persons_frame
@@ -95,6 +97,18 @@ def _models(scorer: Scorer, model_dir: Path) -> dict[str, ThreatModel]:
     return out
 
 
+def _baseline(models: dict[str, ThreatModel], current: str | None
+              ) -> tuple[Baseline, str] | None:
+    """The two-feature baseline of the current model's card (else the newest model's),
+    with that model's version: fitted on the force's own earlier back-test rows."""
+    for version in ([current] if current in models else []) + sorted(models, reverse=True):
+        described = (models[version].card.get("comparison", {}).get("contenders", {})
+                     .get("baseline", {}).get("parameters"))
+        if described:
+            return Baseline.from_description(described), version
+    return None
+
+
 def run_evaluation(session: Session, cohort: pd.DataFrame, *, scorer: Scorer, model_dir: Path,
                    uploaded_by: str, source: str | None,
                    areas: frozenset[str] | None = None) -> tuple[ModelEvaluation, list[int]]:
@@ -119,11 +133,18 @@ def run_evaluation(session: Session, cohort: pd.DataFrame, *, scorer: Scorer, mo
     persons = persons_frame(conn, filters)
     offences = offences_frame(conn, filters)
     custody = custody_frame(conn, filters)
+    models = _models(scorer, model_dir)
+    baseline = _baseline(models, current_version(model_dir))
     result = evaluate_cohort(
         matched[["person_id", "assessed_on", "reoffended"]], offences,
         persons[["person_id", "date_of_birth", "deceased_on"]], custody,
-        models=_models(scorer, model_dir), catalogue=scorer.catalogue, config=scorer.config,
-        monitoring=persons[["person_id", "sex", "ethnicity"]])
+        models=models, catalogue=scorer.catalogue, config=scorer.config,
+        monitoring=persons[["person_id", "sex", "ethnicity"]],
+        baseline=None if baseline is None else baseline[0])
+    if baseline is not None:
+        result["figures"][BASELINE]["version"] = (
+            f"baseline: logistic on age and prior recorded offences (fitted with "
+            f"{baseline[1]})")
     evaluation = ModelEvaluation(
         uploaded_by=uploaded_by, source=source, cohort_rows=len(cohort),
         matched_rows=result["rows"], unmatched_pnc_ids=unmatched,
@@ -136,7 +157,8 @@ def run_evaluation(session: Session, cohort: pd.DataFrame, *, scorer: Scorer, mo
 
 
 def evaluation_read(evaluation: ModelEvaluation) -> dict[str, Any]:
-    """The API shape: figures as a list, the fallback first, then newest model first."""
+    """The API shape: figures as a list, the fallback first, then newest model first, then
+    the baseline."""
     figures = evaluation.figures
     fallback = [v for v in figures if v.startswith("rule_based@")]
     models = sorted((v for v in figures if not v.startswith("rule_based@")), reverse=True)

@@ -164,8 +164,11 @@ def test_a_candidate_that_loses_to_the_fallback_on_the_force_cohort_is_refused(
 
     resp = upload(client, csv_of(cohort(session, fallback_is_right=True)))
     assert resp.status_code == 201, resp.text
-    figures = {f["version"]: f for f in resp.json()["figures"]}
-    assert set(figures) == {current, candidate.version,
+    listed = resp.json()["figures"]
+    figures = {f["version"]: f for f in listed}
+    assert listed[-1]["version"] == ("baseline: logistic on age and prior recorded offences "
+                                     f"(fitted with {current})")
+    assert set(figures) == {current, candidate.version, listed[-1]["version"],
                             rule_based_version(get_scorer_for_test().config)}
     items = {i["version"]: i for i in client.get("/model/candidates").json()["items"]}
     refused = items[candidate.version]
