@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/iomscore migrate
-	$(BIN)/iomscore demo --if-empty
+	$(BIN)/iomscore demo --if-empty --train
 	$(BIN)/iomscore serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)

@@ -72,6 +72,10 @@ class ModelCandidateRead(BaseModel):
     cut_off: str | None = Field(description="First held-out date: it was fitted before it")
     comparison: list[ContenderFigures]
     gate: GateVerdict | None = Field(description="None for a model trained before the gate")
+    external_gate: GateVerdict | None = Field(default=None, description=(
+        "The gate on the latest external evaluation (POST /model/evaluations); None when "
+        "the force has supplied none. A candidate it did not score fails it until the "
+        "cohort is evaluated again"))
 
 
 class ModelCandidateList(BaseModel):
@@ -91,3 +95,59 @@ class PromotionRead(BaseModel):
     previous: str | None
     forced: bool
     card: dict[str, Any]
+
+
+class ModelEvaluation(SQLModel, table=True):
+    """An external evaluation: a force's labelled cohort, scored as of each person's date.
+
+    Only aggregates are kept: the figures per model version and the fallback, the counts
+    and who uploaded it. The cohort itself (PNC IDs, dates, outcomes) is not stored.
+    """
+
+    __tablename__ = "model_evaluations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = timestamp_field()
+    uploaded_by: str = Field(max_length=200)
+    source: str | None = Field(default=None, max_length=200)
+    cohort_rows: int
+    matched_rows: int
+    unmatched_pnc_ids: int
+    positives: int
+    first_assessed_on: str | None = Field(default=None, max_length=10)
+    last_assessed_on: str | None = Field(default=None, max_length=10)
+    current_version: str = Field(max_length=64)
+    # version -> figures (governance.figures) for the fallback and every model scored.
+    figures: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ExternalFigures(BaseModel):
+    """One model (or the fallback) on a force's own labelled cohort."""
+
+    model_config = {"extra": "allow"}
+
+    version: str
+    auc: float | None
+    brier: float | None
+    ece: float | None = Field(description="Expected calibration error, 10 equal-width bins")
+
+
+class ModelEvaluationRead(BaseModel):
+    id: int
+    created_at: datetime
+    uploaded_by: str
+    source: str | None
+    cohort_rows: int = Field(description="Rows in the uploaded file")
+    matched_rows: int = Field(description="Rows whose PNC ID is on the register (scored)")
+    unmatched_pnc_ids: int = Field(description="Distinct PNC IDs not on the register "
+                                               "(counted, never listed)")
+    positives: int = Field(description="Matched rows that reoffended")
+    first_assessed_on: str | None
+    last_assessed_on: str | None
+    current_version: str = Field(description="The model_version in use when it was run")
+    figures: list[ExternalFigures] = Field(description=(
+        "The fallback, the current model and each candidate on the cohort"))
+
+
+class ModelEvaluationList(BaseModel):
+    items: list[ModelEvaluationRead] = Field(description="Newest first")

@@ -56,6 +56,10 @@ class EscalationConfig:
     min_recent_offences: int
 
 
+# The threat-model families training compares (scoring/fitting.py).
+MODEL_FAMILIES = ("logistic", "boosted")
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """How the threat model is back-tested, fitted and monitored."""
@@ -63,9 +67,14 @@ class TrainingConfig:
     step_months: int
     min_history_months: int
     test_dates: int
+    rows: str  # "recent_events" or "everyone"
+    max_custody_share: float
     max_rows_per_date: int
+    families: tuple[str, ...]
     regularisation_c: float
+    boosting_max_iter: int
     calibration_folds: int
+    isotonic_min_positives: int
     selection_threshold: float
     min_group_size: int
     seed: int
@@ -201,22 +210,38 @@ def _read_escalation(r: RulesReader, raw: object) -> EscalationConfig:
 
 
 def _read_training(r: RulesReader, raw: object) -> TrainingConfig:
-    keys = ("step_months", "min_history_months", "test_dates", "max_rows_per_date",
-            "regularisation_c", "calibration_folds", "selection_threshold", "min_group_size",
-            "seed")
+    keys = ("step_months", "min_history_months", "test_dates", "rows", "max_custody_share",
+            "max_rows_per_date", "families", "regularisation_c", "boosting_max_iter",
+            "calibration_folds", "isotonic_min_positives", "selection_threshold",
+            "min_group_size", "seed")
     p = "thr.training"
     sec = r.section(raw, p, keys)
     threshold = r.number(sec, "selection_threshold", p, positive=True)
     if threshold >= 1:
         r.errors.append(f"{p}.selection_threshold: must be below 1 (got {threshold:g})")
+    share = r.number(sec, "max_custody_share", p, positive=True)
+    if share > 1:
+        r.errors.append(f"{p}.max_custody_share: must be at most 1 (got {share:g})")
+    families = r.names(sec, "families", p)
+    unknown = sorted(set(families) - set(MODEL_FAMILIES))
+    if unknown or not families:
+        r.errors.append(f"{p}.families: choose from {list(MODEL_FAMILIES)} (got "
+                        f"{list(families)})")
     return TrainingConfig(
         step_months=_int(r.number(sec, "step_months", p, positive=True, integer=True)),
         min_history_months=_int(r.number(sec, "min_history_months", p, low=0, integer=True)),
         test_dates=_int(r.number(sec, "test_dates", p, positive=True, integer=True)),
+        rows=r.choice(sec, "rows", p, ("recent_events", "everyone")),
+        max_custody_share=share,
         max_rows_per_date=_int(r.number(sec, "max_rows_per_date", p, positive=True,
                                         integer=True)),
+        families=families,
         regularisation_c=r.number(sec, "regularisation_c", p, positive=True),
+        boosting_max_iter=_int(r.number(sec, "boosting_max_iter", p, positive=True,
+                                        integer=True)),
         calibration_folds=_int(r.number(sec, "calibration_folds", p, low=2, integer=True)),
+        isotonic_min_positives=_int(r.number(sec, "isotonic_min_positives", p, low=0,
+                                             integer=True)),
         selection_threshold=threshold,
         min_group_size=_int(r.number(sec, "min_group_size", p, low=1, integer=True)),
         seed=_int(r.number(sec, "seed", p, low=0, integer=True)),

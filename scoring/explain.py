@@ -17,6 +17,7 @@ people you need (a shortlist, one person) rather than a whole force.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,11 +40,17 @@ def _plural(n: float, word: str) -> str:
     return f"{k} {word}" + ("" if k == 1 else "s")
 
 
-def _secant(logit: np.ndarray, baseline: float) -> np.ndarray:
-    """Percentage points of probability per unit of logit, from the baseline to each person."""
-    p, p0 = sigmoid(logit), float(sigmoid(np.array(baseline)))
+def _secant(logit: np.ndarray, baseline: float,
+            link: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Percentage points of probability per unit of score, from the baseline to each person
+    (any monotone ``link``: the logistic function or an isotonic calibration)."""
+    p, p0 = link(logit), float(link(np.array([baseline]))[0])
     step = logit - baseline
-    tangent = p0 * (1 - p0)
+    if link is sigmoid:
+        tangent = p0 * (1 - p0)
+    else:  # the isotonic map's local slope, which is only needed where the steps cancel
+        h = 1e-3
+        tangent = float(np.diff(link(np.array([baseline - h, baseline + h])))[0]) / (2 * h)
     safe = np.where(np.abs(step) > 1e-9, step, 1.0)
     return 100.0 * np.where(np.abs(step) > 1e-9, (p - p0) / safe, tangent)
 
@@ -60,16 +67,18 @@ def _threat_factors(parts: ScoreParts, catalogue: OffenceCatalogue,
         for j, k in enumerate(which):
             grouped[:, k] += contrib[:, j]
         baseline = model.baseline_logit
+        link: Callable[[np.ndarray], np.ndarray] = model.link
     else:
         assert parts.rule is not None
         keys = [f"rule:{t}" for t in RULE_TERMS]
         grouped = np.column_stack([parts.rule.terms[t] for t in RULE_TERMS])
         baseline = parts.rule.intercept
+        link = sigmoid
     logit = baseline + grouped.sum(axis=1)
-    points = grouped * _secant(logit, baseline)[:, None]
+    points = grouped * _secant(logit, baseline, link)[:, None]
     has = parts.assessed
     points[~has] = 0.0  # not assessed (no record, deceased): threat is 0, nothing to explain
-    base = np.where(has, 100.0 * float(sigmoid(np.array(baseline))), 0.0)
+    base = np.where(has, 100.0 * float(link(np.array([baseline]))[0]), 0.0)
     return keys, points, base
 
 

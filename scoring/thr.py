@@ -108,19 +108,32 @@ def rule_based_threat(b: Basics, *, catalogue: OffenceCatalogue,
 
 @dataclass(frozen=True, eq=False)
 class ThreatModel:
-    """A trained additive logistic threat model, stored as plain numbers (no pickle).
+    """A trained additive threat model, stored as plain numbers (no pickle).
 
-    ``calibrated logit = slope * (intercept + coef . z) + offset`` with
-    ``z = (transform(x) - mean) / scale``; each feature's contribution is therefore exact:
-    ``slope * coef_j * z_j`` relative to a person at the training means.
+    The score is additive in the features: ``score = intercept + sum_j f_j(x_j)``, and the
+    threat is a monotone map of it, so each feature's contribution is exact:
+
+    * family ``logistic``: ``f_j = coef_j * z_j`` with ``z = (transform(x) - mean) / scale``
+      (relative to a person at the training means);
+    * family ``boosted``: ``f_j`` is a step function (``shapes[j]``: the upper edges of its
+      steps and their values, centred on the training rows), read off a gradient-boosted
+      model whose every tree splits on one feature only.
+
+    Calibration is Platt scaling, ``logit = slope * score + offset``, or, when
+    ``isotonic`` holds its points, a monotone piecewise-linear map from the score straight
+    to the probability (``np.interp``).
 
     Attributes
     ----------
     version : str
     feature_names, transforms : tuple of str, length F
-    mean, scale, coef : ndarray of float, shape (F,)
+    mean, scale, coef : ndarray of float, shape (F,) (unused by ``boosted``)
     intercept : float
-    calibration : (slope, offset), Platt scaling fitted out of fold
+    calibration : (slope, offset), Platt scaling fitted out of fold ((1, 0) with isotonic)
+    family : "logistic" or "boosted"
+    shapes : tuple of (edges, values) per feature, for ``boosted``: the value for ``x`` is
+        ``values[searchsorted(edges, x)]`` (so ``len(values) == len(edges) + 1``)
+    isotonic : (scores, probabilities), increasing, or None
     card : dict
         The model card (training window, sample sizes, AUC, Brier, calibration, fairness).
     """
@@ -134,9 +147,14 @@ class ThreatModel:
     intercept: float
     calibration: tuple[float, float]
     card: dict[str, Any] = field(default_factory=dict, compare=False)
+    family: str = "logistic"
+    shapes: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    isotonic: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         check_no_protected(self.feature_names)
+        if self.family == "boosted" and len(self.shapes) != len(self.feature_names):
+            raise ValueError("a boosted model needs one shape per feature")
 
     def __eq__(self, other: object) -> bool:
         """Same parameters (the card is not compared)."""
@@ -154,31 +172,41 @@ class ThreatModel:
                 f"unexpected {extra[:5]}): the catalogue's offence groups or the configured "
                 "windows changed since training; retrain the model")
 
-    def _weights(self) -> tuple[np.ndarray, float]:
-        """Multipliers on the transformed values, and the constant, such that
-        ``calibrated logit = constant + sum_j multiplier_j * transform_j(x_j)``."""
-        multiplier = self.calibration[0] * self.coef / self.scale
-        return multiplier, self.baseline_logit - float(multiplier @ self.mean)
-
     def _transformed(self, matrix: np.ndarray, j: int) -> np.ndarray:
         column = np.asarray(matrix[:, j], dtype=float)
         return np.log1p(np.maximum(column, 0.0)) if self.transforms[j] == "log1p" else column
 
+    def _term(self, matrix: np.ndarray, j: int) -> np.ndarray:
+        """Feature j's share of the (Platt-scaled) score, shape (P,)."""
+        slope = self.calibration[0]
+        if self.family == "boosted":
+            edges, values = self.shapes[j]
+            return slope * values[np.searchsorted(edges, np.asarray(matrix[:, j], float))]
+        multiplier = slope * self.coef[j] / self.scale[j]
+        return multiplier * (self._transformed(matrix, j) - self.mean[j])
+
     @property
     def baseline_logit(self) -> float:
-        """Calibrated logit of a person at the training means (every standardised value 0)."""
+        """Score of a person at the training means (every contribution 0), on the scale
+        ``link`` reads."""
         slope, offset = self.calibration
         return float(slope * self.intercept + offset)
 
-    def contributions(self, matrix: np.ndarray) -> np.ndarray:
-        """Each feature's additive share of the calibrated logit, shape (P, F).
+    def link(self, score: np.ndarray) -> np.ndarray:
+        """Probability from the score: the logistic function, or the isotonic map."""
+        if self.isotonic is None:
+            return sigmoid(score)
+        xs, ys = self.isotonic
+        return np.asarray(np.interp(np.asarray(score, dtype=float), xs, ys))
 
-        ``baseline_logit + contributions.sum(axis=1)`` is the calibrated logit.
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        """Each feature's additive share of the score, shape (P, F).
+
+        ``link(baseline_logit + contributions.sum(axis=1))`` is the threat.
         """
-        multiplier, _ = self._weights()
         out = np.empty((matrix.shape[0], len(self.feature_names)), dtype=float)
         for j in range(len(self.feature_names)):
-            out[:, j] = multiplier[j] * (self._transformed(matrix, j) - self.mean[j])
+            out[:, j] = self._term(matrix, j)
         return out
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
@@ -186,22 +214,31 @@ class ThreatModel:
 
         Column by column, so a million people never need a second (P, F) matrix.
         """
-        multiplier, constant = self._weights()
-        logit = np.full(matrix.shape[0], constant)
+        score = np.full(matrix.shape[0], self.baseline_logit)
         for j in range(len(self.feature_names)):
-            logit += multiplier[j] * self._transformed(matrix, j)
-        return sigmoid(logit)
+            score += self._term(matrix, j)
+        return self.link(score)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready parameters (the card is stored beside them)."""
-        return {"version": self.version, "feature_names": list(self.feature_names),
-                "transforms": list(self.transforms), "mean": self.mean.tolist(),
-                "scale": self.scale.tolist(), "coef": self.coef.tolist(),
-                "intercept": self.intercept, "calibration": list(self.calibration)}
+        out: dict[str, Any] = {
+            "version": self.version, "feature_names": list(self.feature_names),
+            "transforms": list(self.transforms), "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+            "intercept": self.intercept, "calibration": list(self.calibration)}
+        if self.family != "logistic":  # a logistic model's file is as it always was
+            out["family"] = self.family
+            out["shapes"] = [{"edges": e.tolist(), "values": v.tolist()}
+                             for e, v in self.shapes]
+        if self.isotonic is not None:
+            out["isotonic"] = {"scores": self.isotonic[0].tolist(),
+                               "probabilities": self.isotonic[1].tolist()}
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], card: dict[str, Any] | None = None) -> ThreatModel:
         """Rebuild from ``to_dict`` output."""
+        iso = data.get("isotonic")
         return cls(version=str(data["version"]),
                    feature_names=tuple(data["feature_names"]),
                    transforms=tuple(data["transforms"]),
@@ -210,7 +247,13 @@ class ThreatModel:
                    coef=np.asarray(data["coef"], dtype=float),
                    intercept=float(data["intercept"]),
                    calibration=(float(data["calibration"][0]), float(data["calibration"][1])),
-                   card=card or {})
+                   card=card or {}, family=str(data.get("family", "logistic")),
+                   shapes=tuple((np.asarray(s["edges"], dtype=float),
+                                 np.asarray(s["values"], dtype=float))
+                                for s in data.get("shapes", [])),
+                   isotonic=None if iso is None else (
+                       np.asarray(iso["scores"], dtype=float),
+                       np.asarray(iso["probabilities"], dtype=float)))
 
 
 def risk_scores(threat: np.ndarray, harm: np.ndarray) -> np.ndarray:

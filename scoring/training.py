@@ -1,18 +1,26 @@
 """Training the threat model by back-testing on the stored histories themselves.
 
-At as_of dates every ``step_months`` through the history, each person with a record is a
-row: features as of that date (``scoring.features``, which sees only offences on or before
-it) and the label "any offence in the following ``horizon_months``", i.e. dated in
-``(as_of, as_of + horizon]``. People in custody for that whole follow-up (a period covering
-every day of it) are excluded, not counted as successes; so are people who died before its
-end and anyone under 10 on the as_of date.
+Rows are made the way scores are used. Scores are read at (monthly) migration meetings about
+people with recent offending, so at back-test dates every ``step_months`` (a month) the rows
+are the people with an offence, or a release from custody, since the previous date
+(``rows: recent_events``; ``everyone`` takes everybody with a record). Each row has the
+features as of that date (``scoring.features``, which sees only offences on or before it)
+and the label "any offence in the following ``horizon_months``", i.e. dated in
+``(as_of, as_of + horizon]``. Censoring: back-test dates stop ``horizon_months`` before the
+data end, so no row has an incomplete follow-up; rows whose person is in custody for more
+than ``max_custody_share`` of the follow-up, has died before its end or is under 10 are
+dropped, each counted on the card. Every person's rows are weighted 1 / (their number of
+rows in that year), so a prolific person counts once a year, not hundreds of times.
 
-Validation is temporal: the last ``test_dates`` dates are held out and the model is fitted
-only on dates whose follow-up ends on or before the first test date, so no training label
-overlaps the test period. The model returned is that fit, a *candidate*: its card compares
-it on the held-out dates with the model in use, the rule-based fallback and a two-feature
-baseline (``scoring.governance``), with AUC / false positive rate / selection rate by sex and
-by ethnicity when monitoring labels are supplied (they are never features), and carries the
+Validation is temporal: the last ``test_dates`` dates are held out (each person once, at
+one of their rows there, drawn at random) and the model is fitted only on dates whose
+follow-up ends on or before the first test date, so no training label overlaps the test
+period. The family (logistic or additive boosted) is chosen by forward-chaining
+cross-validation on the training dates and calibrated out of fold (``scoring.fitting``). The
+model returned is that fit, a *candidate*: its card compares it on the held-out dates with
+the model in use, the rule-based fallback and a two-feature baseline
+(``scoring.governance``), with AUC / false positive rate / selection rate by sex and by
+ethnicity when monitoring labels are supplied (they are never features), and carries the
 promotion gate's verdict.
 """
 
@@ -22,19 +30,18 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
-from sklearn.model_selection import GroupKFold
 
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import ScoringConfig
 from scoring.dates import add_months_to_date, as_date, day_number
-from scoring.features import basics, build_features, check_no_protected, feature_specs
+from scoring.features import Basics, basics, build_features, check_no_protected, feature_specs
+from scoring.fitting import FittingError, choose_and_fit
 from scoring.governance import (
     auc,
     calibration_table,
@@ -57,6 +64,20 @@ from scoring.thr import ThreatModel, rule_based_threat, rule_based_version
 
 Progress = Callable[[int, int, str], None]
 
+# What the card says of each family and each row rule.
+ALGORITHMS = {
+    "logistic": "L2 logistic regression (C={c}) on standardised features (log1p for counts)",
+    "boosted": ("gradient-boosted trees (scikit-learn HistGradientBoostingClassifier, {rounds} "
+                "rounds), additive (each tree on one feature) and monotone increasing in every "
+                "offence count"),
+}
+ROW_RULES = {
+    "recent_events": ("at back-test dates every {step} month(s), the people with an offence "
+                      "or a release from custody since the previous date (as at the next "
+                      "migration meeting after it)"),
+    "everyone": "at back-test dates every {step} month(s), everyone with a record",
+}
+
 
 class TrainingDataError(ValueError):
     """Too little history (or only one outcome) to train and validate a model."""
@@ -70,7 +91,7 @@ def backtest_dates(first: dt.date, data_end: dt.date, config: ScoringConfig) -> 
     >>> from scoring.config import load_config
     >>> dates = backtest_dates(dt.date(2015, 1, 31), dt.date(2019, 12, 31), load_config())
     >>> dates[0], dates[-1], len(dates)
-    (datetime.date(2017, 1, 31), datetime.date(2018, 10, 31), 8)
+    (datetime.date(2017, 1, 31), datetime.date(2018, 12, 31), 24)
     """
     rules = config.thr.training
     start = add_months_to_date(first, rules.min_history_months)
@@ -90,7 +111,8 @@ class TrainingSet:
 
     ``date_index`` points into ``as_of_dates``; ``rule_based`` is the fallback's prediction
     for the same row, kept to compare against on held-out dates; ``age`` (whole years) and
-    ``prior_offences`` feed the two-feature baseline of the comparison.
+    ``prior_offences`` feed the two-feature baseline of the comparison. ``dropped`` counts
+    the rows censored, by reason (for the card).
     """
 
     as_of_dates: list[dt.date]
@@ -103,20 +125,40 @@ class TrainingSet:
     transforms: tuple[str, ...]
     age: np.ndarray
     prior_offences: np.ndarray
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
-def _labels(offences: Offences, custody: Custody, people: People, as_of: dt.date,
-            horizon_months: int) -> tuple[np.ndarray, np.ndarray]:
-    """(reoffended, excluded) per person for the follow-up ``(as_of, as_of + horizon]``."""
+@dataclass(frozen=True)
+class FollowUp:
+    """Per person, for the follow-up ``(as_of, as_of + horizon]``, shape (P,)."""
+
+    reoffended: np.ndarray
+    custody_share: np.ndarray  # share of the follow-up's days spent in custody
+    died: np.ndarray
+
+
+def follow_up(offences: Offences, custody: Custody, people: People, as_of: dt.date,
+              horizon_months: int) -> FollowUp:
+    """The label and the censoring facts of every person at one back-test date."""
     n = people.n
     cut = day_number(as_of)
     end = day_number(add_months_to_date(as_of, horizon_months))
     ahead = (offences.day > cut) & (offences.day <= end)
     reoffended = np.bincount(offences.pidx[ahead], minlength=n) > 0
-    covers = (custody.start_day <= cut + 1) & (custody.end_day > end)
-    excluded = np.bincount(custody.pidx[covers], minlength=n) > 0
-    excluded |= people.deceased_day <= end
-    return reoffended, excluded
+    # In custody on [start, end_day); the follow-up's days are [cut + 1, end + 1).
+    inside = np.clip(np.minimum(custody.end_day, end + 1)
+                     - np.maximum(custody.start_day, cut + 1), 0, None)
+    share = np.bincount(custody.pidx, weights=inside, minlength=n) / (end - cut)
+    return FollowUp(reoffended, share, people.deceased_day <= end)
+
+
+def recent_event(b: Basics, custody: Custody, n: int, since_days: int) -> np.ndarray:
+    """Whether each person has an offence, or a release from custody, in the last
+    ``since_days`` days up to ``b.as_of``, shape (P,)."""
+    cut = day_number(b.as_of)
+    offended = (b.n_offences > 0) & (b.latest_days >= 0) & (b.latest_days < since_days)
+    released = (custody.end_day > cut - since_days) & (custody.end_day <= cut)
+    return offended | (np.bincount(custody.pidx[released], minlength=n) > 0)
 
 
 def build_training_set(offences: pd.DataFrame, persons: pd.DataFrame,
@@ -157,15 +199,30 @@ def build_training_set(offences: pd.DataFrame, persons: pd.DataFrame,
     specs = feature_specs(catalogue, config)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("date", "pid", "x", "y", "rule",
                                                           "age", "prior")}
+    dropped = {"in_custody_for_most_of_follow_up": 0, "died_during_follow_up": 0,
+               "under_10": 0, "sampled_out": 0}
     for i, as_of in enumerate(dates):
         if progress is not None:
             progress(i, len(dates), f"back-test features as of {as_of}")
         snap = snapshot(arrays, people.n, as_of)
         rfg_all = rfg_arrays(snap, catalogue=catalogue, config=config, stream="all")
         b = basics(snap, people, catalogue, config, latest=rfg_all.latest_days)
-        reoffended, excluded = _labels(arrays, spells, people, as_of, config.thr.horizon_months)
-        rows = np.flatnonzero((b.n_offences > 0) & (b.age_whole >= 10) & ~excluded)
+        eligible = b.n_offences > 0
+        if rules.rows == "recent_events":
+            since = day_number(as_of) - day_number(
+                dates[i - 1] if i else add_months_to_date(as_of, -rules.step_months))
+            eligible &= recent_event(b, spells, people.n, since)
+        after = follow_up(arrays, spells, people, as_of, config.thr.horizon_months)
+        reoffended = after.reoffended
+        young = eligible & (b.age_whole < 10)
+        held = eligible & ~young & (after.custody_share > rules.max_custody_share)
+        died = eligible & ~young & ~held & after.died
+        dropped["under_10"] += int(young.sum())
+        dropped["in_custody_for_most_of_follow_up"] += int(held.sum())
+        dropped["died_during_follow_up"] += int(died.sum())
+        rows = np.flatnonzero(eligible & ~young & ~held & ~died)
         if len(rows) > rules.max_rows_per_date:
+            dropped["sampled_out"] += len(rows) - rules.max_rows_per_date
             rows = np.sort(rng.choice(rows, rules.max_rows_per_date, replace=False))
         if len(rows) == 0:
             continue
@@ -188,56 +245,8 @@ def build_training_set(offences: pd.DataFrame, persons: pd.DataFrame,
     return TrainingSet(dates, np.concatenate(parts["date"]), np.concatenate(parts["pid"]),
                        np.concatenate(parts["x"]), np.concatenate(parts["y"]),
                        np.concatenate(parts["rule"]), names, tuple(s.transform for s in specs),
-                       np.concatenate(parts["age"]), np.concatenate(parts["prior"]))
-
-
-def _transform(matrix: np.ndarray, transforms: tuple[str, ...]) -> np.ndarray:
-    x = np.array(matrix, dtype=float, copy=True)
-    logged = np.array([t == "log1p" for t in transforms])
-    x[:, logged] = np.log1p(np.maximum(x[:, logged], 0.0))
-    return x
-
-
-def fit_threat_model(ts: TrainingSet, rows: np.ndarray, config: ScoringConfig, *,
-                     version: str = "unversioned") -> ThreatModel:
-    """Fit the standardised L2 logistic regression and its out-of-fold Platt calibration.
-
-    Parameters
-    ----------
-    ts : TrainingSet
-    rows : ndarray of bool, shape (R,)
-        The rows to fit on.
-    """
-    rules = config.thr.training
-    y = ts.label[rows]
-    if len(np.unique(y)) < 2:
-        raise TrainingDataError("the training rows have only one outcome")
-    x = _transform(ts.matrix[rows], ts.transforms)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale == 0] = 1.0  # a constant feature contributes nothing
-    z = (x - mean) / scale
-    groups = ts.date_index[rows]
-
-    def fit(zz: np.ndarray, yy: np.ndarray) -> LogisticRegression:
-        return LogisticRegression(C=rules.regularisation_c, max_iter=1000).fit(zz, yy)
-
-    n_folds = min(rules.calibration_folds, len(np.unique(groups)))
-    if n_folds >= 2:
-        out_of_fold = np.zeros(len(y))
-        for train, held in GroupKFold(n_splits=n_folds).split(z, y, groups):
-            if len(np.unique(y[train])) < 2:
-                raise TrainingDataError("a calibration fold has only one outcome")
-            out_of_fold[held] = fit(z[train], y[train]).decision_function(z[held])
-        platt = LogisticRegression(C=np.inf, max_iter=1000).fit(out_of_fold[:, None], y)
-        calibration = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
-    else:
-        calibration = (1.0, 0.0)
-    model = fit(z, y)
-    return ThreatModel(version=version, feature_names=ts.feature_names,
-                       transforms=ts.transforms, mean=mean, scale=scale,
-                       coef=model.coef_[0].astype(float), intercept=float(model.intercept_[0]),
-                       calibration=calibration)
+                       np.concatenate(parts["age"]), np.concatenate(parts["prior"]),
+                       dropped)
 
 
 def _window(ts: TrainingSet, rows: np.ndarray) -> dict[str, Any]:
@@ -250,7 +259,9 @@ def _window(ts: TrainingSet, rows: np.ndarray) -> dict[str, Any]:
 
 
 def temporal_split(ts: TrainingSet, config: ScoringConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test) row masks: test = last ``test_dates`` dates; train labels end before it."""
+    """(train, test) row masks: test = one row per person (seeded draw) in the last
+    ``test_dates`` dates (so the held-out figures count people, not visits); train = dates
+    whose labels end before the first test date."""
     n_test = config.thr.training.test_dates
     if len(ts.as_of_dates) <= n_test:
         raise TrainingDataError(
@@ -262,7 +273,14 @@ def temporal_split(ts: TrainingSet, config: ScoringConfig) -> tuple[np.ndarray, 
     if not train_dates:
         raise TrainingDataError("no back-test date ends its follow-up before the test period")
     train = np.isin(ts.date_index, train_dates)
-    test = ts.date_index >= len(ts.as_of_dates) - n_test
+    # One row per person, drawn at random (seeded): the held-out year then weighs people as
+    # training does (1 a year), where their *first* row would favour reoffending (the rest
+    # of their year is its follow-up).
+    later = np.random.default_rng(config.thr.training.seed).permutation(
+        np.flatnonzero(ts.date_index >= len(ts.as_of_dates) - n_test))
+    _, pick = np.unique(ts.person_ids[later], return_index=True)
+    test = np.zeros(len(ts.label), dtype=bool)
+    test[later[pick]] = True
     return train, test
 
 
@@ -392,14 +410,18 @@ def train_threat_model(offences: pd.DataFrame, persons: pd.DataFrame,
     train, test = temporal_split(ts, config)
     if progress is not None:
         progress(0, 2, "fitting on earlier dates")
-    fitted = fit_threat_model(ts, train, config)
+    years = np.array([d.year for d in ts.as_of_dates])[ts.date_index[train]]
+    try:
+        fitted, selection = choose_and_fit(
+            ts.matrix[train], ts.label[train].astype(int),
+            ts.person_ids[train].astype(np.int64) * 10_000 + years, ts.date_index[train],
+            ts.as_of_dates, names=ts.feature_names, transforms=ts.transforms, config=config)
+    except FittingError as exc:
+        raise TrainingDataError(str(exc)) from exc
     digest = hashlib.sha256(json.dumps(fitted.to_dict(), sort_keys=True).encode()).hexdigest()
     stamp = (trained_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     version = f"threat-{stamp:%Y%m%dT%H%M%SZ}-{digest[:8]}"
-    final = ThreatModel(version=version, feature_names=fitted.feature_names,
-                        transforms=fitted.transforms, mean=fitted.mean, scale=fitted.scale,
-                        coef=fitted.coef, intercept=fitted.intercept,
-                        calibration=fitted.calibration)
+    final = replace(fitted, version=version)
     if progress is not None:
         progress(1, 2, "comparing on later dates")
     evaluation = evaluate(ts, final, test, config, monitoring)
@@ -414,11 +436,26 @@ def train_threat_model(offences: pd.DataFrame, persons: pd.DataFrame,
         "config_version": config.version,
         "catalogue_version": catalogue.version,
         "horizon_months": config.thr.horizon_months,
-        "algorithm": (f"L2 logistic regression (C={rules.regularisation_c}) on standardised "
-                      "features (log1p for counts), Platt-calibrated on out-of-fold logits "
-                      f"({rules.calibration_folds} folds grouped by as_of date)"),
-        "label": ("any recorded offence dated in (as_of, as_of + horizon]; people in custody "
-                  "for the whole follow-up, deceased before its end or under 10 excluded"),
+        "algorithm": ALGORITHMS[final.family].format(c=rules.regularisation_c,
+                                                     rounds=rules.boosting_max_iter)
+        + f"; {selection['calibration_method']} calibration on out-of-fold scores",
+        "model_family": final.family,
+        "model_selection": selection,
+        "label": ("any recorded offence dated in (as_of, as_of + horizon]"),
+        "sampling": {
+            "rows": rules.rows,
+            "rule": ROW_RULES[rules.rows].format(step=rules.step_months),
+            "weighting": "each row weighs 1 / (that person's rows in that calendar year): "
+                         "every person counts once a year, however prolific",
+            "held_out": "each person once, at one of their rows in the held-out dates "
+                        "(a seeded draw)",
+            "censoring": (f"no back-test date later than {config.thr.horizon_months} months "
+                          "before the data end (every follow-up complete); rows dropped if "
+                          f"the person was in custody for more than "
+                          f"{rules.max_custody_share:.0%} of the follow-up, died before its "
+                          "end or was under 10"),
+            "rows_dropped": dict(ts.dropped),
+        },
         "features": list(ts.feature_names),
         "protected_characteristics_used": False,
         "evaluation": evaluation,

@@ -65,6 +65,12 @@ def _demo(args: argparse.Namespace) -> int:
     print("admin API key for the demo (send as 'Authorization: Bearer <key>'):",
           file=sys.stderr)
     print(issue_key(role="admin", areas=None, name="demo admin"))
+    if args.train:  # the first candidate, once: later ones are the admin's to ask for
+        from scoring import list_models
+        from service.cli_model import queue_background_training
+
+        if count_persons(engine) and not list_models(get_settings().model_dir):
+            queue_background_training()
     return 0
 
 
@@ -183,12 +189,17 @@ def _score_files(args: argparse.Namespace, as_of, scorer) -> int:  # type: ignor
     return 0
 
 
-def _train(_args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace) -> int:
     from scoring import TrainingDataError
     from scoring.governance import comparison_summary
+    from service.evaluation import latest_evaluation
     from service.frames import custody_frame, offences_frame, persons_frame
     from service.training import TrainingInProgress, train_candidate, training_lock
 
+    if args.job is not None:
+        from service.cli_model import run_job
+
+        return run_job(args.job, _scorer())
     bar, update = _progress_bar("training the threat model")
     model_dir = get_settings().model_dir
     try:
@@ -196,8 +207,10 @@ def _train(_args: argparse.Namespace) -> int:
             with cli_session() as session:
                 conn = session.connection()
                 frames = offences_frame(conn), persons_frame(conn), custody_frame(conn)
+                external = latest_evaluation(session) is not None
             model, promoted = train_candidate(frames=frames, scorer=_scorer(),
-                                              model_dir=model_dir, progress=update)
+                                              model_dir=model_dir, external_on_file=external,
+                                              progress=update)
     except (TrainingDataError, TrainingInProgress) as exc:
         print(f"iomscore train: {exc}", file=sys.stderr)
         return 1
@@ -210,6 +223,10 @@ def _train(_args: argparse.Namespace) -> int:
     gate = model.card["gate"]
     if promoted:
         print(f"model {model.version} passed the gate and is now current", file=sys.stderr)
+    elif gate["passed"] and external:
+        print(f"model {model.version} passed the gate on later dates; the force has an "
+              "external evaluation: run `iomscore evaluate` again, then promote it",
+              file=sys.stderr)
     elif gate["passed"]:
         print(f"model {model.version} passed the gate but another model became current "
               "meanwhile: kept as a candidate", file=sys.stderr)
@@ -217,6 +234,13 @@ def _train(_args: argparse.Namespace) -> int:
         print(f"model {model.version} is rejected: " + "; ".join(gate["reasons"]),
               file=sys.stderr)
     return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from service.cli_model import evaluate
+
+    with cli_session() as session:
+        return evaluate(args, _scorer(), session)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -383,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--export", metavar="DIR",
                       help="write the data set as import files (persons.csv, offences.csv, "
                            "custody.csv, memberships.csv) into DIR instead of loading it")
+    demo.add_argument("--train", action="store_true",
+                      help="then train a candidate threat model in the background")
     demo.set_defaults(handler=_demo)
 
     score = sub.add_parser("score", help="score everyone as of a date (database or Parquet)")
@@ -409,9 +435,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the row limit (default: the service's max_import_rows)")
     load.set_defaults(handler=_import)
 
-    sub.add_parser("train", help="train a candidate threat model on the register by "
-                   "back-testing; it becomes current only if it passes the gate"
-                   ).set_defaults(handler=_train)
+    train = sub.add_parser("train", help="train a candidate threat model on the register by "
+                           "back-testing; it becomes current only if it passes the gate")
+    train.add_argument("--job", type=int, help="run this queued training job (as the "
+                       "service's background jobs do)")
+    train.set_defaults(handler=_train)
+    evaluate = sub.add_parser("evaluate", help="score a labelled cohort (PNC ID, assessed_on, "
+                              "reoffended) with every model and the fallback, as of each "
+                              "person's date, as POST /model/evaluations does")
+    evaluate.add_argument("--cohort", required=True, help="the cohort: .csv, .ndjson or .jsonl")
+    evaluate.add_argument("--format", choices=["csv", "ndjson"])
+    evaluate.add_argument("--source", help="where the cohort came from (kept with the figures)")
+    evaluate.set_defaults(handler=_evaluate)
 
     catalogue = sub.add_parser("catalogue", help="the offence catalogue").add_subparsers(
         dest="catalogue_command", required=True)

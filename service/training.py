@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from models import AuditAction, AuditEvent, RunStatus, TrainingJob
+from models import AuditAction, AuditEvent, ModelEvaluation, RunStatus, TrainingJob
 from scoring import ModelStoreError, ThreatModel, TrainingDataError, list_models, load_model
 from scoring.artefacts import (
     current_version,
@@ -34,6 +34,7 @@ from scoring.features import feature_specs
 from scoring.governance import comparison_summary
 from scoring.training import train_threat_model
 from service.errors import Conflict, NotFound, invalid_field
+from service.evaluation import external_gate, latest_evaluation
 from service.frames import custody_frame, offences_frame, persons_frame
 from service.scorer import Scorer, SessionFactory
 
@@ -90,10 +91,15 @@ def _current_model(model_dir: Path) -> ThreatModel | None:
 
 
 def train_candidate(*, frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
-                    scorer: Scorer, model_dir: Path,
+                    scorer: Scorer, model_dir: Path, external_on_file: bool = False,
                     progress: Progress | None = None) -> tuple[ThreatModel, bool]:
     """Train a candidate on the register's frames, save it, and promote it if the gate
     passes (and the model in use is still the one it was compared with).
+
+    Where the force has supplied an external evaluation (``external_on_file``), a new
+    candidate is never promoted here: it has not been scored on that cohort yet, and the
+    gate holds it to the fallback there too (shared/design.md); it waits as a candidate
+    until the cohort is evaluated again and an admin promotes it.
 
     Call it holding ``training_lock``. Sex and ethnicity go to the trainer only as
     monitoring labels for the by-group figures; they are never features (the library
@@ -107,7 +113,7 @@ def train_candidate(*, frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
         monitoring=persons[["person_id", "sex", "ethnicity"]], progress=progress)
     save_model(model, model_dir, make_current=False)
     compared_with = None if current is None else current.version
-    if not model.card["gate"]["passed"]:
+    if not model.card["gate"]["passed"] or external_on_file:
         return model, False
     if current_version(model_dir) != compared_with:
         log.warning("model %s passed the gate against %s, but %s is current now: kept as a "
@@ -116,6 +122,11 @@ def train_candidate(*, frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
     promote(model_dir, model.version, at=_now(), reason="passed the gate")
     return model, True
 
+
+# Why a candidate that passed on the held-out dates was not made current.
+AWAITING_EXTERNAL = ("passed on the held-out dates; the force has an external evaluation on "
+                     "file, which has not scored this candidate: evaluate the cohort again "
+                     "(POST /model/evaluations), then promote it")
 
 # What a job's own audit event copies from the request that queued it.
 REQUESTER_FIELDS = ("key_id", "key_name", "role", "method", "route", "request_id")
@@ -145,9 +156,10 @@ def execute_training(sessions: SessionFactory, job_id: int, scorer: Scorer,
             with sessions() as session:
                 conn = session.connection()
                 frames = offences_frame(conn), persons_frame(conn), custody_frame(conn)
+                external = latest_evaluation(session) is not None
                 session.commit()
             model, promoted = train_candidate(frames=frames, scorer=scorer,
-                                              model_dir=model_dir)
+                                              model_dir=model_dir, external_on_file=external)
         gate = model.card["gate"]
         with sessions() as session:
             job = session.get(TrainingJob, job_id, populate_existing=True)
@@ -156,6 +168,8 @@ def execute_training(sessions: SessionFactory, job_id: int, scorer: Scorer,
             job.duration_seconds = round(time.perf_counter() - started, 3)
             job.candidate_version, job.promoted = model.version, promoted
             job.gate_passed, job.gate_reasons = bool(gate["passed"]), list(gate["reasons"])
+            if gate["passed"] and external:
+                job.gate_reasons = [AWAITING_EXTERNAL]
             session.add(job)
             if promoted and requested_by is not None:
                 session.add(AuditEvent(
@@ -184,23 +198,34 @@ def _mark_failed(sessions: SessionFactory, job_id: int, error: str) -> None:
         log.exception("could not record the failure of training job %s", job_id)
 
 
-def candidate_entry(model_dir: Path, version: str) -> dict[str, Any]:
-    """One saved version: status, comparison summary and the gate's verdict."""
+def candidate_entry(model_dir: Path, version: str, *, scorer: Scorer,
+                    evaluation: ModelEvaluation | None = None) -> dict[str, Any]:
+    """One saved version: status, comparison summary, the gate's verdict on the held-out
+    dates and on the latest external evaluation (a candidate failing it is rejected)."""
     card = read_card(model_dir, version)
     comparison = card.get("comparison")
     gate = card.get("gate")
-    return {"version": version, "status": model_status(model_dir, version, card=card),
+    status = model_status(model_dir, version, card=card)
+    external = external_gate(evaluation, version, current=current_version(model_dir),
+                             scorer=scorer)
+    if status == "candidate" and external is not None and not external["passed"] \
+            and any(c["check"] != "external_evaluated" for c in external["checks"]):
+        status = "rejected"
+    return {"version": version, "status": status,
             "trained_at": card.get("trained_at"),
             "cut_off": comparison.get("cut_off") if comparison else None,
             "comparison": comparison_summary(comparison) if comparison else [],
             "gate": None if gate is None else {"passed": gate["passed"],
                                                "reasons": gate["reasons"],
-                                               "checks": gate.get("checks", [])}}
+                                               "checks": gate.get("checks", [])},
+            "external_gate": external}
 
 
-def list_candidates(model_dir: Path) -> list[dict[str, Any]]:
+def list_candidates(model_dir: Path, *, scorer: Scorer,
+                    evaluation: ModelEvaluation | None = None) -> list[dict[str, Any]]:
     """Every saved version, newest first."""
-    return [candidate_entry(model_dir, v) for v in reversed(list_models(model_dir))]
+    return [candidate_entry(model_dir, v, scorer=scorer, evaluation=evaluation)
+            for v in reversed(list_models(model_dir))]
 
 
 def _check_usable(model_dir: Path, version: str, scorer: Scorer) -> None:
@@ -215,9 +240,13 @@ def _check_usable(model_dir: Path, version: str, scorer: Scorer) -> None:
 
 
 def promote_version(model_dir: Path, version: str, *, scorer: Scorer, force: bool,
-                    reason: str | None) -> dict[str, Any]:
+                    reason: str | None,
+                    evaluation: ModelEvaluation | None = None) -> dict[str, Any]:
     """Make a saved version current (or refuse: 404 unknown, 409 rejected without force or
-    already current, 422 force without a reason). Returns what changed."""
+    already current, 422 force without a reason). Returns what changed.
+
+    With an external evaluation on file, a candidate must also pass the gate on it (or
+    have been scored by it at all): the latest evaluation decides, as for the card."""
     try:
         card = read_card(model_dir, version)
     except ModelStoreError as exc:
@@ -231,8 +260,18 @@ def promote_version(model_dir: Path, version: str, *, scorer: Scorer, force: boo
         reasons = "; ".join(card["gate"]["reasons"])
         raise Conflict(f"the gate rejected model {version} ({reasons}); promote it with "
                        "force=true and a reason to override")
+    external = None
+    if status == "candidate":
+        external = external_gate(evaluation, version, current=current_version(model_dir),
+                                 scorer=scorer)
+    refused_outside = external is not None and not external["passed"]
+    if refused_outside and not force:
+        assert external is not None
+        raise Conflict(f"model {version} does not pass the gate on the latest external "
+                       f"evaluation ({'; '.join(external['reasons'])}); promote it with "
+                       "force=true and a reason to override")
     _check_usable(model_dir, version, scorer)
-    forced = force and status == "rejected"
+    forced = force and (status == "rejected" or refused_outside)
     previous = promote(model_dir, version, at=_now(), forced=forced, reason=reason)
     return {"current": version, "previous": previous, "forced": forced}
 

@@ -23,6 +23,7 @@ from service.console.forms import report_form, report_params
 from service.console.session import ConsolePrincipal
 from service.console.web import HERE, render, router
 from service.deps import CatalogueDep, IdiomRulesDep, ScorerDep, SessionDep, SettingsDep
+from service.evaluation import evaluation_read, latest_evaluation
 from service.idiom import idiom_file_response
 from service.store import reports as report_store
 from service.store.reference import list_areas, list_streams
@@ -125,11 +126,13 @@ def report_csv(principal: ConsolePrincipal, session: SessionDep, catalogue: Cata
 
 @router.get("/model")
 def model_page(request: Request, principal: ConsolePrincipal, scorer: ScorerDep,
-               settings: SettingsDep) -> Response:
+               settings: SettingsDep, session: SessionDep) -> Response:
     """The threat model's card: metrics, calibration, figures by group, its comparison
-    with the fallback and the baseline, and every candidate with the gate's verdict."""
+    with the fallback and the baseline, the latest external evaluation beside it, and every
+    candidate with the gate's verdict."""
     card = scorer.card()
-    candidates = list_candidates(settings.model_dir)
+    latest = latest_evaluation(session)
+    candidates = list_candidates(settings.model_dir, scorer=scorer, evaluation=latest)
     in_use = next((c for c in candidates if c["status"] == "current"), None)
     evaluation = card.get("evaluation") or {}
     calibration = evaluation.get("calibration") or []
@@ -147,4 +150,6 @@ def model_page(request: Request, principal: ConsolePrincipal, scorer: ScorerDep,
                                           "evaluation": evaluation, "calibration": calibration,
                                           "chart": chart, "by_group": by_group,
                                           "comparison": in_use["comparison"] if in_use else [],
-                                          "candidates": candidates})
+                                          "candidates": candidates,
+                                          "external": None if latest is None
+                                          else evaluation_read(latest)})

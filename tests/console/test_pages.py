@@ -12,7 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from models import ApiKey, ApiKeyCreate, AuditEvent, CohortMembership, Person, Role
+from models import (
+    ApiKey,
+    ApiKeyCreate,
+    AuditEvent,
+    CohortMembership,
+    ModelEvaluation,
+    Person,
+    Role,
+)
 from scoring.artefacts import promote, save_model
 from scoring.thr import ThreatModel
 from service.config import Settings, get_settings
@@ -384,6 +392,17 @@ def test_model_page_shows_the_fallback_card(console: SignIn) -> None:
 def test_model_page_shows_calibration_and_groups(console: SignIn) -> None:
     card = {"threat_source": "model", "model_version": "threat-test", "horizon_months": 12,
             "config_version": "c", "catalogue_version": "k",
+            "sampling": {"rule": "at back-test dates every 1 month(s), the people with an "
+                                 "offence or a release from custody since the previous date",
+                         "weighting": "once a year", "held_out": "each person once",
+                         "censoring": "custody for most of the follow-up",
+                         "rows_dropped": {"in_custody_for_most_of_follow_up": 1234}},
+            "model_selection": {"chosen": "boosted", "calibration_method": "isotonic",
+                                "selection_rule": "best mean AUC",
+                                "families": {"logistic": {"folds": 3, "mean_auc": 0.7,
+                                                          "mean_log_loss": 0.6},
+                                             "boosted": {"folds": 3, "mean_auc": 0.72,
+                                                         "mean_log_loss": 0.58}}},
             "evaluation": {
                 "model": {"auc": 0.71, "brier": 0.2}, "rule_based": {"auc": 0.6, "brier": 0.22},
                 "calibration": [{"lower": 0.0, "upper": 0.1, "n": 50, "mean_predicted": 0.05,
@@ -405,6 +424,8 @@ def test_model_page_shows_calibration_and_groups(console: SignIn) -> None:
     assert 'id="calibration"' in page.text and 'id="by-sex"' in page.text
     assert fields(page.text)["model.auc"] == "0.710"
     assert "Small group" in page.text
+    assert 'id="sampling"' in page.text and "in custody for most of follow up 1,234" in page.text
+    assert 'id="model-selection"' in page.text and "boosted (chosen)" in page.text
 
 
 def _fake_model(version: str, *, passed: bool, auc: float) -> ThreatModel:
@@ -441,6 +462,36 @@ def test_model_page_compares_and_lists_candidates_with_the_gates_verdict(
     assert fields(page.text)["model_version"] == "threat-20261201T000000Z-aaaaaaaa"
     assert "current</span>" in page.text and "rejected</span>" in page.text
     assert "does not beat the rule-based fallback" in page.text
+
+
+def test_model_page_shows_the_external_evaluation_beside_the_back_test(
+        console: SignIn, session: Session, tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    version = "threat-20261202T000000Z-bbbbbbbb"
+    save_model(_fake_model(version, passed=True, auc=0.8), folder, make_current=False)
+    client = console("analyst")
+    assert "No external evaluation yet" in client.get("/console/model").text
+    fallback = api(client, "/model").json()["model_version"]
+    figures = {"comparable": True, "brier": 0.2, "calibration": []}
+    session.add(ModelEvaluation(
+        uploaded_by="test", cohort_rows=120, matched_rows=118, unmatched_pnc_ids=2,
+        positives=40, first_assessed_on="2024-01-02", last_assessed_on="2024-06-30",
+        current_version=fallback,
+        figures={fallback: {"version": fallback, "auc": 0.71, "ece": 0.16, **figures},
+                 version: {"version": version, "auc": 0.64, "ece": 0.13, **figures}}))
+    session.commit()
+    settings = Settings(model_dir=folder)
+    app.dependency_overrides[get_settings] = lambda: settings
+    try:
+        page = client.get("/console/model")
+    finally:
+        app.dependency_overrides.pop(get_settings)
+    assert page.status_code == 200, page.text
+    assert 'id="external"' in page.text and "118 of 120 cohort rows" in page.text
+    assert f'data-version="{fallback}"' in page.text and "0.640" in page.text
+    # The gate holds the candidate to the fallback on the force's cohort: refused there.
+    assert "rejected</span>" in page.text
+    assert "external cohort: AUC 0.640 does not beat the rule-based fallback" in page.text
 
 
 def test_openapi_has_no_console_routes() -> None:

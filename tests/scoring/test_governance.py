@@ -1,6 +1,6 @@
 """The promotion gate: a candidate trained on one force, judged on later dates of another.
 
-Force B has a different offending pattern from force A (another seed, fewer offences each).
+Force B is drawn with other parameters than force A (another seed, more offences each).
 The gate must accept A's candidate where B's outcomes follow the same kind of relation, and
 refuse it where that relation is broken: outcomes shuffled across rows (no relation at all),
 or drawn from the rule-based fallback's own probabilities (a force where the fallback is
@@ -41,8 +41,8 @@ from scoring.training import TrainingSet, build_training_set, compare_candidate
 
 @pytest.fixture(scope="module")
 def force_b() -> SyntheticData:
-    return synthetic_histories(3000, seed=11, start="2016-01-01", end="2024-12-31",
-                               mean_offences=5.0)
+    return synthetic_histories(3000, seed=12, start="2016-01-01", end="2024-12-31",
+                               mean_offences=12.0)
 
 
 @pytest.fixture(scope="module")

@@ -96,7 +96,7 @@ def test_explanations_add_up_to_the_scores(force, model, cat, cfg, with_model) -
     np.testing.assert_allclose(rfg.to_numpy(), parts.rfg["all"].score[people], rtol=1e-9)
     threat = frame[frame["part"] == "threat"].groupby("person_id")["contribution"].sum()
     if with_model:
-        base = 1 / (1 + np.exp(-model.baseline_logit))
+        base = float(model.link(np.array([model.baseline_logit]))[0])
     else:
         base = 1 / (1 + np.exp(-cfg.thr.rule_based.intercept))
     np.testing.assert_allclose(threat.to_numpy(), 100 * (parts.threat[people] - base),

@@ -82,7 +82,7 @@ def test_model_arithmetic_and_json_round_trip(model: ThreatModel, force, cat, cf
     assert p.features is not None
     matrix = p.features.matrix
     logit = model.baseline_logit + model.contributions(matrix).sum(axis=1)
-    np.testing.assert_allclose(model.predict(matrix), 1 / (1 + np.exp(-logit)), rtol=1e-10)
+    np.testing.assert_allclose(model.predict(matrix), model.link(logit), rtol=1e-10)
     again = ThreatModel.from_dict(model.to_dict())
     np.testing.assert_array_equal(again.predict(matrix), model.predict(matrix))
     has = p.basics.n_offences > 0

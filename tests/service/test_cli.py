@@ -58,22 +58,48 @@ def test_keys_create_list_revoke(sqlite_env: str, capsys: pytest.CaptureFixture[
     assert main(["keys", "revoke", "9999"]) == 2
 
 
-def test_train_makes_a_gated_candidate(sqlite_env: str, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_demo_trains_a_gated_candidate_in_the_background_and_evaluate_compares(
+        sqlite_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from unittest import mock
+
+    from sqlmodel import Session, select
+
+    from models import Person, RunStatus, TrainingJob
     from scoring.artefacts import current_version, list_models
+    from service import cli_model
 
     models = tmp_path / "models"
     monkeypatch.setenv("MODEL_DIR", str(models))
     get_settings.cache_clear()
-    assert main(["demo", "--people", "1500", "--seed", "7"]) == 0
-    capsys.readouterr()
-    assert main(["train"]) == 0
-    err = capsys.readouterr().err
-    (version,) = list_models(models)
-    assert "rule_based" in err and "baseline" in err and "ECE" in err
-    assert f"model {version} passed the gate and is now current" in err
-    assert current_version(models) == version
+    started = []
+    real = cli_model.queue_background_training
+
+    def keep(*args: object) -> object:
+        started.append(real(*args))
+        return started[-1]
+
+    with mock.patch.object(cli_model, "queue_background_training", keep):
+        assert main(["demo", "--people", "1500", "--seed", "7", "--train"]) == 0
+    (process,) = started
+    assert "training a candidate in the background (job 1)" in capsys.readouterr().err
+    assert process.wait(timeout=600) == 0  # a separate process: the service did not wait
+    with Session(make_engine(sqlite_env)) as session:
+        job = session.get(TrainingJob, 1)
+        assert job is not None and job.status == RunStatus.done
+        (version,) = list_models(models)
+        assert job.candidate_version == version
+        assert (current_version(models) == version) == bool(job.gate_passed)
+        pnc = session.exec(select(Person.pnc_id).limit(40)).all()
+
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("pnc_id,assessed_on,reoffended\n" + "".join(
+        f"{p},2025-0{1 + i % 6}-01,{'yes' if i % 3 else 'no'}\n" for i, p in enumerate(pnc)))
+    assert main(["evaluate", "--cohort", str(cohort), "--source", "test cohort"]) == 0
+    out = capsys.readouterr().out
+    assert "external evaluation 1: 40 of 40 rows matched and scored" in out
+    assert "rule_based@" in out and version in out and "AUC" in out
+    assert main(["evaluate", "--cohort", str(tmp_path / "cohort.txt")]) == 2
 
 
 def test_catalogue_import_writes_a_new_version_the_settings_can_use(
