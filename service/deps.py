@@ -99,6 +99,12 @@ def get_report_catalogue(
 ReportCatalogueDep = Annotated[OffenceCatalogue, Depends(get_report_catalogue)]
 
 
+def scorer_for(settings: Settings) -> Scorer:
+    """The loaded rules and current model the settings name, outside a request."""
+    return get_scorer_for(catalogue_for(settings), settings.scoring_config_path,
+                          settings.model_dir)
+
+
 async def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
     """The loaded rules and current model: taken on the event loop when this worker has
     already loaded the model the folder's marker names (a read of a few bytes), loaded in
