@@ -34,7 +34,8 @@ def served(engine: Engine, database_url: str) -> Iterator[tuple[TestClient, Engi
     a list of (statement start, autocommit) for every audit INSERT it runs."""
     with Session(engine) as setup:
         _, key = create_key(session=setup, key_in=ApiKeyCreate(name="consult", role=Role.admin))
-    app_engine = _engine(database_url)
+    # Connections count as in steady use however slow the machine running this is.
+    app_engine = _engine(database_url, ping_after_idle_s=3600.0)
     inserts: list[tuple[str, bool]] = []
 
     @event.listens_for(app_engine, "before_cursor_execute")
