@@ -37,7 +37,7 @@ from scoring.shortlist import migration_shortlist  # noqa: E402
 from service.config import get_settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.demo import generate_demo, load_demo  # noqa: E402
-from service.deps import get_catalogue, get_scorer, get_shortlist_config  # noqa: E402
+from service.deps import get_shortlist_config, scorer_for  # noqa: E402
 from service.frames import memberships_frame  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.scorer import Scorer  # noqa: E402
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{len(body['excluded'])} excluded")
 
         settings = get_settings()
-        scorer = get_scorer(get_catalogue(settings), settings)
+        scorer = scorer_for(settings)
         with Session(engine) as session:
             results["store function, nsac (no HTTP, no audit)"] = timings(
                 lambda: store.migration_list(session=session, scorer=scorer, area=AREA,

@@ -248,7 +248,7 @@ def _import(args: argparse.Namespace) -> int:
 
     from sqlalchemy.exc import OperationalError
 
-    from service.deps import get_catalogue
+    from service.deps import catalogue_for
     from service.errors import DomainError
     from service.loading import describe_error, file_format, load_file
     from service.store.import_files import ImportFile
@@ -271,7 +271,7 @@ def _import(args: argparse.Namespace) -> int:
         with cli_session() as session:
             summary = load_file(session, kind=args.kind, file=ImportFile(fmt, data),
                                 max_rows=args.max_rows or settings.max_import_rows,
-                                catalogue=get_catalogue(settings),
+                                catalogue=catalogue_for(settings),
                                 restore_erased=args.restore_erased)
     except DomainError as exc:
         bar.close()

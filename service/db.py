@@ -1,10 +1,12 @@
 """Engine and session: one engine per database URL, sessions handed out per request."""
 
+import time
 from collections.abc import AsyncIterator
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
-from sqlalchemy import event
+from fastapi import Depends
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
@@ -27,9 +29,36 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+# A pooled connection idle longer than this is pinged before use. One in steady use is
+# not: a ping on every checkout was a round trip in every request (docs/benchmarks.md,
+# "Under load"). A connection that died while in use (the database restarted under load)
+# fails its statement instead: SQLAlchemy then invalidates the whole pool, the request is
+# answered 503 with Retry-After (service/errors.py) and the next one connects afresh.
+PING_AFTER_IDLE_S = 2.0
+
+
+def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine, after_s: float) -> None:
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < after_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and checks out (or makes) another.
+            raise exc.DisconnectionError() from error
+
+    event.listen(engine, "checkout", ping)
+
+
 def make_engine(url: str, *, statement_timeout_ms: int | None = None,
                 random_page_cost: float = SSD_RANDOM_PAGE_COST,
-                pool_timeout_s: float = 30.0) -> Engine:
+                pool_timeout_s: float = 30.0,
+                ping_after_idle_s: float = PING_AFTER_IDLE_S) -> Engine:
     """Create an engine with the per-dialect settings this service relies on
     (``random_page_cost``: see ``Settings.db_random_page_cost``)."""
     if url.startswith("sqlite"):
@@ -46,10 +75,12 @@ def make_engine(url: str, *, statement_timeout_ms: int | None = None,
     # a generic plan. Statements are not prepared; each is planned with its real values.
     # (Forcing custom plans server-side instead also re-planned every foreign-key check
     # of a bulk write: a score run's snapshot write took twice as long.)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                         pool_timeout=pool_timeout_s,
-                         connect_args={"options": " ".join(options),
-                                       "prepare_threshold": None})
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_timeout=pool_timeout_s,
+                           connect_args={"options": " ".join(options),
+                                         "prepare_threshold": None})
+    event.listen(engine, "checkin", _on_checkin)
+    _ping_if_idle(engine, ping_after_idle_s)
+    return engine
 
 
 @lru_cache
@@ -82,3 +113,29 @@ async def get_session() -> AsyncIterator[Session]:
             await run_in_threadpool(session.close)
         else:
             session.close()
+
+
+@lru_cache
+def _autocommit(engine: Engine) -> Engine:
+    # Same pool; a connection's isolation level is restored when it goes back to the pool.
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+async def get_consultation_session(session: Annotated[Session, Depends(get_session)]
+                                   ) -> Session:
+    """The request's session, for a consultation: a read whose only write is its audit
+    event.
+
+    On PostgreSQL each statement then commits as it runs, so the audit event's INSERT is
+    durable when it returns, before the answer is sent, and the transaction's BEGIN and
+    COMMIT round trips go (under read committed every statement reads its own snapshot
+    in a transaction too). A session already in a transaction (the key check read the
+    key table) or bound to a connection (tests run in one rolled-back transaction) is
+    left as it is. Never for a route that writes anything but its audit event: a write
+    and its event must commit together.
+    """
+    bind = session.bind
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql" \
+            and not session.in_transaction():
+        session.bind = _autocommit(bind)
+    return session

@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Header, Query
 from fastapi import Path as PathParam
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from models.erasure import DeletionReason
 from scoring.catalogue import OffenceCatalogue, load_catalogue
@@ -17,11 +18,13 @@ from scoring.idiom.rules import IdiomRules, load_idiom_rules
 from scoring.retention import RetentionRule, load_retention_rule
 from scoring.shortlist import ShortlistConfig, load_shortlist_config
 from service.config import PAGE_SIZE_CEILING, Settings, get_settings
-from service.db import get_session
+from service.db import get_consultation_session, get_session
 from service.errors import invalid_field
-from service.scorer import Scorer, get_scorer_for
+from service.scorer import Scorer, get_scorer_for, loaded_scorer_for
 
 SessionDep = Annotated[Session, Depends(get_session)]
+# For routes that read and write nothing but their audit event (service/db.py says why).
+ConsultationSessionDep = Annotated[Session, Depends(get_consultation_session)]
 
 # Surrogate keys are 32-bit integers on PostgreSQL; anything outside cannot exist, and
 # saying so in the schema turns an overflow into a clean 422 rather than a database error.
@@ -36,15 +39,29 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 T = TypeVar("T")
 
 
+# What _rules_file has read, so an async provider can tell a cache hit (no I/O) apart.
+_loaded_rules: set[tuple[Callable[[Path], object], Path]] = set()
+
+
 @lru_cache(maxsize=16)
 def _rules_file(loader: Callable[[Path], T], path: Path) -> T:
     """A rules file read once per (loader, path): every provider below goes through it."""
-    return loader(path)
+    loaded = loader(path)
+    _loaded_rules.add((loader, path))
+    return loaded
 
 
-def get_catalogue(settings: SettingsDep) -> OffenceCatalogue:
+def catalogue_for(settings: Settings) -> OffenceCatalogue:
     """The offence catalogue named by the settings."""
     return _rules_file(load_catalogue, settings.offence_catalogue_path.resolve())
+
+
+async def get_catalogue(settings: SettingsDep) -> OffenceCatalogue:
+    """The offence catalogue named by the settings (read once, in a worker thread; later
+    requests take it on the event loop rather than paying a thread hand-off)."""
+    if (load_catalogue, settings.offence_catalogue_path.resolve()) in _loaded_rules:
+        return catalogue_for(settings)
+    return await run_in_threadpool(catalogue_for, settings)
 
 
 CatalogueDep = Annotated[OffenceCatalogue, Depends(get_catalogue)]
@@ -82,9 +99,21 @@ def get_report_catalogue(
 ReportCatalogueDep = Annotated[OffenceCatalogue, Depends(get_report_catalogue)]
 
 
-def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
-    """The loaded rules and current model."""
-    return get_scorer_for(catalogue, settings.scoring_config_path, settings.model_dir)
+def scorer_for(settings: Settings) -> Scorer:
+    """The loaded rules and current model the settings name, outside a request."""
+    return get_scorer_for(catalogue_for(settings), settings.scoring_config_path,
+                          settings.model_dir)
+
+
+async def get_scorer(catalogue: CatalogueDep, settings: SettingsDep) -> Scorer:
+    """The loaded rules and current model: taken on the event loop when this worker has
+    already loaded the model the folder's marker names (a read of a few bytes), loaded in
+    a worker thread otherwise."""
+    loaded = loaded_scorer_for(catalogue, settings.scoring_config_path, settings.model_dir)
+    if loaded is not None:
+        return loaded
+    return await run_in_threadpool(get_scorer_for, catalogue, settings.scoring_config_path,
+                                   settings.model_dir)
 
 
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]

@@ -91,6 +91,18 @@ def get_scorer_for(catalogue: OffenceCatalogue, config_path: Path, model_dir: Pa
         return cache[key]
 
 
+def loaded_scorer_for(catalogue: OffenceCatalogue, config_path: Path,
+                      model_dir: Path) -> Scorer | None:
+    """As `get_scorer_for`, but only a scorer this process has already loaded for the
+    model version the marker names now: None where one would have to be loaded."""
+    version = current_version(model_dir)
+    with _lock:
+        cached = _loaded.get((config_path, model_dir, catalogue.version))
+    if cached is None or (None if cached.model is None else cached.model.version) != version:
+        return None
+    return cached
+
+
 def forget_loaded_scorers() -> None:
     """Drop this process's cached scorers (the next request reloads rules and model)."""
     with _lock:

@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from models import ApiKey, Role
 from service.config import Settings
@@ -115,6 +116,28 @@ def _key_row(session: Session, prefix: str, max_age: float) -> _KeyRow | None:
     return row
 
 
+def _checked(key: _KeyRow | None, secret: str) -> Principal | None:
+    if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
+        return None
+    now = datetime.now(UTC)
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+        return None
+    return Principal(key_id=key.key_id, name=key.name, role=key.role, areas=key.areas)
+
+
+def principal_for_cached_key(raw_key: str, *, max_age: float) -> Principal | None:
+    """As `principal_for_key`, from a row this process read within `max_age` seconds only
+    (no I/O); None when there is no such row or the key fails its checks."""
+    parsed = _parse_key(raw_key)
+    if parsed is None or max_age <= 0:
+        return None
+    prefix, secret = parsed
+    cached = _key_rows.get(prefix)
+    if cached is None or time.monotonic() - cached.read_at >= max_age:
+        return None
+    return _checked(cached, secret)
+
+
 def principal_for_key(session: Session, raw_key: str, *,
                       max_age: float = 0.0) -> Principal | None:
     """The principal for a presented key, or None if it is unknown, revoked or expired.
@@ -126,13 +149,7 @@ def principal_for_key(session: Session, raw_key: str, *,
     if parsed is None:
         return None
     prefix, secret = parsed
-    key = _key_row(session, prefix, max_age)
-    if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
-        return None
-    now = datetime.now(UTC)
-    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
-        return None
-    return Principal(key_id=key.key_id, name=key.name, role=key.role, areas=key.areas)
+    return _checked(_key_row(session, prefix, max_age), secret)
 
 
 _bearer = HTTPBearer(auto_error=False, description=(
@@ -166,7 +183,7 @@ def principal_for_access_token(settings: Settings, raw: str) -> Principal | None
                      subject=str(claims["sub"]))
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -176,21 +193,37 @@ def authenticate(
 ) -> Principal:
     """The caller's principal from `Authorization: Bearer <key>` or `X-API-Key`, or a
     bearer access token from the identity provider where OIDC_API_AUDIENCE is set (401 if
-    none; 429 once one address has failed too often)."""
+    none; 429 once one address has failed too often).
+
+    It runs on the event loop: a key whose row this worker read within
+    API_KEY_CACHE_SECONDS is checked without I/O, and only a read of the key table, an
+    identity provider's token or a failure goes to a worker thread (a hand-off per request
+    cost under load: docs/benchmarks.md, "Under load").
+    """
     raw = bearer.credentials if bearer is not None else x_api_key
-    principal = (principal_for_key(session, raw, max_age=settings.api_key_cache_seconds)
-                 if raw else None)
-    if principal is None and raw and bearer is not None and _looks_like_jwt(raw):
-        principal = principal_for_access_token(settings, raw)
+    principal = None
+    if raw:
+        principal = principal_for_cached_key(raw, max_age=settings.api_key_cache_seconds)
+        if principal is None:
+            principal = await run_in_threadpool(
+                _principal_from_store, session, settings, raw, bearer is not None)
     if principal is None:
         # Only failures are counted: a request with a good key writes nothing here.
-        check_failure(throttle, request)
+        await run_in_threadpool(check_failure, throttle, request)
         if not raw:
             raise Unauthenticated("send an API key as Authorization: Bearer <key> or "
                                   "X-API-Key", headers={"WWW-Authenticate": "Bearer"})
         raise Unauthenticated("the API key is unknown, revoked or expired",
                               headers={"WWW-Authenticate": "Bearer"})
     request.state.principal = principal
+    return principal
+
+
+def _principal_from_store(session: Session, settings: Settings, raw: str,
+                          bearer: bool) -> Principal | None:
+    principal = principal_for_key(session, raw, max_age=settings.api_key_cache_seconds)
+    if principal is None and bearer and _looks_like_jwt(raw):
+        principal = principal_for_access_token(settings, raw)
     return principal
 
 

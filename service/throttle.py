@@ -120,8 +120,9 @@ class Throttle:
                                                  ThrottleCount.window_start == window)).one())
 
 
-def get_throttle(session: SessionDep, settings: SettingsDep) -> Throttle:
-    """The throttle, counting where the settings say."""
+async def get_throttle(session: SessionDep, settings: SettingsDep) -> Throttle:
+    """The throttle, counting where the settings say (async: binding it does no I/O, and
+    a sync dependency is a thread hand-off on every request)."""
     return Throttle(session=session, max_failures=settings.throttle_max_failures,
                     window_seconds=settings.throttle_window_seconds,
                     redis_url=settings.redis_url)

@@ -7,7 +7,15 @@ from fastapi import APIRouter, Header, Query, Response, status
 from models import AuditAction, Page, PersonAreaRead, PersonCreate, PersonRead, PersonUpdate
 from service.access import require_area, visible_person
 from service.audit import AuditDep, changed_fields
-from service.deps import DeletionDep, IdPath, IfMatchDep, PagingDep, SessionDep, etag
+from service.deps import (
+    ConsultationSessionDep,
+    DeletionDep,
+    IdPath,
+    IfMatchDep,
+    PagingDep,
+    SessionDep,
+    etag,
+)
 from service.errors import responses
 from service.security import Admin, Justification, PersonLevel
 from service.store import areas as area_store
@@ -55,7 +63,7 @@ def list_persons(
 
 
 @router.get("/{person_id}", response_model=PersonRead, responses=responses(403, 404, 422))
-def get_person(person_id: IdPath, session: SessionDep, _: PersonLevel,
+def get_person(person_id: IdPath, session: ConsultationSessionDep, _: PersonLevel,
                justification: Justification, audit: AuditDep,
                response: Response) -> PersonRead:
     """One person, with an ETag for later updates."""
@@ -83,7 +91,7 @@ def update_person(person_id: IdPath, changes: PersonUpdate, session: SessionDep,
 
 @router.get("/{person_id}/areas", response_model=list[PersonAreaRead],
             responses=responses(403, 404, 422))
-def list_areas_lived_in(_: PersonLevel, person_id: IdPath, session: SessionDep,
+def list_areas_lived_in(_: PersonLevel, person_id: IdPath, session: ConsultationSessionDep,
                         justification: Justification, audit: AuditDep) -> list[PersonAreaRead]:
     """Every area the person has lived in, with dates, oldest first; the last is the current
     home area. Shortlists as of a day use the area of that day."""

@@ -18,7 +18,14 @@ from models.enums import Knowledge, ScoreColumn
 from models.score import ScoreSnapshotPage
 from service.access import require_area_visible, visible_person
 from service.audit import AuditDep
-from service.deps import IdPath, PagingDep, ScorerDep, SessionDep, SettingsDep
+from service.deps import (
+    ConsultationSessionDep,
+    IdPath,
+    PagingDep,
+    ScorerDep,
+    SessionDep,
+    SettingsDep,
+)
 from service.errors import NotFound, responses
 from service.jobs import RunSchedulerDep
 from service.scorer import person_score
@@ -32,7 +39,7 @@ router = APIRouter(tags=["scores"])
 @router.get("/persons/{person_id}/score", response_model=PersonScoreRead,
             responses=responses(403, 404, 422))
 def get_person_score(
-    _: PersonLevel, person_id: IdPath, session: SessionDep, scorer: ScorerDep,
+    _: PersonLevel, person_id: IdPath, session: ConsultationSessionDep, scorer: ScorerDep,
     justification: Justification, audit: AuditDep,
     as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None,
     knowledge: Annotated[Knowledge, Query(

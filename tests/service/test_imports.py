@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from models import Offence, Person
 from models.imports import ImportSummary
 from service.config import get_settings
-from service.deps import get_catalogue
+from service.deps import catalogue_for
 from service.main import app
 from service.store import imports as store
 from tests.factories import pnc_id
@@ -378,7 +378,7 @@ def test_concurrent_overlapping_imports_neither_duplicate_nor_fail(engine: Engin
     # Two extracts sharing half their rows, sent at the same moment.
     files = ["\n".join([header, *body[:15_000]]) + "\n",
              "\n".join([header, *body[5_000:]]) + "\n"]
-    catalogue = get_catalogue(get_settings())
+    catalogue = catalogue_for(get_settings())
     results: list[ImportSummary] = []
     failures: list[BaseException] = []
     barrier = threading.Barrier(2)

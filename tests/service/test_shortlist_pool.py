@@ -14,7 +14,7 @@ from scoring.shortlist import Shortlist, migration_shortlist
 from service.config import get_settings
 from service.demo.generate import generate_demo
 from service.demo.load import load_demo
-from service.deps import get_catalogue, get_scorer, get_shortlist_config
+from service.deps import get_shortlist_config, scorer_for
 from service.frames import Filters, custody_frame, memberships_frame, offences_frame, persons_frame
 from service.scorer import Scorer
 from service.store import shortlists as store
@@ -31,7 +31,7 @@ def demo(engine: Engine) -> None:
 
 @pytest.fixture
 def scorer() -> Scorer:
-    return get_scorer(get_catalogue(get_settings()), get_settings())
+    return scorer_for(get_settings())
 
 
 def _everyone(session: Session, scorer: Scorer, *, area: str, stream: str, as_of: date,
