@@ -233,7 +233,41 @@ def prepare_offences(offences: pd.DataFrame, people: People,
         named = offences["victim_ref"].notna().to_numpy()
         if named.any():  # victims are sparse: factorising only the named rows is 4x faster
             victim[named] = pd.factorize(offences["victim_ref"].array[named])[0]
+    order = canonical_order(pidx, day, type_code, len(catalogue.table))
+    if order is not None:
+        pidx, day, type_code = pidx[order], day[order], type_code[order]
+        da, victim = da[order], victim[order]
     return Offences(pidx=pidx, day=day, type_code=type_code, domestic_abuse=da, victim=victim)
+
+
+def canonical_order(pidx: np.ndarray, day: np.ndarray, type_code: np.ndarray,
+                    n_types: int) -> np.ndarray | None:
+    """Row order by (person, date, offence type); None when the rows are already in it.
+
+    Harm adds floats per person in row order, and float addition is not associative: in
+    this one order every score is the same to the last bit whatever order the extract's
+    rows came in (rows that tie on all three keys add the same numbers). An extract in
+    person and date order costs one pass; a shuffled one a sort.
+
+    Examples
+    --------
+    >>> canonical_order(np.array([1, 0, 0]), np.array([5, 9, 2]), np.array([0, 0, 0]), 1)
+    array([2, 1, 0])
+    >>> canonical_order(np.array([0, 0]), np.array([2, 2]), np.array([0, 1]), 2) is None
+    True
+    """
+    if len(pidx) < 2:
+        return None
+    low = int(day.min())
+    days = int(day.max()) - low + 1
+    if (int(pidx.max()) + 1) * days * n_types < 2**62:
+        key = (pidx * days + (day - low)) * n_types + type_code
+        descents = int(np.count_nonzero(key[1:] < key[:-1]))
+        if descents == 0:
+            return None
+        # Timsort runs in about one pass over nearly ordered rows; quicksort wins otherwise.
+        return np.argsort(key, kind="stable" if descents * 100 < len(key) else None)
+    return np.lexsort((type_code, day, pidx))
 
 
 @dataclass(frozen=True)
