@@ -208,8 +208,14 @@ def _type_codes(series: pd.Series, catalogue: OffenceCatalogue) -> np.ndarray:
 
 
 def prepare_offences(offences: pd.DataFrame, people: People,
-                     catalogue: OffenceCatalogue) -> Offences:
+                     catalogue: OffenceCatalogue, *, victims_since: int | None = None
+                     ) -> Offences:
     """Validate the offences frame and turn it into arrays aligned with ``people``.
+
+    Victims are only counted inside a window, so a caller scoring one date may pass
+    ``victims_since`` (a day number, at or before the oldest window start): older rows
+    then keep victim -1 and their ``victim_ref`` strings are never hashed (most of a
+    long history; the largest single cost of preparing ten million rows).
 
     Raises
     ------
@@ -231,6 +237,8 @@ def prepare_offences(offences: pd.DataFrame, people: People,
     victim = np.full(len(pidx), -1, dtype=np.int64)
     if "victim_ref" in offences.columns:
         named = offences["victim_ref"].notna().to_numpy()
+        if victims_since is not None:
+            named = named & (day >= victims_since)
         if named.any():  # victims are sparse: factorising only the named rows is 4x faster
             victim[named] = pd.factorize(offences["victim_ref"].array[named])[0]
     order = canonical_order(pidx, day, type_code, len(catalogue.table))

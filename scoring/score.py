@@ -24,8 +24,9 @@ from scoring.history import (
     prepare_offences,
     prepare_people,
     snapshot,
+    window_days,
 )
-from scoring.rfg import RfgArrays, constant_category, rfg_arrays
+from scoring.rfg import RfgArrays, constant_category, rfg_arrays, span_months
 from scoring.thr import (
     RuleBasedThreat,
     ThreatModel,
@@ -70,7 +71,9 @@ def compute_scores(offences: pd.DataFrame, persons: pd.DataFrame,
     """The arrays behind ``score_people`` (see there for the parameters)."""
     day = as_date(as_of)
     people = prepare_people(persons)
-    snap = snapshot(prepare_offences(offences, people, catalogue), people.n, day)
+    since = day_number(day) - window_days(day, span_months(config))
+    snap = snapshot(prepare_offences(offences, people, catalogue, victims_since=since),
+                    people.n, day)
     spells = prepare_custody(custody, people)
     streams = {s: rfg_arrays(snap, catalogue=catalogue, config=config, stream=s)
                for s in STREAMS}
