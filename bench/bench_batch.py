@@ -33,6 +33,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -51,15 +52,23 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def wall(command: list[str], env: dict[str, str] | None = None) -> float:
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(code: Path, args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """``iomscore ARGS`` from the checkout ``code``: (wall seconds, CPU seconds)."""
+    env = {**(env or os.environ), "PYTHONPATH": str(code)}
+    cpu = cpu_of_children()
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=env, cwd=ROOT)
-    return time.perf_counter() - started
+    subprocess.run([sys.executable, "-m", "service.cli", *args], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=code)
+    return time.perf_counter() - started, cpu_of_children() - cpu
 
 
-def best(command: list[str], repeats: int, env: dict[str, str] | None = None) -> float:
-    return min(wall(command, env) for _ in range(repeats))
+def best(code: Path, args: list[str], repeats: int, env: dict[str, str] | None = None) -> float:
+    return min(run(code, args, env)[0] for _ in range(repeats))
 
 
 def write(data: Path, people: int) -> None:
@@ -86,14 +95,14 @@ def write(data: Path, people: int) -> None:
         print(f"  {kind}: {table.num_rows:,} rows, {table.schema}", flush=True)
 
 
-def score_command(data: Path, output: Path, *extra: str) -> list[str]:
-    return [str(BIN / "iomscore"), "score", "--as-of", AS_OF,
+def score_args(data: Path, output: Path, *extra: str) -> list[str]:
+    return ["score", "--as-of", AS_OF,
             "--persons", str(data / "persons.parquet"),
             "--offences", str(data / "offences.parquet"),
             "--custody", str(data / "custody.parquet"), "--output", str(output), *extra]
 
 
-def startup(repeats: int) -> dict[str, float]:
+def startup(code: Path, repeats: int) -> dict[str, float]:
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/empty.db"}
@@ -106,26 +115,30 @@ def startup(repeats: int) -> dict[str, float]:
             "openapi": ["openapi", "--output", f"{tmp}/openapi.yaml"],
         })
         for label, args in commands.items():
-            command = [str(BIN / "iomscore"), *[a for a in args if a]]
-            figures[label.strip()] = seconds = best(command, repeats, env)
+            figures[label.strip()] = seconds = best(code, [a for a in args if a], repeats, env)
             print(f"  iomscore {label.strip():<24} {seconds:.2f} s  (load {load()})",
                   flush=True)
     return figures
 
 
-def breakdown(data: Path, output: Path) -> dict[str, float]:
+def breakdown(code: Path, data: Path, output: Path) -> dict[str, float]:
     """The pandas engine's steps, timed one by one in a fresh interpreter."""
-    code = f"""
+    script = f"""
 import time, json
 t0 = time.perf_counter()
 import service.cli
 from service.cli import _scorer
 from scoring import score_people
-from scoring.parquet import read_scoring_frames
+try:
+    from scoring.extracts import read_extract
+except ImportError:  # before Arrow-native reading
+    import pandas as pd
+    read_extract = lambda path, kind: pd.read_parquet(path)
 scorer = _scorer()
 t1 = time.perf_counter()
-persons, offences, custody = read_scoring_frames({str(data / 'persons.parquet')!r},
-    {str(data / 'offences.parquet')!r}, {str(data / 'custody.parquet')!r})
+persons = read_extract({str(data / 'persons.parquet')!r}, "persons")
+offences = read_extract({str(data / 'offences.parquet')!r}, "offences")
+custody = read_extract({str(data / 'custody.parquet')!r}, "custody")
 t2 = time.perf_counter()
 scores = score_people(offences, persons, custody, as_of={AS_OF!r}, catalogue=scorer.catalogue,
                       config=scorer.config, model=scorer.model)
@@ -135,8 +148,8 @@ t4 = time.perf_counter()
 print(json.dumps({{"imports_and_setup": t1 - t0, "read": t2 - t1, "score_people": t3 - t2,
                   "write": t4 - t3}}))
 """
-    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                          text=True, cwd=ROOT)
+    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                          text=True, cwd=code, env={**os.environ, "PYTHONPATH": str(code)})
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -147,19 +160,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def cluster(workers: int) -> Iterator[str]:
+def cluster(workers: int, code: Path = ROOT) -> Iterator[str]:
     """A real ``dask scheduler`` and ``workers`` one-thread ``dask worker`` processes."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(code)}
     procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1",
                                "--port", str(port), "--dashboard-address", ":0"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                              cwd=code)]
     try:
         procs += [subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1",
                                     "--nworkers", "1", "--no-dashboard",
                                     "--memory-limit", "0"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env=env, cwd=code)
                   for _ in range(workers)]
         from distributed import Client
 
@@ -181,6 +196,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--partitions", type=int, help="--engine dask person partitions")
+    parser.add_argument("--code", type=Path, default=ROOT,
+                        help="the checkout whose code to time (e.g. `git archive` of the "
+                             "commit before, to compare under the same machine load)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     figures: dict[str, object] = {"cores": os.cpu_count(), "load_before": load()}
@@ -190,27 +208,36 @@ def main() -> None:
             write(args.data, args.people)
             return
         if args.step == "startup":
-            figures["startup_s"] = startup(args.repeats)
+            figures["startup_s"] = startup(args.code, args.repeats)
         elif args.step == "pandas":
             runs = []
             for i in range(args.repeats):
                 print(f"  load {load()}", flush=True)
-                runs.append(wall(score_command(args.data, out / f"scores{i}.parquet")))
-                print(f"  iomscore score: {runs[-1]:.2f} s", flush=True)
-            figures["end_to_end_s"] = runs
-            figures["breakdown_s"] = breakdown(args.data, out / "steps.parquet")
+                runs.append(run(args.code, score_args(args.data, out / f"scores{i}.parquet")))
+                print(f"  iomscore score: {runs[-1][0]:.2f} s wall, {runs[-1][1]:.2f} s CPU",
+                      flush=True)
+            figures["end_to_end_wall_cpu_s"] = runs
+            figures["breakdown_s"] = breakdown(args.code, args.data, out / "steps.parquet")
             print(f"  steps: {figures['breakdown_s']}", flush=True)
         else:
             extra = ["--partitions", str(args.partitions)] if args.partitions else []
-            with cluster(args.workers) as address:
+            with cluster(args.workers, args.code) as address:
+                from distributed import Client
+
                 runs = []
-                for i in range(args.repeats):
-                    print(f"  load {load()}", flush=True)
-                    runs.append(wall(score_command(args.data, out / f"dask{i}", "--engine",
-                                                   "dask", "--scheduler", address, *extra)))
-                    print(f"  iomscore score --engine dask ({args.workers} workers): "
-                          f"{runs[-1]:.2f} s", flush=True)
-            figures["dask_end_to_end_s"] = runs
+                with Client(address) as client:
+                    for i in range(args.repeats):
+                        print(f"  load {load()}", flush=True)
+                        before = sum(client.run(time.process_time).values())
+                        wall_s, cpu_s = run(args.code, score_args(
+                            args.data, out / f"dask{i}", "--engine", "dask", "--scheduler",
+                            address, *extra))
+                        workers_cpu = sum(client.run(time.process_time).values()) - before
+                        runs.append((wall_s, cpu_s, workers_cpu))
+                        print(f"  iomscore score --engine dask ({args.workers} workers): "
+                              f"{wall_s:.2f} s wall, CPU {cpu_s:.2f} s command + "
+                              f"{workers_cpu:.2f} s workers", flush=True)
+            figures["dask_wall_cpu_workers_cpu_s"] = runs
             figures["workers"] = args.workers
         figures["load_after"] = load()
         print(json.dumps(figures, indent=1))
