@@ -114,14 +114,14 @@ def _score(args: argparse.Namespace) -> int:
     from datetime import date
 
     as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
-    scorer = _scorer()
     files = (args.persons, args.offences, args.output)
     if any(files) and not all(files):
         print("iomscore score: give --persons, --offences and --output together",
               file=sys.stderr)
         return 2
     if all(files):
-        return _score_files(args, as_of, scorer)
+        return _score_files(args, as_of)
+    scorer = _scorer()
     if args.engine == "dask":
         print("iomscore score: the dask engine reads Parquet files (--persons, --offences, "
               "--output)", file=sys.stderr)
@@ -155,20 +155,29 @@ def _score(args: argparse.Namespace) -> int:
         return 0 if finished.status.value == "done" else 1
 
 
-def _score_files(args: argparse.Namespace, as_of, scorer) -> int:  # type: ignore[no-untyped-def]
+def _score_files(args: argparse.Namespace, as_of) -> int:  # type: ignore[no-untyped-def]
+    from scoring import load_catalogue, load_model
+    from scoring.artefacts import current_version
+    from scoring.config import load_config
     from scoring.dask_engine import score_parquet
     from scoring.extracts import read_extract, write_scores
     from scoring.score import score_people
     from scoring.validation import ScoringInputError
 
+    # The rules as service.scorer loads them, without importing the database layer
+    # (SQLAlchemy and the models: about a second) that scoring files never touches.
+    settings = get_settings()
+    version = current_version(settings.model_dir)
+    catalogue = load_catalogue(settings.offence_catalogue_path)
+    config = load_config(settings.scoring_config_path)
+    model = load_model(settings.model_dir, version) if version is not None else None
     bar, update = _progress_bar(f"scoring files as of {as_of}")
     try:
         if args.engine == "dask":
             summary = score_parquet(args.persons, args.offences, args.output, as_of=as_of,
-                                    catalogue=scorer.catalogue, config=scorer.config,
-                                    model=scorer.model, custody_path=args.custody,
-                                    scheduler=args.scheduler, npartitions=args.partitions,
-                                    progress=update)
+                                    custody_path=args.custody, scheduler=args.scheduler,
+                                    npartitions=args.partitions, progress=update,
+                                    catalogue=catalogue, config=config, model=model)
             bar.close()
             print(f"scored with dask: {summary}", file=sys.stderr)
             return 0
@@ -176,8 +185,7 @@ def _score_files(args: argparse.Namespace, as_of, scorer) -> int:  # type: ignor
         custody = read_extract(args.custody, "custody") if args.custody else None
         scores = score_people(read_extract(args.offences, "offences"),
                               read_extract(args.persons, "persons"), custody, as_of=as_of,
-                              catalogue=scorer.catalogue, config=scorer.config,
-                              model=scorer.model)
+                              catalogue=catalogue, config=config, model=model)
         write_scores(scores, args.output)
     except ScoringInputError as exc:
         bar.close()
