@@ -176,6 +176,7 @@ def cluster(workers: int, code: Path = ROOT) -> Iterator[str]:
     try:
         procs += [subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1",
                                     "--nworkers", "1", "--no-dashboard",
+                                    "--preload", "scoring.dask_engine",
                                     "--memory-limit", "0"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    env=env, cwd=code)
