@@ -97,3 +97,24 @@ def test_bad_extracts_are_refused_with_their_reason(force, cat, cfg, tmp_path: P
     with pytest.raises(ScoringInputError, match="timezone"):
         score_people(force.offences.head(0), read_extract(aware, "persons"), as_of=AS_OF,
                      catalogue=cat, config=cfg)
+
+
+def test_a_dictionary_encoded_type_is_checked_like_a_string(cat, cfg, tmp_path: Path) -> None:
+    """offence_type arrives as a categorical: unknown and null types are still refused,
+    and categories nobody uses do not count as unknown."""
+    persons = pd.DataFrame({"person_id": [1], "date_of_birth": pd.to_datetime(["1990-01-01"])})
+
+    def offences(*types: str | None) -> pd.DataFrame:
+        kinds = pd.Categorical(list(types), categories=["shoplifting", "not_a_type"])
+        return pd.DataFrame({"person_id": [1] * len(types),
+                             "offence_date": pd.to_datetime(["2024-01-01"] * len(types)),
+                             "offence_type": kinds})
+
+    assert score_people(offences("shoplifting"), persons, as_of=AS_OF, catalogue=cat,
+                        config=cfg)["offences_to_date"].tolist() == [1]
+    with pytest.raises(ScoringInputError, match="not in catalogue.*not_a_type"):
+        score_people(offences("shoplifting", "not_a_type"), persons, as_of=AS_OF,
+                     catalogue=cat, config=cfg)
+    with pytest.raises(ScoringInputError, match="offence_type has nulls"):
+        score_people(offences("shoplifting", None), persons, as_of=AS_OF, catalogue=cat,
+                     config=cfg)
