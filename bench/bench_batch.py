@@ -149,8 +149,15 @@ scores = score_people(offences, persons, custody, as_of={AS_OF!r}, catalogue=sco
 t3 = time.perf_counter()
 scores.to_parquet({str(output)!r}, index=False)
 t4 = time.perf_counter()
+again = []
+for _ in range(3):  # in memory again: best wall and CPU of three
+    w, c = time.perf_counter(), time.process_time()
+    score_people(offences, persons, custody, as_of={AS_OF!r}, catalogue=scorer.catalogue,
+                 config=scorer.config, model=scorer.model)
+    again.append((time.perf_counter() - w, time.process_time() - c))
 print(json.dumps({{"imports_and_setup": t1 - t0, "read": t2 - t1, "score_people": t3 - t2,
-                  "write": t4 - t3}}))
+                  "write": t4 - t3, "score_people_best_wall": min(a for a, _ in again),
+                  "score_people_best_cpu": min(b for _, b in again)}}))
 """
     done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
                           text=True, cwd=code, env={**os.environ, "PYTHONPATH": str(code)})
