@@ -264,6 +264,8 @@ def canonical_order(pidx: np.ndarray, day: np.ndarray, type_code: np.ndarray,
     array([2, 1, 0])
     >>> canonical_order(np.array([0, 0]), np.array([2, 2]), np.array([0, 1]), 2) is None
     True
+    >>> canonical_order(np.array([1, 0]), np.array([0, 2**40]), np.array([0, 0]), 2**30)
+    array([1, 0])
     """
     if len(pidx) < 2:
         return None
