@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scoring.allocator import keep_freed_memory
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import ScoringConfig
 from scoring.dates import as_date
@@ -37,6 +38,15 @@ if TYPE_CHECKING:
 
 PARTS_PER_THREAD = 2  # a few ranges a thread, so a slow one does not leave a core idle
 
+
+
+def dask_setup(worker: object) -> None:
+    """Run in each worker started with ``--preload scoring.dask_engine``: the scoring code
+    is imported once, at start, and the worker keeps the memory it frees for its next
+    partition (``scoring.allocator``; the nanny's ``MALLOC_TRIM_THRESHOLD_`` gives it back
+    to the kernel instead: 1.7-1.8 s of page faults per 1M-person run on two workers,
+    0.7-0.8 s with this)."""
+    keep_freed_memory()
 
 
 def score_range(paths: dict[str, str | None], person_range: PersonRange, output: str, *,

@@ -155,32 +155,9 @@ def _score(args: argparse.Namespace) -> int:
         return 0 if finished.status.value == "done" else 1
 
 
-def _keep_freed_memory() -> None:
-    """Let this process reuse the memory it frees instead of faulting fresh pages in.
-
-    glibc hands every array over 32 MB back to the kernel when it is freed, and the next
-    one faults its pages in again: scoring a million people makes dozens of such
-    temporaries. On the project's 2-core VM, five alternated runs of 1M / 9.65M took
-    1.1-3.7 s of system time (median 2.0) without this and 1.1-1.7 s (median 1.45) with
-    it, against about 3 s of user time either way. For a one-shot command the price,
-    freed memory kept until exit, is nothing (peak RSS the same, 1.5-1.7 GB).
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (musl, ...): leave its allocator alone
-        return
-    m_trim_threshold, m_top_pad, m_mmap_max = -1, -2, -4
-    libc.mallopt(m_mmap_max, 0)
-    libc.mallopt(m_trim_threshold, 2**31 - 1)
-    libc.mallopt(m_top_pad, 256 << 20)
-
-
 def _score_files(args: argparse.Namespace, as_of) -> int:  # type: ignore[no-untyped-def]
     from scoring import load_catalogue, load_model
+    from scoring.allocator import keep_freed_memory
     from scoring.artefacts import current_version
     from scoring.config import load_config
     from scoring.dask_engine import score_parquet
@@ -196,7 +173,7 @@ def _score_files(args: argparse.Namespace, as_of) -> int:  # type: ignore[no-unt
     config = load_config(settings.scoring_config_path)
     model = load_model(settings.model_dir, version) if version is not None else None
     bar, update = _progress_bar(f"scoring files as of {as_of}")
-    _keep_freed_memory()
+    keep_freed_memory()
     try:
         if args.engine == "dask":
             summary = score_parquet(args.persons, args.offences, args.output, as_of=as_of,

@@ -38,7 +38,8 @@ def client() -> Iterator[Client]:
                                "--port", str(port), "--dashboard-address", ":0"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
     procs += [subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1",
-                                "--no-dashboard", "--memory-limit", "0"],
+                                "--no-dashboard", "--memory-limit", "0",
+                                "--preload", "scoring.dask_engine"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
               for _ in range(WORKERS)]
     try:
