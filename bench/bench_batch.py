@@ -13,15 +13,19 @@ What each figure means:
   ~440k custody spells) written to ``--data`` (default /tmp/iomscore-batch) as the file
   contract says: dates as Parquet ``date32``, one file per kind, offences in person and
   date order, 1M-row row groups. Not timed.
-* ``startup``: wall and CPU time of ``iomscore X --help`` for every subcommand and of the commands
-  that do not score (``openapi``, ``keys list`` and ``migrate`` on an empty SQLite), best of
-  ``--repeats`` runs in fresh processes.
-* ``pandas``: ``iomscore score --persons --offences --custody --output`` in a fresh process,
-  best of ``--repeats``; then, in this process, the same steps timed one by one: imports
-  (``python -X importtime`` is not needed: a fresh interpreter's import of the command's
-  modules), read (the three files to the scoring frames), ``score_people``, write.
-* ``dask``: a real ``dask scheduler`` and ``--workers`` ``dask worker --nthreads 1``
-  processes on 127.0.0.1, then ``iomscore score --engine dask --scheduler`` end to end.
+* ``startup``: wall and CPU seconds (the least of ``--repeats`` fresh processes each) of
+  ``iomscore X --help`` for every subcommand and of the commands that do not score
+  (``openapi``, ``keys list`` and ``migrate`` on an empty SQLite).
+* ``pandas``: ``iomscore score --persons --offences --custody --output`` in fresh
+  processes, wall and CPU of each of ``--repeats`` runs; then, in one more fresh
+  interpreter, the same steps timed one by one (imports and rules, read, ``score_people``,
+  write) and ``score_people`` in memory again, best wall and CPU of three.
+* ``dask``: a real ``dask scheduler`` and ``--workers`` ``dask worker --nthreads 1
+  --preload scoring.dask_engine`` processes on 127.0.0.1, then ``iomscore score --engine
+  dask --scheduler`` end to end: wall, the command's CPU and the workers' CPU (read from
+  each worker before and after).
+* ``--code DIR`` runs another checkout's code (``git archive COMMIT | tar -x -C DIR``), so
+  old and new can be alternated under the same machine load.
 
 The load average (1, 5, 15 minutes) is printed before every timed step: the project's
 machine has 2 cores shared with other jobs.
