@@ -4,7 +4,7 @@ Every score depends on one person's rows only, so the engine splits the people i
 ``person_id`` ranges holding about as many persons each (``scoring.extracts.person_ranges``,
 from the persons file's ids alone) and hands each range to a worker as one task. The worker
 reads its own range from the Parquet files (Parquet statistics skip the row groups outside
-it, whatever the files' layout), scores it with the pandas engine and writes its part of the
+it; in any other layout it scans the files and keeps its rows), scores it with the pandas engine and writes its part of the
 output; only paths, the rules and a row count pass through the scheduler. The answer is
 therefore identical to ``scoring.score.score_people`` on the whole data set, whatever the
 partitioning.
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from distributed import Client
 
 PARTS_PER_THREAD = 2  # a few ranges a thread, so a slow one does not leave a core idle
-
 
 
 def dask_setup(worker: object) -> None:
