@@ -4,8 +4,8 @@ Every score depends on one person's rows only, so the engine splits the people i
 ``person_id`` ranges holding about as many persons each (``scoring.extracts.person_ranges``,
 from the persons file's ids alone) and hands each range to a worker as one task. The worker
 reads its own range from the Parquet files (Parquet statistics skip the row groups outside
-it; in any other layout it scans the files and keeps its rows), scores it with the pandas engine and writes its part of the
-output; only paths, the rules and a row count pass through the scheduler. The answer is
+it; in any other layout it scans the files and keeps its rows), scores it with the pandas
+engine and writes its part of the output; only paths, the rules and a row count pass through the scheduler. The answer is
 therefore identical to ``scoring.score.score_people`` on the whole data set, whatever the
 partitioning.
 
