@@ -5,9 +5,9 @@ Every score depends on one person's rows only, so the engine splits the people i
 from the persons file's ids alone) and hands each range to a worker as one task. The worker
 reads its own range from the Parquet files (Parquet statistics skip the row groups outside
 it; in any other layout it scans the files and keeps its rows), scores it with the pandas
-engine and writes its part of the output; only paths, the rules and a row count pass through the scheduler. The answer is
-therefore identical to ``scoring.score.score_people`` on the whole data set, whatever the
-partitioning.
+engine and writes its part of the output; only paths, the rules and a row count pass
+through the scheduler. The answer is therefore identical to ``scoring.score.score_people``
+on the whole data set, whatever the partitioning.
 
 Files: the contract of ``scoring.extracts``; the output is a directory of
 ``part.NNNNN.parquet`` files in person order (read back as one frame, they are the pandas
