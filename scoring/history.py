@@ -189,11 +189,12 @@ def _type_codes(series: pd.Series, catalogue: OffenceCatalogue) -> np.ndarray:
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy()
         uniques = pd.Index(series.cat.categories)
-        used = np.unique(codes)
-        if (used < 0).any():
+        # A count per category (null first) is a tenth of np.unique's time on 10M codes.
+        present = np.bincount(codes.astype(np.intp) + 1, minlength=len(uniques) + 1)
+        if present[0]:
             raise ScoringInputError("offences.offence_type has nulls")
         lookup = known.get_indexer(uniques)
-        bad = [str(uniques[u]) for u in used if lookup[u] < 0]
+        bad = [str(uniques[u]) for u in np.flatnonzero(present[1:]) if lookup[u] < 0]
     else:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         if (codes < 0).any():
@@ -208,8 +209,14 @@ def _type_codes(series: pd.Series, catalogue: OffenceCatalogue) -> np.ndarray:
 
 
 def prepare_offences(offences: pd.DataFrame, people: People,
-                     catalogue: OffenceCatalogue) -> Offences:
+                     catalogue: OffenceCatalogue, *, victims_since: int | None = None
+                     ) -> Offences:
     """Validate the offences frame and turn it into arrays aligned with ``people``.
+
+    Victims are only counted inside a window, so a caller scoring one date may pass
+    ``victims_since`` (a day number, at or before the oldest window start): older rows
+    then keep victim -1 and their ``victim_ref`` strings are never hashed (most of a
+    long history; the largest single cost of preparing ten million rows).
 
     Raises
     ------
@@ -231,9 +238,51 @@ def prepare_offences(offences: pd.DataFrame, people: People,
     victim = np.full(len(pidx), -1, dtype=np.int64)
     if "victim_ref" in offences.columns:
         named = offences["victim_ref"].notna().to_numpy()
+        if victims_since is not None:
+            named = named & (day >= victims_since)
         if named.any():  # victims are sparse: factorising only the named rows is 4x faster
             victim[named] = pd.factorize(offences["victim_ref"].array[named])[0]
+    order = canonical_order(pidx, day, type_code, len(catalogue.table))
+    if order is not None:
+        pidx, day, type_code = pidx[order], day[order], type_code[order]
+        da, victim = da[order], victim[order]
     return Offences(pidx=pidx, day=day, type_code=type_code, domestic_abuse=da, victim=victim)
+
+
+def canonical_order(pidx: np.ndarray, day: np.ndarray, type_code: np.ndarray,
+                    n_types: int) -> np.ndarray | None:
+    """Row order by (person, date, offence type); None when the rows are already in it.
+
+    Harm adds floats per person in row order, and float addition is not associative: in
+    this one order every score is the same to the last bit whatever order the extract's
+    rows came in (rows that tie on all three keys add the same numbers). An extract in
+    person and date order costs one pass; a shuffled one a sort.
+
+    Examples
+    --------
+    >>> canonical_order(np.array([1, 0, 0]), np.array([5, 9, 2]), np.array([0, 0, 0]), 1)
+    array([2, 1, 0])
+    >>> canonical_order(np.array([0, 0]), np.array([2, 2]), np.array([0, 1]), 2) is None
+    True
+    >>> canonical_order(np.array([1, 0]), np.array([0, 2**40]), np.array([0, 0]), 2**30)
+    array([1, 0])
+    """
+    if len(pidx) < 2:
+        return None
+    low = int(day.min())
+    days = int(day.max()) - low + 1
+    if (int(pidx.max()) + 1) * days * n_types < 2**62:
+        key = pidx * days  # in place from here: four 10M-row temporaries cost 0.2 s
+        key += day
+        key -= low
+        key *= n_types
+        key += type_code
+        descents = int(np.count_nonzero(key[1:] < key[:-1]))
+        if descents == 0:
+            return None
+        # Timsort runs in about one pass over nearly ordered rows; quicksort wins otherwise.
+        return np.argsort(key, kind="stable" if descents * 100 < len(key) else None)
+    return np.lexsort((type_code, day, pidx))
 
 
 @dataclass(frozen=True)

@@ -122,8 +122,10 @@ def latest_days(snap: Snapshot, mask: np.ndarray | None = None) -> np.ndarray:
     """Days since each person's latest offence (in ``mask``), -1 where there is none."""
     never = np.iinfo(np.int64).max
     latest = np.full(snap.n_people, never, dtype=np.int64)
-    days = snap.days_ago if mask is None else np.where(mask, snap.days_ago, never)
-    np.minimum.at(latest, snap.pidx, days)
+    if mask is None:
+        np.minimum.at(latest, snap.pidx, snap.days_ago)
+    else:  # a stream is a minority of rows: select them rather than pad the rest
+        np.minimum.at(latest, snap.pidx[mask], snap.days_ago[mask])
     latest[latest == never] = -1
     return latest
 

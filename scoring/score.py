@@ -25,8 +25,9 @@ from scoring.history import (
     prepare_offences,
     prepare_people,
     snapshot,
+    window_days,
 )
-from scoring.rfg import RfgArrays, constant_category, rfg_arrays
+from scoring.rfg import RfgArrays, constant_category, rfg_arrays, span_months
 from scoring.thr import (
     RuleBasedThreat,
     ThreatModel,
@@ -70,8 +71,12 @@ def compute_scores(offences: pd.DataFrame, persons: pd.DataFrame,
                    model: ThreatModel | None = None) -> ScoreParts:
     """The arrays behind ``score_people`` (see there for the parameters)."""
     people = prepare_people(persons)
-    return scores_from_arrays(people, prepare_offences(offences, people, catalogue),
-                              prepare_custody(custody, people), as_of=as_date(as_of),
+    day = as_date(as_of)
+    # Victim refs older than the longest window are never compared, so they are not hashed.
+    since = day_number(day) - window_days(day, span_months(config))
+    return scores_from_arrays(people, prepare_offences(offences, people, catalogue,
+                                                       victims_since=since),
+                              prepare_custody(custody, people), as_of=day,
                               catalogue=catalogue, config=config, model=model)
 
 

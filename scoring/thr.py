@@ -56,8 +56,9 @@ def harm_scores(snap: Snapshot, *, catalogue: OffenceCatalogue,
     ([68.6, 0.0], [365.0, 0.0])
     """
     rules = config.thr
-    weight = snap.days_ago * (-1.0 / rules.harm_half_life_days)
-    np.exp2(weight, out=weight)
+    # One exp2 per distinct age in days, then a gather: ages repeat millions of times.
+    ages = np.arange(int(snap.days_ago.max(initial=0)) + 1)
+    weight = np.exp2(ages * (-1.0 / rules.harm_half_life_days))[snap.days_ago]
     total = np.bincount(snap.pidx, weights=weight, minlength=snap.n_people)
     weight *= catalogue.table["harm_weight"].to_numpy(dtype=float)[snap.type_code]
     weighted = np.bincount(snap.pidx, weights=weight, minlength=snap.n_people)

@@ -120,14 +120,14 @@ def _score(args: argparse.Namespace) -> int:
     from datetime import date
 
     as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
-    scorer = _scorer()
     files = (args.persons, args.offences, args.output)
     if any(files) and not all(files):
         print("iomscore score: give --persons, --offences and --output together",
               file=sys.stderr)
         return 2
     if all(files):
-        return _score_files(args, as_of, scorer)
+        return _score_files(args, as_of)
+    scorer = _scorer()
     if args.engine == "dask":
         print("iomscore score: the dask engine reads Parquet files (--persons, --offences, "
               "--output)", file=sys.stderr)
@@ -161,29 +161,44 @@ def _score(args: argparse.Namespace) -> int:
         return 0 if finished.status.value == "done" else 1
 
 
-def _score_files(args: argparse.Namespace, as_of, scorer) -> int:  # type: ignore[no-untyped-def]
-    import pandas as pd
-
-    from scoring import score_people
+def _score_files(args: argparse.Namespace, as_of) -> int:  # type: ignore[no-untyped-def]
+    from scoring import load_catalogue, load_model
+    from scoring.allocator import keep_freed_memory
+    from scoring.artefacts import current_version
+    from scoring.config import load_config
     from scoring.dask_engine import score_parquet
+    from scoring.extracts import read_extract, write_scores
+    from scoring.score import score_people
+    from scoring.validation import ScoringInputError
 
+    # The rules as service.scorer loads them, without importing the database layer
+    # (SQLAlchemy and the models: about a second) that scoring files never touches.
+    settings = get_settings()
+    version = current_version(settings.model_dir)
+    catalogue = load_catalogue(settings.offence_catalogue_path)
+    config = load_config(settings.scoring_config_path)
+    model = load_model(settings.model_dir, version) if version is not None else None
     bar, update = _progress_bar(f"scoring files as of {as_of}")
-    if args.engine == "dask":
-        summary = score_parquet(args.persons, args.offences, args.output, as_of=as_of,
-                                catalogue=scorer.catalogue, config=scorer.config,
-                                model=scorer.model, custody_path=args.custody,
-                                scheduler=args.scheduler, progress=update)
+    keep_freed_memory()
+    try:
+        if args.engine == "dask":
+            summary = score_parquet(args.persons, args.offences, args.output, as_of=as_of,
+                                    custody_path=args.custody, scheduler=args.scheduler,
+                                    npartitions=args.partitions, progress=update,
+                                    catalogue=catalogue, config=config, model=model)
+            bar.close()
+            print(f"scored with dask: {summary}", file=sys.stderr)
+            return 0
+        update(0, 1, "reading Parquet")
+        custody = read_extract(args.custody, "custody") if args.custody else None
+        scores = score_people(read_extract(args.offences, "offences"),
+                              read_extract(args.persons, "persons"), custody, as_of=as_of,
+                              catalogue=catalogue, config=config, model=model)
+        write_scores(scores, args.output)
+    except ScoringInputError as exc:
         bar.close()
-        print(f"scored with dask: {summary}", file=sys.stderr)
-        return 0
-    update(0, 1, "reading Parquet")
-    custody = pd.read_parquet(args.custody) if args.custody else None
-    scores = score_people(pd.read_parquet(args.offences), pd.read_parquet(args.persons),
-                          custody, as_of=as_of, catalogue=scorer.catalogue,
-                          config=scorer.config, model=scorer.model)
-    columns = ["person_id", "as_of", "recency", "frequency", "gravity", "rfg", "threat",
-               "harm", "risk", "escalating"]
-    scores[columns].to_parquet(args.output, index=False)
+        print(f"iomscore score: {exc}", file=sys.stderr)
+        return 1
     update(1, 1, f"{len(scores)} persons")
     bar.close()
     return 0
@@ -416,6 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--area", help="one home area (database mode)")
     score.add_argument("--engine", choices=["pandas", "dask"], default="pandas")
     score.add_argument("--scheduler", help="dask distributed scheduler address")
+    score.add_argument("--partitions", type=int,
+                       help="person ranges for --engine dask (default: two per worker thread)")
     score.add_argument("--persons", help="persons.parquet (person_id, date_of_birth)")
     score.add_argument("--offences", help="offences.parquet (see README for the columns)")
     score.add_argument("--custody", help="optional custody.parquet")

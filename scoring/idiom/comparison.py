@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
 
 from scoring.dates import NAT, day_number, first_day_of_month, month_numbers, nat_day_numbers
 from scoring.idiom.inputs import PreparedOffences
@@ -328,6 +327,10 @@ def _within_caliper(z_pool: np.ndarray, cand: np.ndarray, queries: np.ndarray, *
     cand = cand[box]
     if len(cand) == 0:
         return None
+    # Imported here: scikit-learn (with scipy) costs about a second to import, and every
+    # process that imports the app would pay it for a matched comparison few reports ask for.
+    from sklearn.neighbors import NearestNeighbors
+
     nn = NearestNeighbors(n_neighbors=min(k, len(cand)), algorithm="ball_tree")
     nn.fit(z_pool[cand])
     dist, ind = nn.kneighbors(queries)
