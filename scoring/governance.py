@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from scoring.config import GateConfig
+
+# scikit-learn is imported where a figure is computed or a baseline fitted, not at import:
+# the app and the command line import this module for its summaries, and scikit-learn (with
+# scipy) costs about a second of start-up.
 
 # The contenders of a comparison, in the order tables show them.
 CONTENDERS = ("candidate", "current", "rule_based", "baseline")
@@ -28,6 +30,8 @@ BASELINE_FEATURES = ("age", "log1p(prior_offences)")
 
 def auc(y: np.ndarray, p: np.ndarray) -> float | None:
     """ROC AUC, or None when the rows hold only one outcome."""
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else None
 
 
@@ -112,6 +116,8 @@ def group_metrics(y: np.ndarray, p: np.ndarray, groups: np.ndarray, *, threshold
 def figures(y: np.ndarray, p: np.ndarray, *, groups: dict[str, np.ndarray], threshold: float,
             min_group_size: int) -> dict[str, Any]:
     """One contender's held-out figures: AUC, Brier, ECE, calibration and by-group rates."""
+    from sklearn.metrics import brier_score_loss
+
     p = np.asarray(p, dtype=float)
     table = calibration_table(y, p)
     out: dict[str, Any] = {
@@ -158,6 +164,8 @@ def _baseline_matrix(age: np.ndarray, prior_offences: np.ndarray) -> np.ndarray:
 
 def fit_baseline(age: np.ndarray, prior_offences: np.ndarray, y: np.ndarray) -> Baseline:
     """Fit the baseline (unpenalised logistic regression on standardised inputs)."""
+    from sklearn.linear_model import LogisticRegression
+
     x = _baseline_matrix(age, prior_offences)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0

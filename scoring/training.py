@@ -35,13 +35,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import brier_score_loss
 
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import ScoringConfig
 from scoring.dates import add_months_to_date, as_date, day_number
 from scoring.features import Basics, basics, build_features, check_no_protected, feature_specs
-from scoring.fitting import FittingError, choose_and_fit
 from scoring.governance import (
     auc,
     calibration_table,
@@ -287,6 +285,8 @@ def temporal_split(ts: TrainingSet, config: ScoringConfig) -> tuple[np.ndarray, 
 def evaluate(ts: TrainingSet, model: ThreatModel, rows: np.ndarray, config: ScoringConfig,
              monitoring: pd.DataFrame | None = None) -> dict[str, Any]:
     """Held-out figures for the model and the rule-based fallback on the same rows."""
+    from sklearn.metrics import brier_score_loss  # not at import: see scoring.governance
+
     y = ts.label[rows]
     p = model.predict(ts.matrix[rows])
     rule = ts.rule_based[rows]
@@ -405,6 +405,10 @@ def train_threat_model(offences: pd.DataFrame, persons: pd.DataFrame,
     >>> sorted(model.card["comparison"]["contenders"]), type(model.card["gate"]["passed"])
     (['baseline', 'candidate', 'rule_based'], <class 'bool'>)
     """
+    # The fitting code (and scikit-learn under it) loads when a model is trained, not when
+    # the app or the command line imports this module for its other parts.
+    from scoring.fitting import FittingError, choose_and_fit
+
     ts = build_training_set(offences, persons, custody, catalogue=catalogue, config=config,
                             data_end=data_end, progress=progress)
     train, test = temporal_split(ts, config)

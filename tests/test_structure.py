@@ -68,3 +68,18 @@ def test_store_modules_take_settings_as_arguments() -> None:
     offenders = {str(p.relative_to(ROOT)): found for p in _modules("service/store")
                  if (found := _reads_settings_itself(p))}
     assert offenders == {}
+
+
+def test_the_app_and_command_line_load_no_heavy_numeric_libraries() -> None:
+    """scikit-learn, scipy, dask and openpyxl load where they are used (training, batch
+    runs, XLSX files), not when the app or the command line starts (issue 16): each costs
+    up to a second of start-up on two cores."""
+    import subprocess
+    import sys
+
+    heavy = ("sklearn", "scipy", "dask", "distributed", "openpyxl")
+    probe = ("import sys, service.main, service.cli; "
+             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == ""
