@@ -178,6 +178,11 @@ def _run(client: TestClient, register: Register, route: tuple[str, str], case: C
         f"{resp.text[:300]}")
     if resp.status_code == 401:
         assert resp.headers["www-authenticate"] == "Bearer", (method, path)
+    if rule.console and resp.status_code == 303 and expected != rule.ok:
+        # Sent to sign in, or (signed in, no purpose stated yet) to say why, and back.
+        asks = "sign-in" if case.role == ANONYMOUS else "purpose"
+        assert resp.headers["location"].startswith(f"/console/{asks}?next="), (
+            f"{method} {path} as {case}: sent to {resp.headers['location']}")
     text = _text(resp)
     if case.scope != "all" and (resp.status_code < 400 or case.side == "in"):
         # A page may echo what the caller sent (the id in its URL) without looking it up.
