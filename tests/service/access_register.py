@@ -147,7 +147,8 @@ def build_register(engine: Engine, settings: Settings) -> Iterator[Register]:
                                              settings, purpose=None)
         register.spare_session = _session_row(session, spare_token, settings).id or 0
         app.dependency_overrides.pop(get_session, None)
-        yield register
+    # Closed before the cases run: no connection of it left idle in a transaction.
+    yield register
 
 
 def _session_row(session: Session, cookie: str, settings: Settings) -> ConsoleSession:
