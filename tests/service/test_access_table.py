@@ -21,6 +21,7 @@ answered, with the person's rows left out); otherwise `ok`.
 """
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -135,6 +136,13 @@ def _text(resp: Any) -> str:
     return str(resp.text)
 
 
+def _names(text: str, marker: str) -> bool:
+    """Whether an answer holds the marker as a value of its own. Not inside a longer token:
+    GET /metrics is full of float sums and timestamps, and a sum like 1.77700012 would hold
+    the out person's id 7770001 by chance."""
+    return re.search(rf"(?<![\w.]){re.escape(marker)}(?!\w)", text) is not None
+
+
 def _expected(rule: Any, case: Case) -> int:
     if case.role == ANONYMOUS:
         return rule.anonymous or (303 if rule.console else 401)
@@ -187,11 +195,11 @@ def _run(client: TestClient, register: Register, route: tuple[str, str], case: C
     if case.scope != "all" and (resp.status_code < 400 or case.side == "in"):
         # A page may echo what the caller sent (the id in its URL) without looking it up.
         sent = f"{call.url} {params} {call.json} {call.content!r} {data}"
-        leaked = [m for m in register.markers if m in text and m not in sent]
+        leaked = [m for m in register.markers if _names(text, m) and m not in sent]
         assert not leaked, f"{method} {path} as {case} names the out-of-area person: {leaked}"
     if rule.spans and case.scope == "all" and case.side == "in" and case.justified \
             and resp.status_code < 300:
-        assert any(m in text for m in register.markers), (
+        assert any(_names(text, m) for m in register.markers), (
             f"{method} {path} as {case} should list the out-of-area person as well")
 
 
