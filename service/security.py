@@ -254,12 +254,13 @@ BatchRunner = Annotated[Principal, Depends(require_roles(IMPORT_ROLES, "batch sc
 
 
 async def require_force_admin(principal: Admin) -> Principal:
-    """Admins whose key is not limited to areas (403 otherwise): keys and the audit trail
-    cross every area line (a key for any area, events about anyone)."""
+    """Admins whose key is not limited to areas (403 otherwise): keys, console sessions and
+    the audit trail cross every area line (a key for any area, anyone's session and stated
+    purpose, events about anyone)."""
     if principal.areas is not None:
         log.warning("refused: an area-limited admin key may not use force administration")
-        raise Forbidden("an area-limited admin key may not manage keys or read the audit "
-                        "trail; use a key for every area")
+        raise Forbidden("an area-limited admin key may not manage keys or console sessions "
+                        "or read the audit trail; use a key for every area")
     return principal
 
 

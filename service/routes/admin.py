@@ -1,5 +1,5 @@
-"""Administration: API keys, the audit trail (admins with an all-areas key) and the retention
-review (admins, within their areas)."""
+"""Administration: API keys, console sessions, the audit trail (admins with an all-areas key)
+and the retention review (admins, within their areas)."""
 
 from datetime import UTC, date, datetime
 from typing import Annotated
@@ -57,10 +57,11 @@ def revoke_key(principal: ForceAdmin, key_id: IdPath, session: SessionDep) -> Ap
 
 
 @router.get("/sessions", response_model=Page[ConsoleSessionRead], responses=responses(403, 422))
-def list_sessions(_: Admin, session: SessionDep, paging: PagingDep,
+def list_sessions(_: ForceAdmin, session: SessionDep, paging: PagingDep,
                   live: bool = True) -> Page[ConsoleSessionRead]:
-    """Console sessions, newest first: who, role, areas, purpose, expiry (`live=false`
-    includes ended ones). Never the session token: only its hash is kept."""
+    """Console sessions of every area (so an all-areas admin key only), newest first: who,
+    role, areas, purpose, expiry (`live=false` includes ended ones). Never the session
+    token: only its hash is kept."""
     rows, total = session_store.list_sessions(session=session, paging=paging, live_only=live)
     return Page(items=[ConsoleSessionRead.model_validate(r) for r in rows], total=total,
                 limit=paging.limit, offset=paging.offset)
@@ -68,8 +69,9 @@ def list_sessions(_: Admin, session: SessionDep, paging: PagingDep,
 
 @router.delete("/sessions/{session_id}", response_model=ConsoleSessionRead,
                responses=responses(403, 404, 422))
-def revoke_session(_: Admin, session_id: IdPath, session: SessionDep) -> ConsoleSessionRead:
-    """End a console session at once (its next page asks the browser to sign in again)."""
+def revoke_session(_: ForceAdmin, session_id: IdPath, session: SessionDep) -> ConsoleSessionRead:
+    """End a console session at once (its next page asks the browser to sign in again);
+    an all-areas admin key only."""
     return ConsoleSessionRead.model_validate(
         session_store.revoke_session(session=session, session_id=session_id))
 

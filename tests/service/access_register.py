@@ -5,8 +5,9 @@ a custody spell, and a membership and a referral recorded in BRISTOL (so the out
 reaches BRISTOL's lists: memberships, referrals, shortlist, exit review), decisions for
 both at a BRISTOL meeting, a finished score run of every area, change-feed entries; a
 meeting and a (failed) score run per area; a
-key per role and scope; a console session per key. It is committed once per module: each
-case then runs in the per-test transaction that is rolled back.
+key per role and scope; two console sessions per key (one with a stated purpose, one
+without). It is committed once per module: each case then runs in the per-test transaction
+that is rolled back.
 """
 
 from collections.abc import Iterator
@@ -19,13 +20,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from models import ApiKeyCreate, Person, Role, RunStatus, ScoreRun, TrainingJob
+from models import ApiKeyCreate, ConsoleSession, Person, Role, RunStatus, ScoreRun, TrainingJob
 from service.config import Settings
-from service.console.session import COOKIE_NAME, console_secret, encode_session, form_token
+from service.console.session import COOKIE_NAME, console_secret, form_token, lifetimes
 from service.db import get_session
 from service.deps import get_catalogue
 from service.main import app
 from service.scorer import execute_run, get_scorer_for
+from service.security import principal_for_key
+from service.store import sessions as session_store
 from service.store.keys import create_key
 from tests.factories import membership_body, offence_body, pnc_id
 
@@ -55,9 +58,13 @@ class Side:
 class Register:
     sides: dict[str, Side]
     keys: dict[tuple[str, str], str] = field(default_factory=dict)  # (role, scope) -> key
-    cookies: dict[tuple[str, str], str] = field(default_factory=dict)  # Cookie headers
-    tokens: dict[tuple[str, str], str] = field(default_factory=dict)  # console form tokens
+    # Console credentials by (role, scope, purpose stated?): the Cookie header and the form
+    # token its POSTs carry.
+    cookies: dict[tuple[str, str, bool], str] = field(default_factory=dict)
+    tokens: dict[tuple[str, str, bool], str] = field(default_factory=dict)
+    prefixes: list[str] = field(default_factory=list)  # of the keys, for forget_key
     spare_key: int = 0
+    spare_session: int = 0  # a console session an admin may revoke
     training_job: int = 0
 
     @property
@@ -89,8 +96,9 @@ def build_register(engine: Engine, settings: Settings) -> Iterator[Register]:
         register = Register(sides)
         for role in Role:
             for scope, areas in SCOPES.items():
-                _, register.keys[role.value, scope] = create_key(session=session, key_in=(
+                key, register.keys[role.value, scope] = create_key(session=session, key_in=(
                     ApiKeyCreate(name=f"{role.value} {scope}", role=role, areas=areas)))
+                register.prefixes.append(key.prefix)
         spare, _ = create_key(session=session, key_in=ApiKeyCreate(name="spare",
                                                                    role=Role.analyst))
         register.spare_key = spare.id or 0
@@ -130,18 +138,43 @@ def build_register(engine: Engine, settings: Settings) -> Iterator[Register]:
                                 settings.model_dir)
         execute_run(lambda: nullcontext(session), run.id or 0, scorer)
         session.commit()
-        for who, key in register.keys.items():
-            register.cookies[who], register.tokens[who] = console_credentials(key, settings)
+        for (role, scope), key in register.keys.items():
+            for purpose in (True, False):
+                register.cookies[role, scope, purpose], register.tokens[role, scope, purpose] = \
+                    console_credentials(session, key, settings,
+                                        purpose="case review" if purpose else None)
+        spare_token, _ = console_credentials(session, register.keys["analyst", "BRISTOL"],
+                                             settings, purpose=None)
+        register.spare_session = _session_row(session, spare_token, settings).id or 0
         app.dependency_overrides.pop(get_session, None)
-        yield register
+    # Closed before the cases run: no connection of it left idle in a transaction.
+    yield register
 
 
-def console_credentials(key: str, settings: Settings) -> tuple[str, str]:
-    """A console session for a key, without signing in through a form: the Cookie header
-    and the form token its POSTs carry. The one place that knows how the console keeps a
-    session; when sign-in changes, this changes with it."""
-    secret = console_secret(settings)
-    cookie = encode_session(key, secret=secret)
-    token = form_token(SimpleNamespace(cookies={COOKIE_NAME: cookie}),  # type: ignore[arg-type]
-                       secret)
-    return f"{COOKIE_NAME}={cookie}", token
+def _session_row(session: Session, cookie: str, settings: Settings) -> ConsoleSession:
+    row = session_store.live_session(session=session, token=cookie.split("=", 1)[1],
+                                     lifetimes=lifetimes(settings))
+    assert row is not None
+    return row
+
+
+def console_credentials(session: Session, key: str, settings: Settings, *,
+                        purpose: str | None) -> tuple[str, str]:
+    """A console session for a key, as signing in with it starts one (and, if given, the
+    purpose stated), without the form: the Cookie header and the form token its POSTs
+    carry. The one place that knows how the console keeps a session; when sign-in
+    changes, this changes with it."""
+    principal = principal_for_key(session, key)
+    assert principal is not None
+    token = session_store.start_session(
+        session=session, lifetimes=lifetimes(settings),
+        who=session_store.Who(method="key", key_id=principal.key_id,
+                              display_name=principal.name, role=principal.role,
+                              areas=None if principal.areas is None else list(principal.areas)))
+    cookie = f"{COOKIE_NAME}={token}"
+    if purpose is not None:
+        session_store.set_purpose(session=session, row=_session_row(session, cookie, settings),
+                                  purpose=purpose)
+    form = form_token(SimpleNamespace(cookies={COOKIE_NAME: token}),  # type: ignore[arg-type]
+                      console_secret(settings))
+    return cookie, form

@@ -50,7 +50,7 @@ class Rule:
     out: int | None = None
     all_areas_only: bool = False
     console: bool = False
-    unjustified: int = 422
+    unjustified: int = 422  # the console: 303 to the purpose form
     anonymous: int | None = None  # with no key or session: default 401 (console: 303)
     # The in-area call's answer to an all-area key names the out-of-area person too (a
     # list that spans areas), so a BRISTOL-only key's answer without them is an omission.
@@ -181,6 +181,10 @@ API: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/keys/{key_id}/revoke"): Rule(ADMIN, lambda r, s: Call(
         f"/admin/keys/{r.spare_key}/revoke"), all_areas_only=True),
     ("GET", "/admin/audit"): Rule(ADMIN, _fixed(), all_areas_only=True),
+    # console sessions of every area (who, areas, stated purpose): like keys and the audit
+    ("GET", "/admin/sessions"): Rule(ADMIN, _fixed(), all_areas_only=True),
+    ("DELETE", "/admin/sessions/{session_id}"): Rule(ADMIN, lambda r, s: Call(
+        f"/admin/sessions/{r.spare_session}"), all_areas_only=True),
     ("GET", "/admin/retention"): Rule(ADMIN, _fixed(), justification=True, out=OMITTED),
     # reports: aggregate, every role, only for the key's areas
     ("GET", "/reports/idiom"): Rule(ALL, _area(as_of=AS_OF), out=REFUSED),
@@ -232,7 +236,7 @@ API: dict[tuple[str, str], Rule] = {
 
 
 def _console(roles: frozenset[str], call: Caller, **kw: Any) -> Rule:
-    return Rule(roles, call, console=True, **kw)
+    return Rule(roles, call, console=True, **{"unjustified": 303, **kw})
 
 
 def _page(path: str, **params: Any) -> Caller:
@@ -240,24 +244,35 @@ def _page(path: str, **params: Any) -> Caller:
         k: v.format(s=s) if isinstance(v, str) else v for k, v in params.items()})
 
 
-# The console signs in with a cookie (service/console/session.py); a page that needs a
-# justification without one shows the form asking for it (200) or says it is missing (422).
+# The console signs in to a server-side session (service/console/session.py); a person-level
+# page in a session with no stated purpose yet sends the browser (303) to the purpose form.
+# Single sign-on is not configured here: its two routes are 404 to everyone (tests/console/
+# test_sso.py runs them against a real provider).
+NO_SSO = {"ok": 404, "anonymous": 404}
 CONSOLE: dict[tuple[str, str], Rule] = {
     ("GET", "/console"): _console(ALL, _fixed(), ok=303, anonymous=303),
     ("GET", "/console/sign-in"): _console(ALL, _fixed(), anonymous=200),
     ("POST", "/console/sign-in"): _console(ALL, lambda r, s: Call(
         data={"api_key": r.keys["analyst", "all"]}), ok=303, anonymous=303),
+    ("GET", "/console/sign-in/oidc"): _console(ALL, _fixed(), **NO_SSO),
+    ("GET", "/console/sign-in/callback"): _console(ALL, _fixed(
+        params={"code": "c", "state": "s"}), **NO_SSO),
     ("POST", "/console/sign-out"): _console(ALL, _fixed(data={}), ok=303, anonymous=303),
+    ("GET", "/console/purpose"): _console(ALL, _fixed()),
+    ("POST", "/console/purpose"): _console(ALL, _fixed(data={"purpose": "case review"}),
+                                           ok=303),
     ("GET", "/console/report"): _console(ALL, _area(as_of=AS_OF), out=REFUSED),
     ("GET", "/console/report.csv"): _console(ALL, _area(as_of=AS_OF), out=REFUSED),
     ("GET", "/console/model"): _console(ALL, _fixed()),
-    ("GET", "/console/persons"): _console(PERSON, _page("/console/persons", pnc_id="{s.pnc}"),
-                                          ok=303, justification=True, out=HIDDEN),
+    ("GET", "/console/persons"): _console(PERSON, _fixed(), justification=True),
+    ("POST", "/console/persons"): _console(PERSON, lambda r, s: Call(data={"pnc_id": s.pnc}),
+                                           ok=303, justification=True, out=HIDDEN),
     ("GET", "/console/persons/{person_id}"): _console(
         PERSON, _page("/console/persons/{s.person}", as_of=AS_OF), justification=True,
-        out=HIDDEN, unjustified=200),
-    ("GET", "/console/cohort"): _console(PERSON, _fixed(), justification=True, out=OMITTED,
-                                         unjustified=200, spans=True),
+        out=HIDDEN),
+    # `show` lists the members (without it, just the filter form)
+    ("GET", "/console/cohort"): _console(PERSON, _page("/console/cohort", show="1"),
+                                         justification=True, out=OMITTED, spans=True),
     ("GET", "/console/meeting"): _console(PERSON, _page(
         "/console/meeting", area="{s.area}", meeting_id="{s.meeting}", **SHORTLIST),
         justification=True, out=REFUSED, spans=True),
@@ -269,5 +284,5 @@ CONSOLE: dict[tuple[str, str], Rule] = {
     ("POST", "/console/meetings/{meeting_id}/decisions"): _console(PERSON, lambda r, s: Call(
         f"/console/meetings/{r.sides['in'].meeting}/decisions", data={
             "person_id": str(s.person), "decision": "decline", "stream": "nsac",
-            "rationale": "not now"}), ok=303, out=HIDDEN),
+            "rationale": "not now"}), ok=303, justification=True, out=HIDDEN),
 }

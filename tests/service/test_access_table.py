@@ -4,23 +4,24 @@ Every route and method the app serves has one entry below saying which roles may
 whether it is person-level (X-Justification), how area scope applies, and how to call it
 for the in-area and the out-of-area person of `access_register.py`. The test runs every
 route x role (each with an all-areas and a BRISTOL-only key) x in/out of area x
-with/without a justification, and once with no credentials at all, each case in its own
-rolled-back transaction, and checks the status; and that whatever a BRISTOL-only key is
-answered never names the SOUTH_GLOS person. A route with no entry, or an entry with no
-route, fails with its name.
+with/without a justification (the console: a session with/without a stated purpose), and
+once with no credentials at all, each case in its own rolled-back transaction, and checks
+the status; and that whatever a BRISTOL-only key is answered never names the SOUTH_GLOS
+person. A route with no entry, or an entry with no route, fails with its name.
 
 Not in the table, on purpose: the public routes /health, /openapi.json, /docs, /redoc and
 static files (/docs/assets, /console/static/...), which need no key.
 
 Expected status, in the order the app decides: no key 401 (the console: 303 to its
-sign-in); role not allowed (or an area-limited key
-on an all-areas route) 403; person-level without a justification 422 (the console: a form
-asking for one); a BRISTOL-only key on the out-of-area call: `out` (404 a record that
-does not exist for it, 403 an area it may not name, or None: answered, with the person's
-rows left out); otherwise `ok`.
+sign-in); role not allowed (or an area-limited key on an all-areas route) 403;
+person-level without a justification 422 (the console: a session with no stated purpose
+yet is sent, 303, to the purpose form); a BRISTOL-only key on the out-of-area call: `out`
+(404 a record that does not exist for it, 403 an area it may not name, or None:
+answered, with the person's rows left out); otherwise `ok`.
 """
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,8 @@ from service.db import get_session
 from service.jobs import get_run_scheduler, get_training_scheduler
 from service.main import app
 from service.scorer import forget_loaded_scorers
+from service.security import forget_key
+from service.store.shortlist_cache import forget_kept_lists
 from tests.service.access_register import Register, Side, build_register
 from tests.service.access_table_routes import API, CONSOLE, PUBLIC, Call
 
@@ -86,7 +89,10 @@ def test_every_route_has_an_entry_and_every_entry_a_route() -> None:
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The app's settings with a model folder of its own (promotion writes there)."""
-    chosen = Settings(model_dir=tmp_path_factory.mktemp("models"))
+    # Sessions idle as long as they may live: a case's touch of last_seen_at is rolled
+    # back, so on a slow run the register's sessions would otherwise idle out part-way.
+    chosen = Settings(model_dir=tmp_path_factory.mktemp("models"), session_idle_minutes=8 * 60,
+                      session_max_hours=8)
     app.dependency_overrides[get_settings] = lambda: chosen
     # Background work (score runs, training) is not what this module checks.
     app.dependency_overrides[get_run_scheduler] = lambda: lambda *a: None
@@ -112,7 +118,11 @@ def raw_client() -> TestClient:
 @pytest.fixture
 def case_client(raw_client: TestClient, session: Session, register: Register
                 ) -> Iterator[TestClient]:
-    """The shared client on this case's rolled-back transaction."""
+    """The shared client on this case's rolled-back transaction, with nothing a previous
+    case left in the process: no kept key row (API_KEY_CACHE_SECONDS) nor kept shortlist."""
+    for prefix in register.prefixes:
+        forget_key(prefix)
+    forget_kept_lists()
     app.dependency_overrides[get_session] = lambda: session
     yield raw_client
     app.dependency_overrides.pop(get_session, None)
@@ -124,6 +134,13 @@ def _text(resp: Any) -> str:
         return "\n".join(" ".join(str(c) for c in row if c is not None)
                          for sheet in book.worksheets for row in sheet.iter_rows(values_only=True))
     return str(resp.text)
+
+
+def _names(text: str, marker: str) -> bool:
+    """Whether an answer holds the marker as a value of its own. Not inside a longer token:
+    GET /metrics is full of float sums and timestamps, and a sum like 1.77700012 would hold
+    the out person's id 7770001 by chance."""
+    return re.search(rf"(?<![\w.]){re.escape(marker)}(?!\w)", text) is not None
 
 
 def _expected(rule: Any, case: Case) -> int:
@@ -151,11 +168,9 @@ def _run(client: TestClient, register: Register, route: tuple[str, str], case: C
     signed = case.role != ANONYMOUS
     if rule.console:
         if signed:
-            headers["Cookie"] = register.cookies[who]
-        if case.justified:
-            params["justification"] = "case review"
+            headers["Cookie"] = register.cookies[(*who, case.justified)]
         if data is not None and signed:
-            data["form_token"] = register.tokens[who]
+            data["form_token"] = register.tokens[(*who, case.justified)]
     else:
         if signed:
             headers["Authorization"] = f"Bearer {register.keys[who]}"
@@ -171,15 +186,20 @@ def _run(client: TestClient, register: Register, route: tuple[str, str], case: C
         f"{resp.text[:300]}")
     if resp.status_code == 401:
         assert resp.headers["www-authenticate"] == "Bearer", (method, path)
+    if rule.console and resp.status_code == 303 and expected != rule.ok:
+        # Sent to sign in, or (signed in, no purpose stated yet) to say why, and back.
+        asks = "sign-in" if case.role == ANONYMOUS else "purpose"
+        assert resp.headers["location"].startswith(f"/console/{asks}?next="), (
+            f"{method} {path} as {case}: sent to {resp.headers['location']}")
     text = _text(resp)
     if case.scope != "all" and (resp.status_code < 400 or case.side == "in"):
         # A page may echo what the caller sent (the id in its URL) without looking it up.
         sent = f"{call.url} {params} {call.json} {call.content!r} {data}"
-        leaked = [m for m in register.markers if m in text and m not in sent]
+        leaked = [m for m in register.markers if _names(text, m) and m not in sent]
         assert not leaked, f"{method} {path} as {case} names the out-of-area person: {leaked}"
     if rule.spans and case.scope == "all" and case.side == "in" and case.justified \
             and resp.status_code < 300:
-        assert any(m in text for m in register.markers), (
+        assert any(_names(text, m) for m in register.markers), (
             f"{method} {path} as {case} should list the out-of-area person as well")
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.config import get_settings
-from service.console.session import COOKIE_NAME, console_secret, encode_session
+from service.main import app
 from tests.conftest import KeyMaker
+from tests.console.conftest import state_purpose
 from tests.factories import membership_body, person_body
 from tests.service.test_meetings import decide, meeting
 from tests.service.test_scores import inline_runs  # noqa: F401  (a fixture)
@@ -169,18 +169,20 @@ def test_a_pnc_id_already_on_file_elsewhere_is_a_conflict_without_the_persons_id
 
 
 def test_the_console_meeting_page_says_what_it_withholds(
-        people: dict[str, int], client: TestClient, anon_client: TestClient,
+        people: dict[str, int], client: TestClient,
         make_key: KeyMaker) -> None:
     _refer(client, people["elsewhere"])
     mid = meeting(client)
     for pid in people.values():
         assert decide(client, mid, pid, "defer").status_code == 201
     pnc = client.get(f"/persons/{people['elsewhere']}").json()["pnc_id"]
-    cookie = encode_session(make_key("offender_manager", areas=["BRISTOL"]),
-                            secret=console_secret(get_settings()))
-    page = anon_client.get("https://testserver/console/meeting", params={
-        "area": "BRISTOL", "stream": "nsac", "as_of": AS_OF, "meeting_id": mid,
-        "justification": "meeting"}, headers={"Cookie": f"{COOKIE_NAME}={cookie}"})
+    console = TestClient(app, base_url="https://testserver")  # the cookie is Secure
+    signed_in = console.post("/console/sign-in", follow_redirects=False, data={
+        "api_key": make_key("offender_manager", areas=["BRISTOL"])})
+    assert signed_in.status_code == 303, signed_in.text
+    state_purpose(console, "meeting")
+    page = console.get("/console/meeting", params={
+        "area": "BRISTOL", "stream": "nsac", "as_of": AS_OF, "meeting_id": mid})
     assert page.status_code == 200, page.text
     assert pnc not in page.text and f">{people['elsewhere']}<" not in page.text
     assert 'data-field="listing-withheld">1<' in page.text

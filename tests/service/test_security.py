@@ -11,6 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from models import Role
+from service.store import sessions as session_store
+from service.store.sessions import Lifetimes
 from tests.conftest import KeyMaker
 from tests.factories import membership_body, offence_body, person_body
 
@@ -133,3 +136,24 @@ def test_key_expiry_must_name_its_time_zone(client: TestClient) -> None:
                                             "expires_at": "2030-01-01T00:00:00"})
     assert resp.status_code == 422, resp.text
     assert resp.json()["errors"][0]["loc"] == ["body", "expires_at"]
+
+
+def test_console_sessions_are_for_an_all_areas_admin_only(session: Session, client: TestClient,
+                                                          anon_client: TestClient,
+                                                          make_key: KeyMaker) -> None:
+    """Sessions of every area (who, their areas, the purpose they stated) cross area lines,
+    like keys and the audit trail: an area-limited admin may neither list nor end them."""
+    someone = session_store.start_session(session=session, lifetimes=Lifetimes(
+        idle=timedelta(minutes=30), absolute=timedelta(hours=8)), who=session_store.Who(
+        method="oidc", issuer="https://idp.example", subject="om-1", display_name="Om Banes",
+        role=Role.offender_manager, areas=["BANES"]))
+    row = session_store.live_session(session=session, token=someone, lifetimes=Lifetimes(
+        idle=timedelta(minutes=30), absolute=timedelta(hours=8)))
+    assert row is not None
+    bristol_admin = {"Authorization": f"Bearer {make_key('admin', areas=['BRISTOL'])}"}
+    listed = anon_client.get("/admin/sessions", headers=bristol_admin)
+    assert listed.status_code == 403 and "Om Banes" not in listed.text
+    assert anon_client.delete(f"/admin/sessions/{row.id}",
+                              headers=bristol_admin).status_code == 403
+    assert [s["id"] for s in client.get("/admin/sessions").json()["items"]] == [row.id]
+    assert client.delete(f"/admin/sessions/{row.id}").json()["revoked_at"]
