@@ -25,10 +25,10 @@ lint: $(STAMP)
 	$(BIN)/mypy service models scoring
 
 test-sqlite: $(STAMP)
-	IOM_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q --doctest-modules scoring models tests
+	IOM_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q -n auto --dist loadfile --doctest-modules scoring models tests
 
 test-postgres: $(STAMP)
-	IOM_TEST_DATABASE=$(PG_TEST_URL) $(BIN)/python -m pytest -q tests
+	IOM_TEST_DATABASE=$(PG_TEST_URL) $(BIN)/python -m pytest -q -n auto --dist loadfile tests
 
 # The whole check: lint, then the suite on SQLite and again on PostgreSQL.
 test: lint test-sqlite test-postgres
