@@ -24,9 +24,9 @@ from models import ApiKeyCreate, ConsoleSession, Person, Role, RunStatus, ScoreR
 from service.config import Settings
 from service.console.session import COOKIE_NAME, console_secret, form_token, lifetimes
 from service.db import get_session
-from service.deps import get_catalogue
+from service.deps import scorer_for
 from service.main import app
-from service.scorer import execute_run, get_scorer_for
+from service.scorer import execute_run
 from service.security import principal_for_key
 from service.store import sessions as session_store
 from service.store.keys import create_key
@@ -134,8 +134,7 @@ def build_register(engine: Engine, settings: Settings) -> Iterator[Register]:
         run = ScoreRun(as_of=date(2024, 6, 30), area=None)
         session.add(run)
         session.commit()
-        scorer = get_scorer_for(get_catalogue(settings), settings.scoring_config_path,
-                                settings.model_dir)
+        scorer = scorer_for(settings)
         execute_run(lambda: nullcontext(session), run.id or 0, scorer)
         session.commit()
         for (role, scope), key in register.keys.items():

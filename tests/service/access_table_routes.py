@@ -110,6 +110,16 @@ API: dict[tuple[str, str], Rule] = {
     ("POST", "/model/{version}/promote"): Rule(ADMIN, _fixed("/model/v-none/promote"),
                                                  ok=404),
     ("POST", "/model/rollback"): Rule(ADMIN, _fixed(), ok=409),
+    # a labelled cohort goes in, only figures come out: a BRISTOL-only key's upload matches
+    # only BRISTOL people, so a cohort of the out-of-area person alone is, as for a PNC ID
+    # not on file, "none of the cohort is on the register" (422), never echoed
+    ("POST", "/model/evaluations"): Rule(ADMIN, lambda r, s: Call(
+        content=f"pnc_id,assessed_on,reoffended\n{s.pnc},{AS_OF},yes\n".encode(),
+        headers={"Content-Type": "text/csv"}), ok=201, out=422),
+    ("GET", "/model/evaluations"): Rule(ALL, _fixed()),
+    # no evaluation in this register: the role check is what is checked
+    ("GET", "/model/evaluations/{evaluation_id}"): Rule(ALL, _fixed("/model/evaluations/999"),
+                                                        ok=404),
     # people
     ("POST", "/persons"): Rule(PERSON, lambda r, s: Call(json=person_body(home_area=s.area)),
                                ok=201, out=REFUSED),
