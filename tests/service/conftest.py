@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -15,6 +16,7 @@ from service.jobs import get_training_scheduler
 from service.main import app
 from service.scorer import Scorer, forget_loaded_scorers
 from service.training import execute_training
+from tests.conftest import KeyMaker
 
 
 @pytest.fixture
@@ -47,3 +49,11 @@ def inline_training(session: Session) -> Iterator[None]:
     yield
     app.dependency_overrides.pop(get_training_scheduler, None)
 
+
+@pytest.fixture
+def bristol_om(anon_client: TestClient, make_key: KeyMaker) -> TestClient:
+    """A client as an offender manager whose key sees Bristol only."""
+    anon_client.headers.update({
+        "Authorization": f"Bearer {make_key('offender_manager', areas=['BRISTOL'])}",
+        "X-Justification": "case review"})
+    return anon_client
