@@ -11,6 +11,7 @@ keys are fetched again when a token names a key not yet seen (the provider rotat
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -209,24 +210,14 @@ class OidcProvider:
                    "aud": {"essential": True, "values": [self.client_id]},
                    "sub": {"essential": True}, "exp": {"essential": True}}
         params = {"nonce": nonce, "client_id": self.client_id, "access_token": access_token}
-        for attempt in (False, True):
-            try:
-                token = jwt.decode(id_token, self.keys(refresh=attempt),
-                                   algorithms=ID_TOKEN_ALGORITHMS)
-                claims = CodeIDToken(token.claims, token.header, options=options,  # type: ignore[arg-type]
-                                     params=params)
-                claims.validate(now=now, leeway=LEEWAY_SECONDS)
-                return dict(claims)
-            except InvalidKeyIdError:
-                # A key id the cached JWKS lacks (the provider rotated its keys): fetch
-                # the keys once more.
-                if attempt:
-                    raise SignInFailed("the ID token is signed with a key the provider "
-                                       "does not publish") from None
-            except (JoseError, ValueError) as exc:
-                raise SignInFailed(f"the ID token is not valid ({exc})") from None
-        raise SignInFailed("the ID token is not valid")
 
+        def checked(token: jwt.Token) -> dict[str, Any]:
+            claims = CodeIDToken(token.claims, token.header, options=options,  # type: ignore[arg-type]
+                                 params=params)
+            claims.validate(now=now, leeway=LEEWAY_SECONDS)
+            return dict(claims)
+
+        return self._verified(id_token, "ID token", checked)
 
     def validate_access_token(self, token: str, *, now: int | None = None) -> dict[str, Any]:
         """The claims of a valid JWT access token for this API (RFC 9068: a system's
@@ -238,19 +229,30 @@ class OidcProvider:
             now=now, leeway=LEEWAY_SECONDS, iss={"essential": True, "value": self.issuer},
             aud={"essential": True, "value": self.api_audience},
             sub={"essential": True}, exp={"essential": True})
+
+        def checked(decoded: jwt.Token) -> dict[str, Any]:
+            registry.validate(decoded.claims)
+            return dict(decoded.claims)
+
+        return self._verified(token, "access token", checked)
+
+    def _verified(self, token: str, kind: str,
+                  checked: Callable[[jwt.Token], dict[str, Any]]) -> dict[str, Any]:
+        """`checked`'s claims of `token` once its signature verifies against the provider's
+        keys; SignInFailed (naming the `kind` of token) when either fails."""
         for attempt in (False, True):
             try:
-                decoded = jwt.decode(token, self.keys(refresh=attempt),
-                                     algorithms=ID_TOKEN_ALGORITHMS)
-                registry.validate(decoded.claims)
-                return dict(decoded.claims)
+                return checked(jwt.decode(token, self.keys(refresh=attempt),
+                                          algorithms=ID_TOKEN_ALGORITHMS))
             except InvalidKeyIdError:
+                # A key id the cached JWKS lacks (the provider rotated its keys): fetch
+                # the keys once more.
                 if attempt:
-                    raise SignInFailed("the access token is signed with a key the provider "
+                    raise SignInFailed(f"the {kind} is signed with a key the provider "
                                        "does not publish") from None
             except (JoseError, ValueError) as exc:
-                raise SignInFailed(f"the access token is not valid ({exc})") from None
-        raise SignInFailed("the access token is not valid")
+                raise SignInFailed(f"the {kind} is not valid ({exc})") from None
+        raise SignInFailed(f"the {kind} is not valid")
 
 
 @lru_cache

@@ -5,10 +5,6 @@ missing. Screenshots go to test-artifacts/console/ (gitignored).
 """
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +19,7 @@ from service.db import make_engine
 from service.demo import generate_demo, load_demo
 from service.migrate import upgrade
 from service.store.keys import create_key
+from tests.servers import uvicorn_served
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -50,12 +47,6 @@ class Server:
         return response
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """uvicorn on 127.0.0.1 with a temporary SQLite database of demo data."""
@@ -73,29 +64,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         assert member is not None
         person_id = member.person_id
     engine.dispose()
-    port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "MODEL_DIR": str(folder / "models"),
            "CONSOLE_SECRET": "e2e-secret", "LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
-         "--port", str(port)], env=env, cwd=Path(__file__).resolve().parents[2],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.2)
+    with uvicorn_served(env) as base:
         yield Server(url=base, admin_key=admin, analyst_key=analyst, person_id=person_id)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,8 @@ Skipped where Debian's chromium is not installed, as the console's other e2e tes
 """
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,11 +23,11 @@ from service.store.keys import create_key
 from tests.console.oidc import BRISTOL_GROUP, OM_GROUP, Provider, running_provider
 from tests.console.test_e2e import (  # noqa: F401  (browser: the module's Chromium fixture)
     CHROMIUM,
-    _free_port,
     browser,
     shot,
     state_purpose,
 )
+from tests.servers import uvicorn_served
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")]
@@ -64,32 +60,13 @@ def sso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SsoServer]:
     with running_provider(folder) as provider:
         provider.add_person("alice@force.example", name="Alice Example",
                             groups=[OM_GROUP, BRISTOL_GROUP])
-        port = _free_port()
         env = {**os.environ, **provider.env(), "DATABASE_URL": url,
                "MODEL_DIR": str(folder / "models"), "LOG_LEVEL": "WARNING",
                "ENVIRONMENT": "production", "CONSOLE_SECRET": "e2e-" + "s" * 40,
                "CONSOLE_KEY_SIGNIN": "false"}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
-             "--port", str(port)], env=env, cwd=Path(__file__).resolve().parents[2],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(base + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("uvicorn did not start")
-                time.sleep(0.2)
+        with uvicorn_served(env) as base:
             yield SsoServer(url=base, admin_key=admin, bristol_person=person_id,
                             provider=provider)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 @pytest.fixture

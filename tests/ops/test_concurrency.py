@@ -1,10 +1,6 @@
 """Two uvicorn workers on PostgreSQL, many clients at once: nothing lost, nothing duplicated."""
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,16 +13,11 @@ from sqlmodel import Session
 from models import ApiKeyCreate, Role
 from service.store.keys import create_key
 from tests.factories import pnc_id
+from tests.servers import uvicorn_served
 
 pytestmark = pytest.mark.postgres_only
 
 CLIENTS = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -34,27 +25,9 @@ def server(engine: Engine, database_url: str) -> Iterator[tuple[str, dict[str, s
     """The app under two uvicorn worker processes on this module's scratch database."""
     with Session(engine) as session:
         _, key = create_key(session=session, key_in=ApiKeyCreate(name="load", role=Role.admin))
-    port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "2", "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the server did not start")
+    with uvicorn_served(env, options=["--workers", "2", "--no-access-log"]) as base:
         yield base, {"Authorization": f"Bearer {key}", "X-Justification": "load test"}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _count(engine: Engine, sql: str) -> int:

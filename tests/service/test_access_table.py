@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
@@ -43,6 +42,7 @@ from service.security import forget_key
 from service.store.shortlist_cache import forget_kept_lists
 from tests.service.access_register import Register, Side, build_register
 from tests.service.access_table_routes import API, CONSOLE, PUBLIC, Call
+from tests.service.test_contract import api_routes
 
 ROLES = [r.value for r in Role]
 KEYS = [(role, scope) for role in ROLES for scope in ("all", "BRISTOL")]
@@ -62,14 +62,7 @@ class Case:
 
 
 def _served() -> Iterator[tuple[str, str]]:
-    def walk(routes: list[Any]) -> Iterator[APIRoute]:
-        for route in routes:
-            if isinstance(route, APIRoute):
-                yield route
-            elif hasattr(route, "original_router"):  # FastAPI's included routers
-                yield from walk(route.original_router.routes)
-
-    for route in walk(app.routes):
+    for route in api_routes(app.routes):
         for method in sorted(route.methods - {"HEAD"}):
             yield method, route.path
 

@@ -20,14 +20,6 @@ from tests.service.test_shortlists import AS_OF, offender
 
 
 @pytest.fixture
-def bristol(anon_client: TestClient, make_key: KeyMaker) -> TestClient:
-    anon_client.headers.update({
-        "Authorization": f"Bearer {make_key('offender_manager', areas=['BRISTOL'])}",
-        "X-Justification": "case review"})
-    return anon_client
-
-
-@pytest.fixture
 def people(client: TestClient) -> dict[str, int]:
     return {"local": offender(client, ["2024-05-01"]),
             "elsewhere": offender(client, ["2024-05-01", "2024-06-01"], area="SOUTH_GLOS")}
@@ -42,47 +34,47 @@ def _refer(client: TestClient, person_id: int, area: str = "BRISTOL") -> Any:
 
 
 def test_a_meetings_decisions_count_what_they_withhold(
-        people: dict[str, int], client: TestClient, bristol: TestClient) -> None:
+        people: dict[str, int], client: TestClient, bristol_om: TestClient) -> None:
     mid = meeting(client)
     for pid in people.values():
         assert decide(client, mid, pid, "defer").status_code == 201
-    seen = bristol.get(f"/meetings/{mid}/decisions")
+    seen = bristol_om.get(f"/meetings/{mid}/decisions")
     assert [d["person_id"] for d in seen.json()] == [people["local"]]
     assert seen.headers["X-Withheld-Count"] == "1"
     every = client.get(f"/meetings/{mid}/decisions")
     assert len(every.json()) == 2 and every.headers["X-Withheld-Count"] == "0"
     # A meeting of another area is not partly shown: it does not exist for the key.
-    assert bristol.get(f"/meetings/{meeting(client, area='SOUTH_GLOS')}/decisions"
+    assert bristol_om.get(f"/meetings/{meeting(client, area='SOUTH_GLOS')}/decisions"
                        ).status_code == 404
 
 
 def test_a_persons_decisions_leave_out_meetings_of_other_areas(
-        people: dict[str, int], client: TestClient, bristol: TestClient) -> None:
+        people: dict[str, int], client: TestClient, bristol_om: TestClient) -> None:
     local = people["local"]
     assert decide(client, meeting(client), local, "defer").status_code == 201
     assert decide(client, meeting(client, area="SOUTH_GLOS"), local, "defer").status_code == 201
     assert [d["area"] for d in client.get(f"/persons/{local}/decisions").json()] == [
         "BRISTOL", "SOUTH_GLOS"]
-    assert [d["area"] for d in bristol.get(f"/persons/{local}/decisions").json()] == [
+    assert [d["area"] for d in bristol_om.get(f"/persons/{local}/decisions").json()] == [
         "BRISTOL"]
 
 
 def test_a_membership_in_the_area_of_a_person_living_elsewhere_is_hidden(
-        people: dict[str, int], client: TestClient, bristol: TestClient) -> None:
+        people: dict[str, int], client: TestClient, bristol_om: TestClient) -> None:
     made = client.post("/cohort/memberships",
                        json=membership_body(people["elsewhere"], area="BRISTOL")).json()
-    assert bristol.get(f"/cohort/memberships/{made['id']}").status_code == 404
-    listed = bristol.get("/cohort/memberships").json()
+    assert bristol_om.get(f"/cohort/memberships/{made['id']}").status_code == 404
+    listed = bristol_om.get("/cohort/memberships").json()
     assert people["elsewhere"] not in {m["person_id"] for m in listed["items"]}
     assert listed["total"] == 0
     assert client.get(f"/cohort/memberships/{made['id']}").status_code == 200
 
 
 def test_a_referral_into_the_area_of_a_person_living_elsewhere_is_hidden(
-        people: dict[str, int], client: TestClient, bristol: TestClient) -> None:
+        people: dict[str, int], client: TestClient, bristol_om: TestClient) -> None:
     referral = _refer(client, people["elsewhere"])
-    assert bristol.get(f"/referrals/{referral['id']}").status_code == 404
-    listed = bristol.get("/referrals", params={"area": "BRISTOL"}).json()
+    assert bristol_om.get(f"/referrals/{referral['id']}").status_code == 404
+    listed = bristol_om.get("/referrals", params={"area": "BRISTOL"}).json()
     assert listed["items"] == [] and listed["total"] == 0
     assert client.get("/referrals", params={"area": "BRISTOL"}).json()["total"] == 1
 
@@ -94,7 +86,7 @@ def _listed(body: dict[str, Any]) -> set[int]:
 @pytest.mark.parametrize("other_areas", [False, True])
 @pytest.mark.parametrize("route", ["/shortlists/migration", "/shortlists/migration.csv"])
 def test_a_shortlist_withholds_people_referred_in_from_elsewhere(
-        people: dict[str, int], client: TestClient, bristol: TestClient,
+        people: dict[str, int], client: TestClient, bristol_om: TestClient,
         route: str, other_areas: bool) -> None:
     # Listed as a candidate with include_other_areas, as excluded (other_area) without.
     _refer(client, people["elsewhere"])
@@ -104,7 +96,7 @@ def test_a_shortlist_withholds_people_referred_in_from_elsewhere(
     assert people["elsewhere"] in _listed(full)
     assert full["withheld"] == 0
     pnc = client.get(f"/persons/{people['elsewhere']}").json()["pnc_id"]
-    resp = bristol.get(route, params=params)
+    resp = bristol_om.get(route, params=params)
     assert resp.status_code == 200, resp.text
     assert pnc not in resp.text
     if route.endswith(".csv"):
@@ -115,7 +107,7 @@ def test_a_shortlist_withholds_people_referred_in_from_elsewhere(
 
 
 def test_an_exit_review_withholds_members_who_moved_away(
-        people: dict[str, int], client: TestClient, bristol: TestClient) -> None:
+        people: dict[str, int], client: TestClient, bristol_om: TestClient) -> None:
     gone = offender(client, [])
     assert client.post("/cohort/memberships", json=membership_body(
         gone, adopted_on="2020-01-15")).status_code == 201
@@ -125,7 +117,7 @@ def test_an_exit_review_withholds_members_who_moved_away(
     params = {"area": "BRISTOL", "stream": "nsac", "as_of": AS_OF}
     assert gone in {m["person_id"] for m in
                     client.get("/shortlists/exits", params=params).json()["members"]}
-    body = bristol.get("/shortlists/exits", params=params).json()
+    body = bristol_om.get("/shortlists/exits", params=params).json()
     assert gone not in {m["person_id"] for m in body["members"]} and body["withheld"] == 1
 
 
@@ -158,11 +150,11 @@ def test_an_area_limited_admin_cannot_manage_keys_or_read_the_audit_trail(
 
 
 def test_a_pnc_id_already_on_file_elsewhere_is_a_conflict_without_the_persons_id(
-        people: dict[str, int], client: TestClient, bristol: TestClient) -> None:
+        people: dict[str, int], client: TestClient, bristol_om: TestClient) -> None:
     pnc = client.get(f"/persons/{people['elsewhere']}").json()["pnc_id"]
     again = person_body(pnc_id=pnc, home_area="BRISTOL")
     # PNC IDs are unique in the register, so the clash itself cannot be hidden; whose it is can.
-    hidden = bristol.post("/persons", json=again)
+    hidden = bristol_om.post("/persons", json=again)
     assert hidden.status_code == 409 and str(people["elsewhere"]) not in hidden.json()["detail"]
     named = client.post("/persons", json=again)
     assert named.status_code == 409 and f"id {people['elsewhere']}" in named.json()["detail"]

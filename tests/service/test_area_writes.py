@@ -25,14 +25,6 @@ def people(client: TestClient) -> dict[str, int | str]:
             "south_membership": elsewhere["id"]}
 
 
-@pytest.fixture
-def bristol_om(anon_client: TestClient, make_key: KeyMaker) -> TestClient:
-    anon_client.headers.update({
-        "Authorization": f"Bearer {make_key('offender_manager', areas=['BRISTOL'])}",
-        "X-Justification": "case review"})
-    return anon_client
-
-
 def test_membership_for_an_out_of_area_person_is_refused_like_an_unknown_one(
         people: dict, bristol_om: TestClient, client: TestClient) -> None:
     backdated = (date.today() - timedelta(days=800)).isoformat()

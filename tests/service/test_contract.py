@@ -19,19 +19,20 @@ from tests.conftest import KeyMaker
 from tests.factories import membership_body, person_body
 
 
-def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+def api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    """Every APIRoute in `routes`, those of included routers too."""
     for route in routes:
         if isinstance(route, APIRoute):
             yield route
         elif hasattr(route, "original_router"):  # FastAPI's included routers
-            yield from _api_routes(route.original_router.routes)
+            yield from api_routes(route.original_router.routes)
 
 
 def test_role_checks_run_before_anything_that_reads_the_request() -> None:
     # FastAPI resolves dependencies in signature order: a paging or body check placed
     # before the role check answers 422/415 where the caller should learn 403.
     checked = 0
-    for route in _api_routes(app.routes):
+    for route in api_routes(app.routes):
         # The database session reads nothing of the request, in either of its forms.
         calls = [d.call for d in route.dependant.dependencies
                  if d.call not in (get_session, get_consultation_session)]

@@ -5,16 +5,12 @@ that cohort too: a candidate that loses to the fallback there is refused."""
 
 import dataclasses
 import io
-from collections.abc import Iterator
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models import AuditEvent, Person
@@ -23,30 +19,11 @@ from scoring.artefacts import current_version, save_model
 from scoring.external import threat_as_of_each_date
 from scoring.synthetic import synthetic_histories
 from scoring.thr import rule_based_version
-from service.demo import generate_demo, load_demo
 from service.frames import custody_frame, offences_frame, persons_frame
-from service.jobs import get_training_scheduler
 from service.main import app
 from service.scorer import Scorer, get_scorer_for
-from service.training import execute_training, train_candidate
+from service.training import train_candidate
 from tests.conftest import KeyMaker
-
-
-@pytest.fixture(scope="module")
-def demo_register(engine: Engine) -> None:
-    load_demo(engine, generate_demo(seed=7, people=3000))
-
-
-@pytest.fixture
-def inline_training(session: Session) -> Iterator[None]:
-    def schedule(job_id: int, scorer: Scorer, model_dir: Path,
-                 requested_by: dict[str, Any]) -> None:
-        execute_training(lambda: nullcontext(session), job_id, scorer, model_dir,
-                         requested_by)
-
-    app.dependency_overrides[get_training_scheduler] = lambda: schedule
-    yield
-    app.dependency_overrides.pop(get_training_scheduler, None)
 
 
 def cohort(session: Session, *, fallback_is_right: bool = False) -> pd.DataFrame:

@@ -2,15 +2,12 @@
 data: training is a background job; a candidate becomes current only if it passes the gate;
 a rejected one needs force and a reason (audited); every worker sees a promotion."""
 
-from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models import AuditEvent, RunStatus, TrainingJob
@@ -21,31 +18,10 @@ from scoring.synthetic import synthetic_histories
 from scoring.thr import ThreatModel
 from scoring.training import train_threat_model
 from service.config import Settings, get_settings
-from service.demo import generate_demo, load_demo
-from service.jobs import get_training_scheduler
 from service.main import app
 from service.scorer import Scorer, ScorerCache, get_scorer_for
 from service.training import execute_training, training_lock
 from tests.conftest import KeyMaker
-
-
-@pytest.fixture(scope="module")
-def demo_register(engine: Engine) -> None:
-    load_demo(engine, generate_demo(seed=7, people=3000))
-
-
-@pytest.fixture
-def inline_training(session: Session) -> Iterator[None]:
-    """Run training jobs at once, in the test's transaction, instead of after the response."""
-
-    def schedule(job_id: int, scorer: Scorer, model_dir: Path,
-                 requested_by: dict[str, Any]) -> None:
-        execute_training(lambda: nullcontext(session), job_id, scorer, model_dir,
-                         requested_by)
-
-    app.dependency_overrides[get_training_scheduler] = lambda: schedule
-    yield
-    app.dependency_overrides.pop(get_training_scheduler, None)
 
 
 @pytest.fixture
