@@ -93,7 +93,7 @@ def _window_type_counts(parts: ScoreParts, catalogue: OffenceCatalogue,
 
 def _lookups(catalogue: OffenceCatalogue, config: ScoringConfig) -> dict[str, np.ndarray]:
     return {"values": gravity_values(catalogue, config),
-            "labels": catalogue.table["label"].to_numpy()}
+            "labels": catalogue.column("label")}
 
 
 def _rfg_text(key: str, i: int, parts: ScoreParts, type_counts: np.ndarray,
@@ -174,7 +174,7 @@ def _threat_text(key: str, i: int, parts: ScoreParts, catalogue: OffenceCatalogu
         return ("repeat offender (2 or more recorded offences)" if b.n_offences[i] > 1
                 else "one recorded offence")
     if key == "rule:offence":
-        return f"latest offence: {catalogue.table['label'].iloc[int(b.latest_type[i])]}"
+        return f"latest offence: {catalogue.column('label')[int(b.latest_type[i])]}"
     return key
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -52,7 +52,7 @@ def check_no_protected(names: tuple[str, ...] | list[str]) -> None:
 
 def offence_groups(catalogue: OffenceCatalogue) -> tuple[str, ...]:
     """The catalogue's offence groups, sorted (one set of count features each)."""
-    return tuple(sorted(catalogue.table["offence_group"].unique()))
+    return tuple(sorted(set(catalogue.column("offence_group"))))
 
 
 def window_labels(config: ScoringConfig) -> tuple[str, ...]:
@@ -82,9 +82,18 @@ def feature_specs(catalogue: OffenceCatalogue, config: ScoringConfig) -> tuple[F
     >>> specs[0].name, specs[0].factor, len(specs)
     ('count_acquisitive_0_6m', 'group:acquisitive', 54)
     """
+    return _feature_specs(offence_groups(catalogue), window_labels(config),
+                          config.thr.windows_months[-1])
+
+
+# Built once per set of groups and windows: a one-person score with a trained model asks
+# for them on every request, and building and checking the names cost a third of it.
+@lru_cache(maxsize=16)
+def _feature_specs(groups: tuple[str, ...], windows: tuple[str, ...],
+                   domestic_abuse_months: int) -> tuple[FeatureSpec, ...]:
     specs = [FeatureSpec(f"count_{g}_{w}", "log1p", f"group:{g}")
-             for g in offence_groups(catalogue) for w in window_labels(config)]
-    specs.append(FeatureSpec(f"count_domestic_abuse_0_{config.thr.windows_months[-1]}m",
+             for g in groups for w in windows]
+    specs.append(FeatureSpec(f"count_domestic_abuse_0_{domestic_abuse_months}m",
                              "log1p", "domestic_abuse"))
     specs += [FeatureSpec(f"rfg_{c}", "none", f"rfg_{c}")
               for c in ("recency", "frequency", "gravity", "victims")]
@@ -149,7 +158,7 @@ def basics(snap: Snapshot, people: People, catalogue: OffenceCatalogue, config: 
         latest = latest_days(snap)
     # The latest offence's type; ties on the day go to the most serious, then the higher
     # catalogue row, so input order never matters.
-    gravity = catalogue.table["gravity"].to_numpy(dtype=np.int64)
+    gravity = catalogue.column("gravity").astype(np.int64, copy=False)
     order = np.lexsort((np.arange(len(gravity)), gravity))  # least serious first
     rank = np.argsort(order)
     on_latest = snap.days_ago == latest[snap.pidx]
@@ -236,7 +245,7 @@ def _fill_group_counts(out: np.ndarray, snap: Snapshot, catalogue: OffenceCatalo
     """Offences per offence group and non-overlapping window into ``out[:, :G*W]``."""
     groups = offence_groups(catalogue)
     group_of_type = np.searchsorted(np.array(groups, dtype=object),
-                                    catalogue.table["offence_group"].to_numpy(dtype=object))
+                                    catalogue.column("offence_group"))
     n, g = snap.n_people, len(groups)
     edges = [window_days(snap.as_of, m) for m in config.thr.windows_months]
     w = len(edges) + 1

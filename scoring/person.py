@@ -83,7 +83,7 @@ def person_arrays(record: PersonRecord, catalogue: OffenceCatalogue
         raise ScoringInputError("offences.domestic_abuse has nulls")
     # A plain dict: pandas' indexer on the catalogue's string index has a fixed cost
     # larger than this whole function's on a handful of rows.
-    position = {name: k for k, name in enumerate(catalogue.offence_types)}
+    position = catalogue.positions
     type_code = np.array([position.get(t, -1) for t in record.offence_types], dtype=np.int64)
     if (type_code < 0).any():
         bad = sorted({str(t) for t in record.offence_types if t not in position})

@@ -56,11 +56,10 @@ def gravity_values(catalogue: OffenceCatalogue, config: ScoringConfig) -> np.nda
     >>> float(values[cat.table.index.get_loc("robbery_personal")])
     8.0
     """
-    table = catalogue.table
     if config.rfg.gravity_measure == "harm_weight":
-        return table["harm_weight"].to_numpy(dtype=float)
+        return catalogue.column("harm_weight").astype(float)
     points = config.rfg.gravity_points
-    return np.array([points[int(level)] for level in table["gravity"]], dtype=float)
+    return np.array([points[int(level)] for level in catalogue.column("gravity")], dtype=float)
 
 
 def stream_mask(snap: Snapshot, catalogue: OffenceCatalogue, stream: str) -> np.ndarray | None:
@@ -68,8 +67,7 @@ def stream_mask(snap: Snapshot, catalogue: OffenceCatalogue, stream: str) -> np.
     if stream == "all":
         return None
     if stream == "acquisitive":
-        neighbourhood = catalogue.table["neighbourhood_crime"].to_numpy(dtype=bool)
-        return neighbourhood[snap.type_code]
+        return catalogue.column("neighbourhood_crime").astype(bool, copy=False)[snap.type_code]
     if stream == "domestic_abuse":
         return snap.domestic_abuse
     raise ScoringInputError(f"stream must be one of {STREAMS}, got {stream!r}")

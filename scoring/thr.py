@@ -60,7 +60,7 @@ def harm_scores(snap: Snapshot, *, catalogue: OffenceCatalogue,
     ages = np.arange(int(snap.days_ago.max(initial=0)) + 1)
     weight = np.exp2(ages * (-1.0 / rules.harm_half_life_days))[snap.days_ago]
     total = np.bincount(snap.pidx, weights=weight, minlength=snap.n_people)
-    weight *= catalogue.table["harm_weight"].to_numpy(dtype=float)[snap.type_code]
+    weight *= catalogue.column("harm_weight").astype(float, copy=False)[snap.type_code]
     weighted = np.bincount(snap.pidx, weights=weight, minlength=snap.n_people)
     days = np.divide(weighted, total, out=np.zeros(len(total)), where=total > 0)
     scaled = 100.0 * np.log1p(days) / np.log1p(rules.harm_full_scale_days)
