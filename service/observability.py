@@ -90,8 +90,9 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [_Enqueue(records)]
     root.setLevel(level.upper())
-    # These log full URLs (with query strings) at INFO; keep them to warnings.
-    for noisy in ("httpx", "uvicorn.access"):
+    # These log full URLs (with query strings) at INFO; keep them to warnings. Alembic's
+    # plugin loader announces seven plugins at INFO on every migration run: noise.
+    for noisy in ("httpx", "uvicorn.access", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

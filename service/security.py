@@ -254,13 +254,13 @@ BatchRunner = Annotated[Principal, Depends(require_roles(IMPORT_ROLES, "batch sc
 
 
 async def require_force_admin(principal: Admin) -> Principal:
-    """Admins whose key is not limited to areas (403 otherwise): keys, console sessions and
-    the audit trail cross every area line (a key for any area, anyone's session and stated
-    purpose, events about anyone)."""
+    """Admins whose key is not limited to areas (403 otherwise): keys, console sessions, the
+    audit trail and the threat model cross every area line (a key for any area, anyone's
+    session and stated purpose, events about anyone, the model that ranks every area)."""
     if principal.areas is not None:
         log.warning("refused: an area-limited admin key may not use force administration")
-        raise Forbidden("an area-limited admin key may not manage keys or console sessions "
-                        "or read the audit trail; use a key for every area")
+        raise Forbidden("an area-limited admin key may not manage keys, console sessions or "
+                        "the threat model, or read the audit trail; use a key for every area")
     return principal
 
 

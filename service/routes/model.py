@@ -36,7 +36,7 @@ from service.evaluation import (
 from service.jobs import TrainingSchedulerDep
 from service.routes.imports import ImportFileDep, _request_body
 from service.scorer import Scorer, get_scorer_for
-from service.security import Admin
+from service.security import Admin, ForceAdmin
 from service.store import training_jobs as store
 from service.store.common import get_or_404
 from service.training import (
@@ -75,7 +75,7 @@ def get_model_card(scorer: ScorerDep, session: SessionDep) -> dict[str, Any]:
 
 @router.post("/model/train", status_code=status.HTTP_202_ACCEPTED,
              response_model=TrainingJobRead, responses=responses(403, 409, 422))
-def train_model(_: Admin, session: SessionDep, scorer: ScorerDep, settings: SettingsDep,
+def train_model(_: ForceAdmin, session: SessionDep, scorer: ScorerDep, settings: SettingsDep,
                 schedule: TrainingSchedulerDep, audit: AuditDep,
                 response: Response) -> TrainingJobRead:
     """Train a candidate in the background on the register by back-testing; poll the job.
@@ -167,7 +167,7 @@ def _audited(audit: AuditDep, settings: Settings, change: dict[str, Any],
 
 @router.post("/model/{version}/promote", response_model=PromotionRead,
              responses=responses(403, 404, 409, 422))
-def promote_model(_: Admin, version: VersionPath, scorer: ScorerDep, settings: SettingsDep,
+def promote_model(_: ForceAdmin, version: VersionPath, scorer: ScorerDep, settings: SettingsDep,
                   audit: AuditDep, session: SessionDep,
                   body: Annotated[PromoteRequest | None, Body()] = None) -> dict[str, Any]:
     """Make a saved version current: a candidate, or an earlier model (a rollback). One the
@@ -184,7 +184,7 @@ def promote_model(_: Admin, version: VersionPath, scorer: ScorerDep, settings: S
 
 @router.post("/model/rollback", response_model=PromotionRead,
              responses=responses(403, 409, 422))
-def rollback_model(_: Admin, scorer: ScorerDep, settings: SettingsDep,
+def rollback_model(_: ForceAdmin, scorer: ScorerDep, settings: SettingsDep,
                    audit: AuditDep, session: SessionDep) -> dict[str, Any]:
     """Make the previous current model (or the rule-based fallback) current again."""
     change = rollback(settings.model_dir, scorer=scorer)

@@ -105,11 +105,12 @@ API: dict[tuple[str, str], Rule] = {
     ("GET", "/model/candidates"): Rule(ALL, _fixed()),
     ("GET", "/model/train/{job_id}"): Rule(ALL, lambda r, s: Call(
         f"/model/train/{r.training_job}")),
-    ("POST", "/model/train"): Rule(ADMIN, _fixed(), ok=202),
+    # the model ranks every area: training, promotion and rollback take an all-areas admin
+    ("POST", "/model/train"): Rule(ADMIN, _fixed(), ok=202, all_areas_only=True),
     # no saved version in this register: the role check is what is checked
     ("POST", "/model/{version}/promote"): Rule(ADMIN, _fixed("/model/v-none/promote"),
-                                                 ok=404),
-    ("POST", "/model/rollback"): Rule(ADMIN, _fixed(), ok=409),
+                                                 ok=404, all_areas_only=True),
+    ("POST", "/model/rollback"): Rule(ADMIN, _fixed(), ok=409, all_areas_only=True),
     # a labelled cohort goes in, only figures come out: a BRISTOL-only key's upload matches
     # only BRISTOL people, so a cohort of the out-of-area person alone is, as for a PNC ID
     # not on file, "none of the cohort is on the register" (422), never echoed
