@@ -51,6 +51,7 @@ from models.person import (
     PersonUpdate,
 )
 from models.score import (
+    CurrentScore,
     PersonScoreRead,
     RunStatus,
     ScoreRun,
@@ -98,7 +99,7 @@ __all__ = [
     "ShortlistExcluded", "ShortlistRead", "ShortlistVersions",
     "ModelCandidateList", "ModelCandidateRead", "ModelEvaluation", "ModelEvaluationList",
     "ModelEvaluationRead", "PromoteRequest", "PromotionRead",
-    "TrainingJob", "TrainingJobRead",
+    "TrainingJob", "TrainingJobRead", "CurrentScore",
     "ConsoleSession", "ConsoleSessionRead", "SignInAttempt", "ThrottleCount",
     "ApiKey",
     "ApiKeyCreate",

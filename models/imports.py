@@ -24,10 +24,16 @@ class ImportSummary(BaseModel):
     rows: int = PydanticField(description="Data rows in the file")
     # The people the file touched, for the audit trail (never part of the response).
     _person_ids: list[int] = PrivateAttr(default_factory=list)
+    # Those of them whose records it inserted or changed (their stored scores are redone).
+    _written_ids: list[int] = PrivateAttr(default_factory=list)
 
     @property
     def person_ids(self) -> list[int]:
         return self._person_ids
+
+    @property
+    def written_ids(self) -> list[int]:
+        return self._written_ids
 
 
 # --- row schemas: one row of an import file, checked as the single-record API checks ------

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import Index
+from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
 from models.base import Page, UTCDateTime, enum_column, timestamp_field
@@ -84,6 +84,28 @@ class ScoreSnapshot(ScoreValues, table=True):
 
     run_id: int = Field(foreign_key="score_runs.id", primary_key=True, ondelete="CASCADE")
     person_id: int = Field(foreign_key="persons.id", primary_key=True, ondelete="CASCADE")
+
+
+class CurrentScore(ScoreValues, table=True):
+    """Each person's score for one day (today, when it was written), kept up to date by
+    every write that changes what it depends on (service/current_scores.py).
+
+    Valid only for its `as_of` and its three versions: a new day, or another rules,
+    catalogue or model version, makes it stale, and readers then compute.
+    """
+
+    __tablename__ = "current_scores"
+    __table_args__ = (Index("ix_current_scores_as_of_risk", "as_of", "risk"),)
+
+    person_id: int = Field(foreign_key="persons.id", primary_key=True, ondelete="CASCADE")
+    as_of: date
+    config_version: str = Field(max_length=64)
+    catalogue_version: str = Field(max_length=64)
+    model_version: str = Field(max_length=64)
+    # GET /persons/{id}/score's answer (knowledge=current, default top) as JSON text, as
+    # the route sends it: served as it is, with no kernel, model validation or encoding.
+    body: str = Field(sa_type=Text)
+    computed_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class ScoreSnapshotRead(ScoreValues):

@@ -39,6 +39,15 @@ def visible_person(session: Session, auditor: Auditor, person_id: int) -> Person
     return person
 
 
+def seen_person(auditor: Auditor, person: Person | None, person_id: int) -> Person:
+    """`visible_person` for a row the caller read itself (None: there is no such person)."""
+    if person is None:
+        raise NotFound(f"person {person_id} not found")
+    if not auditor.principal.can_see(person.home_area):
+        raise _refuse(auditor, "person", person_id, person_id)
+    return person
+
+
 def visible_membership(session: Session, auditor: Auditor,
                        membership_id: int) -> CohortMembership:
     """The membership if the caller may see both its area and its person's home area;

@@ -1,5 +1,5 @@
 """The `iomscore` command line: migrate, serve, keys, demo data, imports, catalogue import,
-scoring, OpenAPI export, change-feed pruning."""
+scoring and re-scoring, OpenAPI export, change-feed pruning."""
 
 import argparse
 import sys
@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from service.cli_keys import cli_session, issue_key, keys_create, keys_list, keys_revoke
+from service.cli_rescore import add_rescore_command
 from service.config import get_settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -310,10 +311,7 @@ def _openapi(args: argparse.Namespace) -> int:
     from service.main import app
 
     text = yaml.safe_dump(app.openapi(), sort_keys=False, allow_unicode=True)
-    if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.output).write_text(text)
+    (sys.stdout.write if args.output == "-" else Path(args.output).write_text)(text)
     return 0
 
 
@@ -438,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--custody", help="optional custody.parquet")
     score.add_argument("--output", help="scores.parquet (a directory with --engine dask)")
     score.set_defaults(handler=_score)
+    add_rescore_command(sub)
 
     from service.loading import KINDS
 

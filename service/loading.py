@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 # In the order an existing cohort loads: each kind names people the ones before it hold.
 # Kept here, with nothing heavy imported, so the command line's parser starts quickly.
 KINDS = ("persons", "offences", "custody", "memberships", "referrals")
+# The kinds that scores read: their people's stored current scores are redone.
+SCORED_KINDS = ("persons", "offences", "custody")
 
 
 def file_format(path: Path) -> ImportFormat | None:
@@ -33,6 +35,9 @@ def load_file(session: Session, *, kind: str, file: ImportFile, max_rows: int,
               catalogue: OffenceCatalogue, restore_erased: bool = False) -> ImportSummary:
     """Import `file` as `kind` and audit it; the audit event commits the import."""
     from service.audit import LOCAL_ADMIN, import_event, record_local
+    from service.config import get_settings
+    from service.current_scores import rescore
+    from service.scorer import get_scorer_for
     from service.store import imports
     from service.store.import_records import KINDS as RECORD_KINDS
     from service.store.import_records import import_records
@@ -45,6 +50,10 @@ def load_file(session: Session, *, kind: str, file: ImportFile, max_rows: int,
         summary = imports.import_offences(catalogue=catalogue, **options)
     else:
         summary = import_records(RECORD_KINDS[kind], recorded_by=LOCAL_ADMIN, **options)
+    if kind in SCORED_KINDS:
+        settings = get_settings()
+        rescore(session, get_scorer_for(catalogue, settings.scoring_config_path,
+                                        settings.model_dir), summary.written_ids)
     action, detail = import_event(kind, summary, restore_erased)
     record_local(session, action, command=f"iomscore import {kind}",
                  person_ids=summary.person_ids, detail=detail)

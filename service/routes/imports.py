@@ -15,9 +15,11 @@ from models import AuditAction
 from models.imports import ImportSummary
 from service.audit import AuditDep, Auditor, import_event
 from service.config import Settings
-from service.deps import CatalogueDep, SessionDep, SettingsDep
+from service.current_scores import rescore
+from service.deps import CatalogueDep, ScorerDep, SessionDep, SettingsDep
 from service.errors import InvalidInput, UnsupportedMediaType, invalid_field, responses
 from service.observability import IMPORT_ROWS
+from service.scorer import Scorer
 from service.security import Importer, Principal
 from service.store import imports as store
 from service.store.import_files import (
@@ -206,7 +208,7 @@ OFFENCES_BODY = _request_body(
 @router.post("/persons", response_model=ImportSummary, openapi_extra=PERSONS_BODY,
              responses=responses(400, 403, 409, 413, 415, 422))
 def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep,
-                   settings: SettingsDep, audit: AuditDep,
+                   settings: SettingsDep, scorer: ScorerDep, audit: AuditDep,
                    restore_erased: RestoreErased = False) -> ImportSummary:
     """Import people (CSV or NDJSON), keyed on PNC ID; one bad row means nothing is written."""
     refused: list[int] = []
@@ -215,6 +217,7 @@ def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep
                                        max_rows=settings.max_import_rows,
                                        allowed_areas=principal.areas, on_refused=refused.extend,
                                        restore_erased=restore_erased)
+    rescore(session, scorer, summary.written_ids)
     _audit(audit, "persons", summary, restore_erased)
     return summary
 
@@ -222,7 +225,8 @@ def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep
 @router.post("/offences", response_model=ImportSummary, openapi_extra=OFFENCES_BODY,
              responses=responses(400, 403, 409, 413, 415, 422))
 def import_offences(principal: Importer, file: ImportFileDep, session: SessionDep,
-                    settings: SettingsDep, catalogue: CatalogueDep, audit: AuditDep,
+                    settings: SettingsDep, catalogue: CatalogueDep, scorer: ScorerDep,
+                    audit: AuditDep,
                     restore_erased: RestoreErased = False) -> ImportSummary:
     """Import offences (CSV or NDJSON), keyed on (source, source_ref); all rows or none."""
     refused: list[int] = []
@@ -232,18 +236,24 @@ def import_offences(principal: Importer, file: ImportFileDep, session: SessionDe
                                         allowed_areas=principal.areas,
                                         on_refused=refused.extend,
                                         restore_erased=restore_erased)
+    rescore(session, scorer, summary.written_ids)
     _audit(audit, "offences", summary, restore_erased)
     return summary
 
 
 def _import_records(kind: str, principal: Principal, file: ImportFile, session: Session,
-                    settings: Settings, audit: Auditor, restore_erased: bool) -> ImportSummary:
+                    settings: Settings, audit: Auditor, restore_erased: bool,
+                    scorer: Scorer | None = None) -> ImportSummary:
+    """Import `kind`; with a `scorer` (records that scores read), re-score the people whose
+    records it wrote before the audit event commits."""
     refused: list[int] = []
     with _refusals_audited(audit, kind, refused):
         summary = import_records(KINDS[kind], session=session, file=file,
                                  max_rows=settings.max_import_rows,
                                  allowed_areas=principal.areas, on_refused=refused.extend,
                                  restore_erased=restore_erased, recorded_by=principal.name)
+    if scorer is not None:
+        rescore(session, scorer, summary.written_ids)
     _audit(audit, kind, summary, restore_erased)
     return summary
 
@@ -251,12 +261,12 @@ def _import_records(kind: str, principal: Principal, file: ImportFile, session: 
 @router.post("/custody", response_model=ImportSummary, openapi_extra=CUSTODY_BODY,
              responses=responses(400, 403, 409, 413, 415, 422))
 def import_custody(principal: Importer, file: ImportFileDep, session: SessionDep,
-                   settings: SettingsDep, audit: AuditDep,
+                   settings: SettingsDep, scorer: ScorerDep, audit: AuditDep,
                    restore_erased: RestoreErased = False) -> ImportSummary:
     """Import custody spells (CSV or NDJSON), keyed on (source, source_ref); a re-sent spell
     with its release date is an update; all rows or none."""
     return _import_records("custody", principal, file, session, settings, audit,
-                           restore_erased)
+                           restore_erased, scorer=scorer)
 
 
 @router.post("/memberships", response_model=ImportSummary, openapi_extra=MEMBERSHIPS_BODY,

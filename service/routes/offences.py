@@ -1,4 +1,5 @@
-"""A person's offences and custody periods (person-level: audited, area-scoped)."""
+"""A person's offences and custody periods (person-level: audited, area-scoped); each write
+re-scores the person's stored current score in its transaction."""
 
 from fastapi import APIRouter, Response, status
 
@@ -14,12 +15,14 @@ from models import (
 )
 from service.access import visible_person
 from service.audit import AuditDep, changed_fields
+from service.current_scores import rescore
 from service.deps import (
     CatalogueDep,
     DeletionDep,
     IdPath,
     IfMatchDep,
     PagingDep,
+    ScorerDep,
     SessionDep,
     etag,
 )
@@ -37,14 +40,15 @@ router = APIRouter(prefix="/persons/{person_id}", tags=["offences"])
                               "description": "Already recorded (same source and source_ref)"},
                         **responses(403, 404, 409, 422)})
 def add_offence(_: PersonLevel, person_id: IdPath, offence_in: OffenceCreate,
-                session: SessionDep, catalogue: CatalogueDep, audit: AuditDep,
-                response: Response) -> OffenceRead:
+                session: SessionDep, catalogue: CatalogueDep, scorer: ScorerDep,
+                audit: AuditDep, response: Response) -> OffenceRead:
     """Record an offence (by offence_type or Home Office code); re-sending never duplicates."""
     visible_person(session, audit, person_id)
     offence, created = offence_store.add_offence(session=session, person_id=person_id,
                                                  offence_in=offence_in, catalogue=catalogue)
     if not created:
         response.status_code = status.HTTP_200_OK
+    rescore(session, scorer, [person_id])
     audit.record(AuditAction.collection if created else AuditAction.alteration,
                  person_ids=[person_id], status=response.status_code or 201,
                  detail=f"offence {offence.id}")
@@ -82,7 +86,7 @@ def get_offence(_: PersonLevel, person_id: IdPath, offence_id: IdPath, session: 
               responses=responses(403, 404, 412, 422, 428))
 def update_offence(_: PersonLevel, person_id: IdPath, offence_id: IdPath,
                    changes: OffenceUpdate, session: SessionDep, catalogue: CatalogueDep,
-                   audit: AuditDep, expected_version: IfMatchDep,
+                   scorer: ScorerDep, audit: AuditDep, expected_version: IfMatchDep,
                    response: Response) -> OffenceRead:
     """Correct an offence (outcome, outcome date, type or Home Office code, date, domestic
     abuse flag, victim ref); needs If-Match (412 if stale)."""
@@ -91,6 +95,7 @@ def update_offence(_: PersonLevel, person_id: IdPath, offence_id: IdPath,
                                            offence_id=offence_id, changes=changes,
                                            catalogue=catalogue,
                                            expected_version=expected_version)
+    rescore(session, scorer, [person_id])
     audit.record(AuditAction.alteration, person_ids=[person_id],
                  detail=f"offence {offence_id}: {changed_fields(changes)}")
     response.headers["ETag"] = etag(offence.version)
@@ -100,7 +105,7 @@ def update_offence(_: PersonLevel, person_id: IdPath, offence_id: IdPath,
 @router.delete("/offences/{offence_id}", status_code=status.HTTP_204_NO_CONTENT,
                responses=responses(403, 404, 422))
 def delete_offence(_: Admin, person_id: IdPath, offence_id: IdPath, deletion: DeletionDep,
-                   session: SessionDep, justification: Justification,
+                   session: SessionDep, scorer: ScorerDep, justification: Justification,
                    audit: AuditDep) -> Response:
     """Delete an offence recorded in error (admins). One from an extract is remembered
     (as a salted hash only) so a re-import of that extract skips it."""
@@ -108,6 +113,7 @@ def delete_offence(_: Admin, person_id: IdPath, offence_id: IdPath, deletion: De
     offence = offence_store.get_offence(session=session, person_id=person_id,
                                         offence_id=offence_id)
     erasure.delete_offence(session=session, offence=offence, reason=deletion.reason)
+    rescore(session, scorer, [person_id])
     audit.record(AuditAction.erasure, person_ids=[person_id], justification=justification,
                  status=204, detail=deletion.detail(f"offence {offence_id}"))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -116,11 +122,13 @@ def delete_offence(_: Admin, person_id: IdPath, offence_id: IdPath, deletion: De
 @router.post("/custody", status_code=status.HTTP_201_CREATED, response_model=CustodyRead,
              responses=responses(403, 404, 409, 422))
 def add_custody(_: PersonLevel, person_id: IdPath, custody_in: CustodyCreate,
-                session: SessionDep, audit: AuditDep, response: Response) -> CustodyRead:
+                session: SessionDep, scorer: ScorerDep, audit: AuditDep,
+                response: Response) -> CustodyRead:
     """Record a custody spell (end_on null while still in custody); no overlaps."""
     visible_person(session, audit, person_id)
     spell = custody_store.add_custody(session=session, person_id=person_id,
                                       custody_in=custody_in)
+    rescore(session, scorer, [person_id])
     audit.record(AuditAction.collection, person_ids=[person_id], status=201,
                  detail=f"custody {spell.id}")
     response.headers["ETag"] = etag(spell.version)
@@ -158,14 +166,16 @@ def get_custody(_: PersonLevel, person_id: IdPath, custody_id: IdPath, session: 
 @router.patch("/custody/{custody_id}", response_model=CustodyRead,
               responses=responses(403, 404, 409, 412, 422, 428))
 def update_custody(_: PersonLevel, person_id: IdPath, custody_id: IdPath,
-                   changes: CustodyUpdate, session: SessionDep, audit: AuditDep,
-                   expected_version: IfMatchDep, response: Response) -> CustodyRead:
+                   changes: CustodyUpdate, session: SessionDep, scorer: ScorerDep,
+                   audit: AuditDep, expected_version: IfMatchDep,
+                   response: Response) -> CustodyRead:
     """Record a release (`end_on`), a sentence or a corrected start; needs If-Match (412 if
     stale); spells still never overlap (409)."""
     visible_person(session, audit, person_id)
     spell = custody_store.update_custody(session=session, person_id=person_id,
                                          custody_id=custody_id, changes=changes,
                                          expected_version=expected_version)
+    rescore(session, scorer, [person_id])
     audit.record(AuditAction.alteration, person_ids=[person_id],
                  detail=f"custody {custody_id}: {changed_fields(changes)}")
     response.headers["ETag"] = etag(spell.version)
@@ -175,13 +185,14 @@ def update_custody(_: PersonLevel, person_id: IdPath, custody_id: IdPath,
 @router.delete("/custody/{custody_id}", status_code=status.HTTP_204_NO_CONTENT,
                responses=responses(403, 404, 422))
 def delete_custody(_: Admin, person_id: IdPath, custody_id: IdPath, deletion: DeletionDep,
-                   session: SessionDep, justification: Justification,
+                   session: SessionDep, scorer: ScorerDep, justification: Justification,
                    audit: AuditDep) -> Response:
     """Delete a custody spell recorded in error (admins)."""
     visible_person(session, audit, person_id)
     spell = custody_store.get_custody(session=session, person_id=person_id,
                                       custody_id=custody_id)
     erasure.delete_custody(session=session, spell=spell, reason=deletion.reason)
+    rescore(session, scorer, [person_id])
     audit.record(AuditAction.erasure, person_ids=[person_id], justification=justification,
                  status=204, detail=deletion.detail(f"custody {custody_id}"))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

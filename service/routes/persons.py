@@ -7,12 +7,14 @@ from fastapi import APIRouter, Header, Query, Response, status
 from models import AuditAction, Page, PersonAreaRead, PersonCreate, PersonRead, PersonUpdate
 from service.access import require_area, visible_person
 from service.audit import AuditDep, changed_fields
+from service.current_scores import rescore
 from service.deps import (
     ConsultationSessionDep,
     DeletionDep,
     IdPath,
     IfMatchDep,
     PagingDep,
+    ScorerDep,
     SessionDep,
     etag,
 )
@@ -30,12 +32,13 @@ OptionalJustification = Annotated[str | None, Header(alias="X-Justification", ma
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead,
              responses=responses(403, 409, 422))
 def create_person(person_in: PersonCreate, session: SessionDep, principal: PersonLevel,
-                  audit: AuditDep, response: Response,
+                  scorer: ScorerDep, audit: AuditDep, response: Response,
                   justification: OptionalJustification = None) -> PersonRead:
     """Add a person to the register (PNC ID validated and stored in canonical form); a PNC
     ID already on file is 409, naming the person only to a key that may see them."""
     require_area(audit, person_in.home_area, field="home_area")
     person = store.create_person(session=session, person_in=person_in, areas=principal.areas)
+    rescore(session, scorer, [person.id])
     audit.record(AuditAction.collection, person_ids=[person.id], status=201,
                  justification=justification)
     response.headers["ETag"] = etag(person.version)
@@ -76,13 +79,16 @@ def get_person(person_id: IdPath, session: ConsultationSessionDep, _: PersonLeve
 @router.patch("/{person_id}", response_model=PersonRead,
               responses=responses(403, 404, 412, 422, 428))
 def update_person(person_id: IdPath, changes: PersonUpdate, session: SessionDep, _: PersonLevel,
-                  audit: AuditDep, expected_version: IfMatchDep, response: Response,
+                  scorer: ScorerDep, audit: AuditDep, expected_version: IfMatchDep,
+                  response: Response,
                   justification: OptionalJustification = None) -> PersonRead:
     """Change a person's details; needs If-Match with the ETag last read (412 if stale)."""
     visible_person(session, audit, person_id)
     require_area(audit, changes.home_area, field="home_area")
     person = store.update_person(session=session, person_id=person_id, changes=changes,
                                  expected_version=expected_version)
+    if changes.model_fields_set & {"date_of_birth", "deceased_on"}:
+        rescore(session, scorer, [person_id])
     audit.record(AuditAction.alteration, person_ids=[person_id], justification=justification,
                  detail=f"fields: {changed_fields(changes)}")
     response.headers["ETag"] = etag(person.version)

@@ -16,8 +16,9 @@ from models import (
 from models.base import IsoDate
 from models.enums import Knowledge, ScoreColumn
 from models.score import ScoreSnapshotPage
-from service.access import require_area_visible, visible_person
+from service.access import require_area_visible, seen_person, visible_person
 from service.audit import AuditDep
+from service.current_scores import person_with_stored
 from service.deps import (
     ConsultationSessionDep,
     IdPath,
@@ -45,14 +46,26 @@ def get_person_score(
     knowledge: Annotated[Knowledge, Query(
         description="current: all known now about that date; as_recorded: only what had "
                     "been recorded by the end of as_of")] = Knowledge.current,
-) -> dict[str, Any]:
+) -> dict[str, Any] | Response:
     """RFG, THR and band as of a date, with the factors that made them (decision support)."""
-    person = visible_person(session, audit, person_id)
-    result = person_score(session=session, person_id=person_id, as_of=as_of or date.today(),
-                          scorer=scorer, as_recorded=knowledge == Knowledge.as_recorded,
-                          person=person)
+    today = date.today()
+    day = as_of or today
+    current = day == today and knowledge == Knowledge.current
+    if current:
+        # Today's score as the last write about them stored it, read with the person row.
+        found, stored = person_with_stored(session, person_id, scorer, today)
+        person = seen_person(audit, found, person_id)
+    else:
+        person, stored = visible_person(session, audit, person_id), None
+    result: dict[str, Any] | Response
+    if stored is not None:
+        result = Response(content=stored, media_type="application/json")
+    else:
+        result = person_score(session=session, person_id=person_id, as_of=day, scorer=scorer,
+                              as_recorded=knowledge == Knowledge.as_recorded,
+                              person=person)
     audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
-                 detail=f"score as of {result['as_of']}")
+                 detail=f"score as of {day}")
     return result
 
 

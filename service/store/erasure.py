@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from models import (
     CohortMembership,
+    CurrentScore,
     CustodyPeriod,
     Decision,
     DeletionReason,
@@ -133,8 +134,8 @@ def erase_person(*, session: Session, person_id: int, reason: DeletionReason) ->
     decisions = table_of(Decision)
     _strip_decisions(session, decisions.c.person_id == person_id)
     conn = session.connection()
-    for model in (ScoreSnapshot, Referral, CohortMembership, CustodyPeriod, Offence,
-                  PersonArea):
+    for model in (ScoreSnapshot, CurrentScore, Referral, CohortMembership, CustodyPeriod,
+                  Offence, PersonArea):
         table = table_of(model)
         conn.execute(delete(table).where(table.c.person_id == person_id))
     session.delete(person)

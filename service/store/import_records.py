@@ -195,6 +195,8 @@ def import_records(kind: RecordKind, *, session: Session, file: ImportFile, max_
                             unchanged=len(valid) - len(inserted) - len(changed), rows=total,
                             skipped_erased=skipped)
     summary._person_ids = sorted({values["person_id"] for _, values, _ in valid.values()})
+    summary._written_ids = sorted({*(valid[key][1]["person_id"] for key in inserted),
+                                   *(row["person_id"] for row in changed)})
     return summary
 
 

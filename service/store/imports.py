@@ -137,6 +137,8 @@ def import_persons(*, session: Session, file: ImportFile, max_rows: int,
                             skipped_erased=0 if restore_erased else len(gone))
     ids = rows_by_key(session.connection(), [table.c.id, table.c.pnc_id], table.c.pnc_id, valid)
     summary._person_ids = sorted(r.id for r in ids)
+    summary._written_ids = sorted({*(r.id for r in ids if (r.pnc_id,) in inserted),
+                                   *(row["id"] for row in changed)})
     return summary
 
 
@@ -234,6 +236,8 @@ def import_offences(*, session: Session, file: ImportFile, catalogue: OffenceCat
                             unchanged=len(valid) - len(inserted) - len(changed), rows=total,
                             skipped_erased=skipped)
     summary._person_ids = sorted({values["person_id"] for _, values in valid.values()})
+    summary._written_ids = sorted({*(valid[key][1]["person_id"] for key in inserted),
+                                   *(row["person_id"] for row in changed)})
     return summary
 
 

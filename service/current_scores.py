@@ -1,0 +1,208 @@
+"""Stored current scores: each person's score for today, re-scored by the writes that
+change it, so a read of today's score is a lookup rather than a computation.
+
+A row (`models.CurrentScore`) is valid for its day and its rules, catalogue and model
+versions only: at midnight, or once a model is promoted or rolled back, every row is stale
+and readers compute as before until `iomscore rescore` (a nightly job) or a score run
+for today refreshes them. A past `as_of` and `knowledge=as_recorded` always compute.
+
+Every write that changes what a score depends on (a person's dates of birth or death,
+their offences, their custody) calls `rescore` in its own transaction, after its rows are
+written: the person rows are locked (`SELECT ... FOR NO KEY UPDATE` on PostgreSQL, in id
+order; SQLite has one writer) before their history is read and until the commit, so of two
+writers about one person the one that commits last has seen the other's rows and its
+stored score counts both. (NO KEY: an offence's foreign key share-locks its person, which
+FOR UPDATE would wait on, deadlocking two writers that each inserted first.) A read never
+writes.
+
+The answer is the lean kernel's (`scoring.person.person_scores`), the one
+`GET /persons/{id}/score` computes, kept as the route's JSON: the explanation needs each
+person's own factor lines, which the batch kernel does not make, and it costs about as
+much as the scores. Many people at once (an import, a nightly refresh) are read in one
+query per table rather than one per person.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from itertools import groupby
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from models import CurrentScore, Person, PersonScoreRead
+from models.base import utcnow
+from scoring.person import PersonRecord, person_scores
+from scoring.thr import rule_based_version
+from service.frames import CUSTODY, OFFENCES, PERSONS, ids_in, table_of
+
+if TYPE_CHECKING:  # service.scorer refreshes these scores after a run for today
+    from service.scorer import Scorer, SessionFactory
+
+log = logging.getLogger(__name__)
+
+CURRENT = table_of(CurrentScore)
+# People re-scored per statement batch: bounds the memory of a nightly refresh and the
+# length of each of its transactions (their person rows stay locked until it commits).
+CHUNK = 2_000
+
+
+def versions(scorer: Scorer) -> tuple[str, str, str]:
+    """(config, catalogue, model) versions a stored row must carry to be served."""
+    model = (scorer.model.version if scorer.model is not None
+             else rule_based_version(scorer.config))
+    return scorer.config.version, scorer.catalogue.version, model
+
+
+def valid_row(scorer: Scorer, today: date) -> Any:
+    """The condition on `current_scores` of a row valid today for this scorer."""
+    config, catalogue, model = versions(scorer)
+    c = CURRENT.c
+    return and_(c.as_of == today, c.config_version == config,
+                c.catalogue_version == catalogue, c.model_version == model)
+
+
+def person_with_stored(session: Session, person_id: int, scorer: Scorer,
+                       today: date) -> tuple[Person | None, str | None]:
+    """The person row and, if valid today, their stored answer (JSON text), in one
+    statement."""
+    query = (select(Person, CURRENT.c.body)
+             .outerjoin(CURRENT, and_(CURRENT.c.person_id == Person.id,
+                                      valid_row(scorer, today)))
+             .where(Person.id == person_id))  # type: ignore[arg-type]
+    row = session.execute(query).first()
+    return (None, None) if row is None else (row[0], row[1])
+
+
+def rescore(session: Session, scorer: Scorer, person_ids: Iterable[int | None], *,
+            today: date | None = None) -> None:
+    """Re-score these people for today and store their rows, in the session's transaction
+    (the caller commits): locks their person rows first (see the module's docstring)."""
+    ids = sorted({int(i) for i in person_ids if i is not None})
+    if not ids:
+        return
+    session.flush()
+    conn = session.connection()
+    for start in range(0, len(ids), CHUNK):
+        store_scores(conn, scorer, ids[start:start + CHUNK], today or date.today())
+
+
+def lock_people(conn: Connection, ids: Sequence[int]) -> None:
+    """Row-lock these people until the transaction ends (see the module's docstring)."""
+    if conn.dialect.name == "postgresql":
+        p = PERSONS.c
+        conn.execute(select(p.id).where(ids_in(p.id, ids)).order_by(p.id)
+                     .with_for_update(key_share=True))
+
+
+def store_scores(conn: Connection, scorer: Scorer, ids: Sequence[int], today: date) -> int:
+    """Lock these people, score them as of `today` and upsert their rows; the number
+    stored (an id no longer in the register is skipped)."""
+    lock_people(conn, ids)
+    now = utcnow()
+    rows = [stored_row(answer(record, scorer, today), now)
+            for record in person_records(conn, ids, today)]
+    upsert(conn, rows)
+    return len(rows)
+
+
+def answer(record: PersonRecord, scorer: Scorer, today: date) -> dict[str, Any]:
+    """`service.scorer.person_score`'s answer for this record (knowledge=current)."""
+    scores = person_scores(record, as_of=today, catalogue=scorer.catalogue,
+                           config=scorer.config, model=scorer.model)
+    return {"person_id": record.person_id, **scores, "knowledge": "current"}
+
+
+def stored_row(result: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The `current_scores` row of an answer: its values for index reads, and the JSON
+    the route sends."""
+    rfg, thr, streams = result["rfg"], result["thr"], result["rfg_by_stream"]
+    return {
+        "person_id": result["person_id"], "as_of": result["as_of"],
+        "config_version": result["config_version"],
+        "catalogue_version": result["catalogue_version"],
+        "model_version": result["model_version"],
+        "recency": rfg["recency"], "frequency": rfg["frequency"], "gravity": rfg["gravity"],
+        "victims": rfg["victims"], "rfg": rfg["score"],
+        "rfg_acquisitive": streams["acquisitive"],
+        "rfg_domestic_abuse": streams["domestic_abuse"],
+        "threat": thr["threat"], "harm": thr["harm"], "risk": thr["risk"],
+        "escalating": result["escalating"], "threat_source": thr["threat_source"],
+        "band": result["band"], "offences_to_date": result["offences_to_date"],
+        "body": PersonScoreRead.model_validate(result).model_dump_json(),
+        "computed_at": now,
+    }
+
+
+def person_records(conn: Connection, ids: Sequence[int], today: date) -> list[PersonRecord]:
+    """These people's records for a score as of `today`, in three queries (the lean
+    path's rows, in its order: offences by date then id, custody by start then id)."""
+    p, o, c = PERSONS.c, OFFENCES.c, CUSTODY.c
+    people = conn.execute(select(p.id, p.date_of_birth, p.deceased_on)
+                          .where(ids_in(p.id, ids)).order_by(p.id)).all()
+    offences = conn.execute(
+        select(o.person_id, o.offence_date, o.offence_type, o.domestic_abuse, o.victim_ref)
+        .where(ids_in(o.person_id, ids), o.offence_date <= today)
+        .order_by(o.person_id, o.offence_date, o.id)).all()
+    custody = conn.execute(select(c.person_id, c.start_on, c.end_on)
+                           .where(ids_in(c.person_id, ids))
+                           .order_by(c.person_id, c.start_on, c.id)).all()
+    by_offences = {k: list(g) for k, g in groupby(offences, key=lambda r: r[0])}
+    by_custody = {k: list(g) for k, g in groupby(custody, key=lambda r: r[0])}
+    records = []
+    for person_id, born, died in people:
+        done = by_offences.get(person_id, [])
+        spells = by_custody.get(person_id, [])
+        records.append(PersonRecord(
+            person_id=person_id, date_of_birth=born, deceased_on=died,
+            offence_dates=[r[1] for r in done], offence_types=[r[2] for r in done],
+            domestic_abuse=[r[3] for r in done], victim_refs=[r[4] for r in done],
+            custody_starts=[r[1] for r in spells], custody_ends=[r[2] for r in spells]))
+    return records
+
+
+def upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT (person_id) DO UPDATE, one executemany."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(CURRENT)
+    changed = {name: stmt.excluded[name] for name in rows[0] if name != "person_id"}
+    conn.execute(stmt.on_conflict_do_update(index_elements=["person_id"], set_=changed), rows)
+
+
+def stale_ids(conn: Connection, scorer: Scorer, today: date,
+              area: str | None = None) -> list[int]:
+    """People (in one home area, or all) with no row valid today for this scorer."""
+    p, c = PERSONS.c, CURRENT.c
+    query = (select(p.id).outerjoin(CURRENT, c.person_id == p.id)
+             .where(or_(c.person_id.is_(None), ~valid_row(scorer, today))).order_by(p.id))
+    if area is not None:
+        query = query.where(p.home_area == area)
+    return list(conn.execute(query).scalars())
+
+
+def refresh(sessions: SessionFactory, scorer: Scorer, *, today: date | None = None,
+            area: str | None = None) -> int:
+    """Re-score everyone (in one home area, or all) whose stored row is missing or stale,
+    a chunk of people per transaction; the number re-scored. Rows valid already (kept up
+    to date by today's writes) are left alone, so running it twice costs one query."""
+    today = today or date.today()
+    started = time.perf_counter()
+    with sessions() as session:
+        ids = stale_ids(session.connection(), scorer, today, area)
+        session.commit()
+    done = 0
+    for start in range(0, len(ids), CHUNK):
+        with sessions() as session:
+            chunk = ids[start:start + CHUNK]
+            done += store_scores(session.connection(), scorer, chunk, today)
+            session.commit()
+    log.info("current scores for %s: %s people re-scored in %.1f s", today, done,
+             time.perf_counter() - started)
+    return done
