@@ -273,7 +273,7 @@ def test_two_writers_about_one_person_leave_a_score_counting_both(engine: Engine
                     person_id=pid, offence_date=TODAY - timedelta(days=day),
                     offence_type="burglary_residential", domestic_abuse=False,
                     outcome="charge", source="api", recorded_at=utcnow(), version=1,
-                    created_at=utcnow(), updated_at=utcnow()))
+                    updated_at=utcnow()))
                 if not hold:
                     assert locked.wait(10)
                 rescore(session, scorer, [pid])
