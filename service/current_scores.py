@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -50,6 +50,9 @@ CURRENT = table_of(CurrentScore)
 # People re-scored per statement batch: bounds the memory of a nightly refresh and the
 # length of each of its transactions (their person rows stay locked until it commits).
 CHUNK = 2_000
+# The most people a request re-scores before it answers: about 1-2 ms each (the lean
+# kernel); an import touching more leaves them to a task after its response.
+INLINE_MAX = 500
 
 
 def versions(scorer: Scorer) -> tuple[str, str, str]:
@@ -80,14 +83,25 @@ def person_with_stored(session: Session, person_id: int, scorer: Scorer,
 
 
 def rescore(session: Session, scorer: Scorer, person_ids: Iterable[int | None], *,
+            later: Callable[[list[int]], None] | None = None,
             today: date | None = None) -> None:
     """Re-score these people for today and store their rows, in the session's transaction
-    (the caller commits): locks their person rows first (see the module's docstring)."""
+    (the caller commits), their person rows locked first (see the module's docstring).
+
+    More than `INLINE_MAX` people with a `later` (an import's request) are not re-scored
+    here: their rows are deleted in this transaction, under the same locks, so no stale
+    answer can be served, and `later` is handed their ids to re-score once it commits.
+    """
     ids = sorted({int(i) for i in person_ids if i is not None})
     if not ids:
         return
     session.flush()
     conn = session.connection()
+    if later is not None and len(ids) > INLINE_MAX:
+        lock_people(conn, ids)
+        conn.execute(delete(CURRENT).where(ids_in(CURRENT.c.person_id, ids)))
+        later(ids)
+        return
     for start in range(0, len(ids), CHUNK):
         store_scores(conn, scorer, ids[start:start + CHUNK], today or date.today())
 
@@ -188,15 +202,19 @@ def stale_ids(conn: Connection, scorer: Scorer, today: date,
 
 
 def refresh(sessions: SessionFactory, scorer: Scorer, *, today: date | None = None,
-            area: str | None = None) -> int:
+            area: str | None = None, person_ids: Sequence[int] | None = None) -> int:
     """Re-score everyone (in one home area, or all) whose stored row is missing or stale,
-    a chunk of people per transaction; the number re-scored. Rows valid already (kept up
-    to date by today's writes) are left alone, so running it twice costs one query."""
+    or else exactly `person_ids`, a chunk of people per transaction; the number
+    re-scored. Rows valid already (kept up to date by today's writes) are left alone, so
+    running it twice costs one query."""
     today = today or date.today()
     started = time.perf_counter()
-    with sessions() as session:
-        ids = stale_ids(session.connection(), scorer, today, area)
-        session.commit()
+    if person_ids is not None:
+        ids = sorted(set(person_ids))
+    else:
+        with sessions() as session:
+            ids = stale_ids(session.connection(), scorer, today, area)
+            session.commit()
     done = 0
     for start in range(0, len(ids), CHUNK):
         with sessions() as session:

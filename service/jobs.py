@@ -8,7 +8,9 @@ from typing import Annotated, Any
 from fastapi import BackgroundTasks, Depends
 from sqlmodel import Session
 
+from service import current_scores
 from service.db import get_engine
+from service.deps import ScorerDep
 from service.scorer import Scorer, execute_run
 from service.training import execute_training
 
@@ -50,3 +52,20 @@ def get_training_scheduler(background: BackgroundTasks) -> TrainingScheduler:
 
 
 TrainingSchedulerDep = Annotated[TrainingScheduler, Depends(get_training_scheduler)]
+
+
+Rescorer = Callable[[list[int]], None]
+
+
+def get_rescorer(background: BackgroundTasks, scorer: ScorerDep) -> Rescorer:
+    """For an import: re-score these people's stored current scores once the response has
+    been sent (`service.current_scores.rescore`'s `later`)."""
+
+    def schedule(person_ids: list[int]) -> None:
+        background.add_task(current_scores.refresh, engine_session, scorer,
+                            person_ids=person_ids)
+
+    return schedule
+
+
+RescorerDep = Annotated[Rescorer, Depends(get_rescorer)]

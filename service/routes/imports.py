@@ -18,6 +18,7 @@ from service.config import Settings
 from service.current_scores import rescore
 from service.deps import CatalogueDep, ScorerDep, SessionDep, SettingsDep
 from service.errors import InvalidInput, UnsupportedMediaType, invalid_field, responses
+from service.jobs import Rescorer, RescorerDep
 from service.observability import IMPORT_ROWS
 from service.scorer import Scorer
 from service.security import Importer, Principal
@@ -208,7 +209,8 @@ OFFENCES_BODY = _request_body(
 @router.post("/persons", response_model=ImportSummary, openapi_extra=PERSONS_BODY,
              responses=responses(400, 403, 409, 413, 415, 422))
 def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep,
-                   settings: SettingsDep, scorer: ScorerDep, audit: AuditDep,
+                   settings: SettingsDep, scorer: ScorerDep, later: RescorerDep,
+                   audit: AuditDep,
                    restore_erased: RestoreErased = False) -> ImportSummary:
     """Import people (CSV or NDJSON), keyed on PNC ID; one bad row means nothing is written."""
     refused: list[int] = []
@@ -217,7 +219,7 @@ def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep
                                        max_rows=settings.max_import_rows,
                                        allowed_areas=principal.areas, on_refused=refused.extend,
                                        restore_erased=restore_erased)
-    rescore(session, scorer, summary.written_ids)
+    rescore(session, scorer, summary.written_ids, later=later)
     _audit(audit, "persons", summary, restore_erased)
     return summary
 
@@ -226,7 +228,7 @@ def import_persons(principal: Importer, file: ImportFileDep, session: SessionDep
              responses=responses(400, 403, 409, 413, 415, 422))
 def import_offences(principal: Importer, file: ImportFileDep, session: SessionDep,
                     settings: SettingsDep, catalogue: CatalogueDep, scorer: ScorerDep,
-                    audit: AuditDep,
+                    later: RescorerDep, audit: AuditDep,
                     restore_erased: RestoreErased = False) -> ImportSummary:
     """Import offences (CSV or NDJSON), keyed on (source, source_ref); all rows or none."""
     refused: list[int] = []
@@ -236,24 +238,24 @@ def import_offences(principal: Importer, file: ImportFileDep, session: SessionDe
                                         allowed_areas=principal.areas,
                                         on_refused=refused.extend,
                                         restore_erased=restore_erased)
-    rescore(session, scorer, summary.written_ids)
+    rescore(session, scorer, summary.written_ids, later=later)
     _audit(audit, "offences", summary, restore_erased)
     return summary
 
 
 def _import_records(kind: str, principal: Principal, file: ImportFile, session: Session,
                     settings: Settings, audit: Auditor, restore_erased: bool,
-                    scorer: Scorer | None = None) -> ImportSummary:
-    """Import `kind`; with a `scorer` (records that scores read), re-score the people whose
-    records it wrote before the audit event commits."""
+                    scored: tuple[Scorer, Rescorer] | None = None) -> ImportSummary:
+    """Import `kind`; for records that scores read, `scored` re-scores the people whose
+    records it wrote (`service.current_scores.rescore`) before the audit event commits."""
     refused: list[int] = []
     with _refusals_audited(audit, kind, refused):
         summary = import_records(KINDS[kind], session=session, file=file,
                                  max_rows=settings.max_import_rows,
                                  allowed_areas=principal.areas, on_refused=refused.extend,
                                  restore_erased=restore_erased, recorded_by=principal.name)
-    if scorer is not None:
-        rescore(session, scorer, summary.written_ids)
+    if scored is not None:
+        rescore(session, scored[0], summary.written_ids, later=scored[1])
     _audit(audit, kind, summary, restore_erased)
     return summary
 
@@ -261,12 +263,12 @@ def _import_records(kind: str, principal: Principal, file: ImportFile, session: 
 @router.post("/custody", response_model=ImportSummary, openapi_extra=CUSTODY_BODY,
              responses=responses(400, 403, 409, 413, 415, 422))
 def import_custody(principal: Importer, file: ImportFileDep, session: SessionDep,
-                   settings: SettingsDep, scorer: ScorerDep, audit: AuditDep,
-                   restore_erased: RestoreErased = False) -> ImportSummary:
+                   settings: SettingsDep, scorer: ScorerDep, later: RescorerDep,
+                   audit: AuditDep, restore_erased: RestoreErased = False) -> ImportSummary:
     """Import custody spells (CSV or NDJSON), keyed on (source, source_ref); a re-sent spell
     with its release date is an update; all rows or none."""
     return _import_records("custody", principal, file, session, settings, audit,
-                           restore_erased, scorer=scorer)
+                           restore_erased, scored=(scorer, later))
 
 
 @router.post("/memberships", response_model=ImportSummary, openapi_extra=MEMBERSHIPS_BODY,

@@ -20,12 +20,13 @@ from sqlmodel import Session, select
 from models import CurrentScore, Offence, PersonScoreRead
 from models.base import utcnow
 from scoring import score_people
+from service import current_scores
 from service.config import get_settings
 from service.current_scores import CURRENT, refresh, rescore, stale_ids
 from service.demo import generate_demo, load_demo
 from service.deps import catalogue_for
 from service.frames import OFFENCES, PERSONS, Filters, custody_frame, offences_frame, persons_frame
-from service.jobs import get_run_scheduler
+from service.jobs import get_rescorer, get_run_scheduler
 from service.main import app
 from service.scorer import Scorer, execute_run, get_scorer_for, person_score
 from tests.factories import offence_body, person_body, pnc_id
@@ -148,6 +149,34 @@ def test_imports_re_score_the_people_they_wrote(client: TestClient, session: Ses
     moved = to_csv(PERSON_HEADER, [person_row(pncs[1], born="1970-04-01")])
     assert post(client, "persons", moved).json()["updated"] == 1
     assert_in_step(client, session, scorer, ids[1])
+
+
+def test_a_large_import_re_scores_after_its_response(client: TestClient, session: Session,
+                                                     scorer: Scorer,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    pncs = [pnc_id() for _ in range(3)]
+    post(client, "persons", to_csv(PERSON_HEADER, [person_row(p) for p in pncs]))
+    ids = [client.get("/persons", params={"pnc_id": p}).json()["items"][0]["id"] for p in pncs]
+    later: list[list[int]] = []
+    app.dependency_overrides[get_rescorer] = lambda: later.append
+    monkeypatch.setattr(current_scores, "INLINE_MAX", 1)
+    day = (TODAY - timedelta(days=10)).isoformat()
+    offences = to_csv(("pnc_id", "offence_date", "offence_type", "outcome", "source",
+                       "source_ref"),
+                      [[pncs[0], day, "burglary_residential", "charge", "niche", "L-1"],
+                       [pncs[1], day, "shoplifting", "charge", "niche", "L-2"]])
+    try:
+        assert post(client, "offences", offences).status_code == 200
+    finally:
+        app.dependency_overrides.pop(get_rescorer)
+    assert later == [ids[:2]]
+    # Until the task has run their rows are gone (the route computes); the third's stays.
+    assert stored(session, ids[0]) is None and stored(session, ids[1]) is None
+    assert client.get(f"/persons/{ids[0]}/score").json() == computed(session, scorer, ids[0])
+    assert stored(session, ids[2]) is not None
+    assert refresh(lambda: nullcontext(session), scorer, person_ids=later[0]) == 2
+    for pid in ids:
+        assert_in_step(client, session, scorer, pid)
 
 
 def stored_at(session: Session, pid: int) -> Any:
