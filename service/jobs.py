@@ -1,5 +1,7 @@
-"""Running work after the response: score runs and training jobs, outside the request."""
+"""Running work after the response: score runs, training jobs and re-scoring after a large
+import, outside the request."""
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,8 +13,10 @@ from sqlmodel import Session
 from service import current_scores
 from service.db import get_engine
 from service.deps import ScorerDep
-from service.scorer import Scorer, execute_run
+from service.scorer import Scorer, SessionFactory, execute_run
 from service.training import execute_training
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -62,10 +66,18 @@ def get_rescorer(background: BackgroundTasks, scorer: ScorerDep) -> Rescorer:
     been sent (`service.current_scores.rescore`'s `later`)."""
 
     def schedule(person_ids: list[int]) -> None:
-        background.add_task(current_scores.refresh, engine_session, scorer,
-                            person_ids=person_ids)
+        background.add_task(rescore_after, engine_session, scorer, person_ids)
 
     return schedule
+
+
+def rescore_after(sessions: SessionFactory, scorer: Scorer, person_ids: list[int]) -> None:
+    """Re-score people after a response; on failure their rows stay absent, so their
+    scores are computed on read until `iomscore rescore` stores them."""
+    try:
+        current_scores.refresh(sessions, scorer, person_ids=person_ids)
+    except Exception:
+        log.exception("re-scoring %s people after an import failed", len(person_ids))
 
 
 RescorerDep = Annotated[Rescorer, Depends(get_rescorer)]
