@@ -46,8 +46,10 @@ sys.path.insert(0, str(ROOT))
 
 from models import ApiKeyCreate, Role  # noqa: E402
 from service.config import get_settings  # noqa: E402
+from service.current_scores import refresh  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.demo import generate_demo, load_demo  # noqa: E402
+from service.deps import scorer_for  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.store.keys import create_key  # noqa: E402
 from tests.scratch import scratch_postgres  # noqa: E402
@@ -157,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="seconds before each row")
     parser.add_argument("--rows", default=",".join(r.name for r in ROWS),
                         help="which rows, by name: " + ", ".join(r.name for r in ROWS))
+    parser.add_argument("--computed", action="store_true",
+                        help="leave the stored current scores empty (every score computed)")
     parser.add_argument("--plain-uvicorn", action="store_true",
                         help="serve the service on asyncio and h11 (uvicorn without extras)")
     args = parser.parse_args(argv)
@@ -178,8 +182,14 @@ def main(argv: list[str] | None = None) -> int:
                                 key_in=ApiKeyCreate(name="load bench", role=Role.admin))
             people = session.connection().execute(text("SELECT max(id) FROM persons")
                                                   ).scalar_one()
-        engine.dispose()
         print(f"demo force loaded: {people} people in {time.perf_counter() - started:.1f} s")
+        if not args.computed:
+            # What the nightly `iomscore rescore` does: today's scores stored for everyone.
+            started = time.perf_counter()
+            done = refresh(lambda: Session(engine), scorer_for(get_settings()))
+            print(f"current scores stored: {done} people in "
+                  f"{time.perf_counter() - started:.1f} s")
+        engine.dispose()
         logs = Path(tmp)
         results: dict[str, list[dict[str, float]]] = {}
         with uvicorn_served("bench.bare_app:app", url, logs / "bare.log", ready="/persons/1",

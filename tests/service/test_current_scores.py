@@ -5,10 +5,14 @@ kernel's answer for a whole demo force, and two writers about one person leave t
 one's score counting both (PostgreSQL)."""
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +37,7 @@ from tests.factories import offence_body, person_body, pnc_id
 from tests.service.import_helpers import PERSON_HEADER, person_row, post, to_csv
 
 REASON = {"reason": "recorded_in_error"}
+ROOT = Path(__file__).resolve().parents[2]
 TODAY = date.today()
 
 
@@ -279,6 +284,19 @@ def test_a_score_run_for_today_refreshes_stale_rows(force: Engine, client: TestC
     past = client.post("/scores/runs", json={"as_of": (TODAY - timedelta(days=3)).isoformat()})
     assert past.status_code == 202
     assert stale_ids(session.connection(), scorer, TODAY)  # a past day refreshes nothing
+
+
+def test_iomscore_rescore_stores_everyone(force: Engine, database_url: str, tmp_path: Path,
+                                          scorer: Scorer) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "MODEL_DIR": str(tmp_path / "m")}
+    done = subprocess.run([sys.executable, "-m", "service.cli", "rescore"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "people re-scored" in done.stderr
+    with Session(force) as check:
+        assert stale_ids(check.connection(), scorer, TODAY) == []
+        for row in check.exec(select(CurrentScore).limit(20)).all():
+            assert json.loads(row.body) == computed(check, scorer, row.person_id)
 
 
 @pytest.mark.postgres_only
