@@ -40,6 +40,7 @@ from models.base import utcnow
 from scoring.person import PersonRecord, person_scores
 from scoring.thr import rule_based_version
 from service.frames import CUSTODY, OFFENCES, PERSONS, ids_in, table_of
+from service.store.import_writes import begin_writing
 
 if TYPE_CHECKING:  # service.scorer refreshes these scores after a run for today
     from service.scorer import Scorer, SessionFactory
@@ -219,6 +220,9 @@ def refresh(sessions: SessionFactory, scorer: Scorer, *, today: date | None = No
     for start in range(0, len(ids), CHUNK):
         with sessions() as session:
             chunk = ids[start:start + CHUNK]
+            # On SQLite, take the writer's lock before reading: a read-then-write
+            # transaction fails if another writer commits in between.
+            begin_writing(session)
             done += store_scores(session.connection(), scorer, chunk, today)
             session.commit()
     log.info("current scores for %s: %s people re-scored in %.1f s", today, done,

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from models import CurrentScore, Offence, PersonScoreRead
+from models import CurrentScore, Offence, Person, PersonScoreRead
 from models.base import utcnow
 from scoring import score_people
 from service import current_scores
@@ -289,10 +289,13 @@ def test_a_score_run_for_today_refreshes_stale_rows(force: Engine, client: TestC
 def test_iomscore_rescore_stores_everyone(force: Engine, database_url: str, tmp_path: Path,
                                           scorer: Scorer) -> None:
     env = {**os.environ, "DATABASE_URL": database_url, "MODEL_DIR": str(tmp_path / "m")}
-    done = subprocess.run([sys.executable, "-m", "service.cli", "rescore"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300)
+    # Two processes, each storing its share of the people.
+    done = subprocess.run([sys.executable, "-m", "service.cli", "rescore", "--jobs", "2"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "people re-scored" in done.stderr
+    with Session(force) as check:
+        people = check.exec(select(func.count()).select_from(Person)).one()
+    assert f": {people} people re-scored" in done.stderr
     with Session(force) as check:
         assert stale_ids(check.connection(), scorer, TODAY) == []
         for row in check.exec(select(CurrentScore).limit(20)).all():
