@@ -34,7 +34,6 @@ from scoring import (
 )
 from scoring.artefacts import current_version
 from scoring.person import person_scores
-from service import current_scores
 from service.bulk import write_frame
 from service.errors import NotFound
 from service.frames import Filters, custody_frame, offences_frame, person_record, persons_frame
@@ -200,19 +199,6 @@ def execute_run(sessions: SessionFactory, run_id: int, scorer: Scorer) -> None:
     except Exception as exc:  # a failed run must say so rather than stay "running"
         log.exception("score run %s failed", run_id)
         _mark_failed(sessions, run_id, exc)
-        return
-    if as_of == date.today():
-        _refresh_current(sessions, scorer, as_of, area)
-
-
-def _refresh_current(sessions: SessionFactory, scorer: Scorer, today: date,
-                     area: str | None) -> None:
-    """After a run for today (done, so its status does not wait on this), bring the stored
-    current scores of its people that are missing or stale up to today."""
-    try:
-        current_scores.refresh(sessions, scorer, today=today, area=area)
-    except Exception:  # the run itself is done; stale rows are only computed on read
-        log.exception("refreshing current scores after a run for %s failed", today)
 
 
 def _mark_failed(sessions: SessionFactory, run_id: int, exc: Exception) -> None:

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,9 +29,9 @@ from service.current_scores import CURRENT, refresh, rescore, stale_ids
 from service.demo import generate_demo, load_demo
 from service.deps import catalogue_for
 from service.frames import OFFENCES, PERSONS, Filters, custody_frame, offences_frame, persons_frame
-from service.jobs import get_rescorer, get_run_scheduler, rescore_after
+from service.jobs import get_rescorer, rescore_after
 from service.main import app
-from service.scorer import Scorer, execute_run, get_scorer_for, person_score
+from service.scorer import Scorer, get_scorer_for, person_score
 from tests.factories import offence_body, person_body, pnc_id
 from tests.service.import_helpers import PERSON_HEADER, person_row, post, to_csv
 
@@ -240,16 +239,6 @@ def force(engine: Engine) -> Engine:
     return engine
 
 
-@pytest.fixture
-def inline_runs(session: Session) -> Iterator[None]:
-    def schedule(run_id: int, scorer: Scorer) -> None:
-        execute_run(lambda: nullcontext(session), run_id, scorer)
-
-    app.dependency_overrides[get_run_scheduler] = lambda: schedule
-    yield
-    app.dependency_overrides.pop(get_run_scheduler, None)
-
-
 def test_a_refresh_stores_the_computed_answer_for_a_whole_force(
         force: Engine, session: Session, scorer: Scorer) -> None:
     people = len(stale_ids(session.connection(), scorer, TODAY))
@@ -271,19 +260,6 @@ def test_a_refresh_stores_the_computed_answer_for_a_whole_force(
         assert (mine.risk, mine.rfg, mine.threat) == pytest.approx(
             (row.risk, row.rfg, row.threat), rel=1e-9, abs=1e-12)
         assert mine.band == row.band
-
-
-def test_a_score_run_for_today_refreshes_stale_rows(force: Engine, client: TestClient,
-                                                    session: Session, scorer: Scorer,
-                                                    inline_runs: None) -> None:
-    assert stale_ids(session.connection(), scorer, TODAY)
-    resp = client.post("/scores/runs", json={"area": "BRISTOL"})
-    assert resp.status_code == 202, resp.text
-    assert stale_ids(session.connection(), scorer, TODAY, area="BRISTOL") == []
-    assert stale_ids(session.connection(), scorer, TODAY)  # other areas: not this run's
-    past = client.post("/scores/runs", json={"as_of": (TODAY - timedelta(days=3)).isoformat()})
-    assert past.status_code == 202
-    assert stale_ids(session.connection(), scorer, TODAY)  # a past day refreshes nothing
 
 
 def test_iomscore_rescore_stores_everyone(force: Engine, database_url: str, tmp_path: Path,
