@@ -17,7 +17,7 @@ from sqlmodel import Session
 from models import AuditAction, AuditEvent
 from models.imports import ImportSummary
 from service.deps import SessionDep
-from service.security import CurrentPrincipal, Principal
+from service.security import Principal, authenticated
 
 AUDIT_EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 # Built once: a statement made per call is compiled (or its cache key built) per call.
@@ -60,10 +60,9 @@ class Auditor:
         return event
 
 
-async def get_auditor(request: Request, session: SessionDep,
-                      principal: CurrentPrincipal) -> Auditor:
+async def get_auditor(request: Request, session: SessionDep) -> Auditor:
     """An auditor bound to this request and caller (async: it only binds them, no I/O)."""
-    return Auditor(session=session, principal=principal, request=request)
+    return Auditor(session=session, principal=authenticated(request), request=request)
 
 
 AuditDep = Annotated[Auditor, Depends(get_auditor)]

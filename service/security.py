@@ -232,12 +232,29 @@ authenticate.checks_access = True  # type: ignore[attr-defined]
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
+def authenticated(request: Request) -> Principal:
+    """The principal `authenticate` found for this request; 401 where it has not run.
+
+    `authenticate` is the dependency of every API router (service/main.py), and FastAPI
+    solves a router's dependencies before a route's own, so it has run by the time a role
+    check or an auditor asks. They take its answer from the request rather than depending
+    on it again: FastAPI walks a dependency's whole tree (session, settings, both key
+    headers) at every place it is named, even when its value is cached.
+    """
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        raise Unauthenticated("send an API key as Authorization: Bearer <key> or X-API-Key",
+                              headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
 def require_roles(roles: frozenset[Role],
-                  what: str) -> Callable[[Principal], Awaitable[Principal]]:
+                  what: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency that admits only `roles` (403 otherwise)."""
 
     # async: a check of the principal in hand, no I/O, so no hand-off to a worker thread
-    async def check(principal: CurrentPrincipal) -> Principal:
+    async def check(request: Request) -> Principal:
+        principal = authenticated(request)
         if principal.role not in roles:
             log.warning("refused: role %s may not use %s", principal.role.value, what)
             raise Forbidden(f"role {principal.role.value} may not use {what}")
