@@ -41,12 +41,27 @@ class Auditor:
         record of who made it are one transaction: both are there or neither is. A
         consultation or refusal has nothing pending, so its event commits alone.
         """
+        event = self.values(action, person_ids=person_ids, justification=justification,
+                            export_id=export_id, status=status, detail=detail)
+        # One Core INSERT rather than the unit of work's flush of a new object: the same
+        # statement at a fraction of the Python (docs/benchmarks.md, "Under load"). The
+        # request's own pending changes are flushed by the commit, in the same transaction.
+        event["id"] = self.session.connection().execute(_INSERT_EVENT, event).scalar_one()
+        self.session.commit()
+        return event
+
+    def values(self, action: AuditAction, *, person_ids: Iterable[int | None] = (),
+               justification: str | None = None, export_id: str | None = None,
+               status: int = 200, detail: str | None = None) -> dict[str, Any]:
+        """An event's columns but its id, for this request and caller.
+
+        The row's values as they are, not an AuditEvent: building and dumping the table
+        model cost ten times the INSERT's own Python (docs/benchmarks.md, "The shared path
+        in one hop"). tests/service/test_security.py checks they name every column.
+        """
         route = self.request.scope.get("route")
         person = self.principal.subject is not None
-        # The row's values as they are, not an AuditEvent: building and dumping the table
-        # model cost ten times the INSERT's own Python (docs/benchmarks.md, "The shared
-        # path in one hop"). The columns are the model's (`test_audit_event_columns`).
-        event: dict[str, Any] = {
+        return {
             "at": utcnow(), "key_id": self.principal.key_id,
             "key_name": None if person else self.principal.name,
             "actor_subject": self.principal.subject,
@@ -58,12 +73,6 @@ class Auditor:
             "export_id": export_id, "justification": justification,
             "request_id": getattr(self.request.state, "request_id", None), "detail": detail,
         }
-        # One Core INSERT rather than the unit of work's flush of a new object: the same
-        # statement at a fraction of the Python (docs/benchmarks.md, "Under load"). The
-        # request's own pending changes are flushed by the commit, in the same transaction.
-        event["id"] = self.session.connection().execute(_INSERT_EVENT, event).scalar_one()
-        self.session.commit()
-        return event
 
 
 async def get_auditor(request: Request, session: SessionDep) -> Auditor:

@@ -14,7 +14,7 @@ from models import (
     PersonRead,
     PersonUpdate,
 )
-from service.access import require_area, visible_person, visible_person_row
+from service.access import consulted_person, require_area, visible_person, visible_person_row
 from service.audit import AuditDep, changed_fields
 from service.consultation import Consultation, ConsultationDep
 from service.deps import (
@@ -81,8 +81,8 @@ async def get_person(person_id: IdPath, consultation: ConsultationDep,
 
 
 def _consult_person(consultation: Consultation, person_id: int) -> PersonRead:
-    person = visible_person_row(consultation.session, consultation.audit, person_id)
-    consultation.record([person_id])
+    person = consulted_person(consultation.session, consultation.audit, person_id,
+                              justification=consultation.justification)
     return PersonRead.model_validate(person)
 
 
