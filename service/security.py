@@ -198,8 +198,8 @@ async def authenticate(
     API_KEY_CACHE_SECONDS is checked without I/O, and only a read of the key table, an
     identity provider's token or a failure goes to a worker thread (a hand-off per request
     cost under load: docs/benchmarks.md, "Under load"). It depends on as little as it can:
-    FastAPI walks its dependencies again wherever a route asks for the principal (the role
-    check, the auditor), so the throttle is bound here, on a failure, not depended on.
+    FastAPI walks a dependency's whole tree wherever it is named (`CurrentPrincipal`), so
+    the throttle is bound here, on a failure, rather than depended on.
     """
     raw = bearer.credentials if bearer is not None else x_api_key
     principal = None
