@@ -7,7 +7,7 @@ touched, the justification given, and any export's id. A write's event commits t
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from pydantic import BaseModel
@@ -15,9 +15,10 @@ from sqlalchemy import Table, insert
 from sqlmodel import Session
 
 from models import AuditAction, AuditEvent
+from models.base import utcnow
 from models.imports import ImportSummary
 from service.deps import SessionDep
-from service.security import CurrentPrincipal, Principal
+from service.security import Principal, authenticated
 
 AUDIT_EVENTS: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 # Built once: a statement made per call is compiled (or its cache key built) per call.
@@ -32,38 +33,51 @@ class Auditor:
 
     def record(self, action: AuditAction, *, person_ids: Iterable[int | None] = (),
                justification: str | None = None, export_id: str | None = None,
-               status: int = 200, detail: str | None = None) -> AuditEvent:
-        """Write one audit event and commit it with the request's pending writes.
+               status: int = 200, detail: str | None = None) -> dict[str, Any]:
+        """Write one audit event and commit it with the request's pending writes; the
+        event's columns, its id among them.
 
         Stores flush a change and leave the commit to its audit event, so a change and the
         record of who made it are one transaction: both are there or neither is. A
         consultation or refusal has nothing pending, so its event commits alone.
         """
-        route = self.request.scope.get("route")
-        person = self.principal.subject is not None
-        event = AuditEvent(
-            key_id=self.principal.key_id, key_name=None if person else self.principal.name,
-            actor_subject=self.principal.subject,
-            actor_name=self.principal.name if person else None,
-            role=self.principal.role.value, action=action, method=self.request.method,
-            route=getattr(route, "path", self.request.url.path), status=status,
-            person_ids=sorted({p for p in person_ids if p is not None}),
-            export_id=export_id, justification=justification,
-            request_id=getattr(self.request.state, "request_id", None), detail=detail,
-        )
+        event = self.values(action, person_ids=person_ids, justification=justification,
+                            export_id=export_id, status=status, detail=detail)
         # One Core INSERT rather than the unit of work's flush of a new object: the same
         # statement at a fraction of the Python (docs/benchmarks.md, "Under load"). The
         # request's own pending changes are flushed by the commit, in the same transaction.
-        event.id = self.session.execute(_INSERT_EVENT,
-                                        event.model_dump(exclude={"id"})).scalar_one()
+        event["id"] = self.session.connection().execute(_INSERT_EVENT, event).scalar_one()
         self.session.commit()
         return event
 
+    def values(self, action: AuditAction, *, person_ids: Iterable[int | None] = (),
+               justification: str | None = None, export_id: str | None = None,
+               status: int = 200, detail: str | None = None) -> dict[str, Any]:
+        """An event's columns but its id, for this request and caller.
 
-async def get_auditor(request: Request, session: SessionDep,
-                      principal: CurrentPrincipal) -> Auditor:
+        The row's values as they are, not an AuditEvent: building and dumping the table
+        model cost ten times the INSERT's own Python (docs/benchmarks.md, "The shared path
+        in one hop"). tests/service/test_security.py checks they name every column.
+        """
+        route = self.request.scope.get("route")
+        person = self.principal.subject is not None
+        return {
+            "at": utcnow(), "key_id": self.principal.key_id,
+            "key_name": None if person else self.principal.name,
+            "actor_subject": self.principal.subject,
+            "actor_name": self.principal.name if person else None,
+            "role": self.principal.role.value, "action": action,
+            "method": self.request.method,
+            "route": getattr(route, "path", None) or self.request.url.path,
+            "status": status, "person_ids": sorted({p for p in person_ids if p is not None}),
+            "export_id": export_id, "justification": justification,
+            "request_id": getattr(self.request.state, "request_id", None), "detail": detail,
+        }
+
+
+async def get_auditor(request: Request, session: SessionDep) -> Auditor:
     """An auditor bound to this request and caller (async: it only binds them, no I/O)."""
-    return Auditor(session=session, principal=principal, request=request)
+    return Auditor(session=session, principal=authenticated(request), request=request)
 
 
 AuditDep = Annotated[Auditor, Depends(get_auditor)]

@@ -3,8 +3,8 @@ change it, so a read of today's score is a lookup rather than a computation.
 
 A row (`models.CurrentScore`) is valid for its day and its rules, catalogue and model
 versions only: at midnight, or once a model is promoted or rolled back, every row is stale
-and readers compute as before until `iomscore rescore` (a nightly job) or a score run
-for today refreshes them. A past `as_of` and `knowledge=as_recorded` always compute.
+and readers compute as before until `iomscore rescore` (a nightly job) refreshes them.
+A past `as_of` and `knowledge=as_recorded` always compute.
 
 Every write that changes what a score depends on (a person's dates of birth or death,
 their offences, their custody) calls `rescore` in its own transaction, after its rows are
@@ -31,18 +31,18 @@ from datetime import date, datetime
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, delete, or_, select
+from sqlalchemy import Connection, RowMapping, and_, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from models import CurrentScore, Person, PersonScoreRead
+from models import CurrentScore, PersonScoreRead
 from models.base import utcnow
 from scoring.person import PersonRecord, person_scores
 from scoring.thr import rule_based_version
 from service.frames import CUSTODY, OFFENCES, PERSONS, ids_in, table_of
 from service.store.import_writes import begin_writing
 
-if TYPE_CHECKING:  # service.scorer refreshes these scores after a run for today
+if TYPE_CHECKING:  # only for annotations: the scorer is handed in
     from service.scorer import Scorer, SessionFactory
 
 log = logging.getLogger(__name__)
@@ -71,16 +71,16 @@ def valid_row(scorer: Scorer, today: date) -> Any:
                 c.catalogue_version == catalogue, c.model_version == model)
 
 
-def person_with_stored(session: Session, person_id: int, scorer: Scorer,
-                       today: date) -> tuple[Person | None, str | None]:
+def person_with_stored(conn: Connection, person_id: int, scorer: Scorer,
+                       today: date) -> tuple[RowMapping | None, str | None]:
     """The person row and, if valid today, their stored answer (JSON text), in one
     statement."""
-    query = (select(Person, CURRENT.c.body)
-             .outerjoin(CURRENT, and_(CURRENT.c.person_id == Person.id,
+    query = (select(PERSONS, CURRENT.c.body.label("stored_body"))
+             .outerjoin(CURRENT, and_(CURRENT.c.person_id == PERSONS.c.id,
                                       valid_row(scorer, today)))
-             .where(Person.id == person_id))  # type: ignore[arg-type]
-    row = session.execute(query).first()
-    return (None, None) if row is None else (row[0], row[1])
+             .where(PERSONS.c.id == person_id))
+    row = conn.execute(query).mappings().first()
+    return (None, None) if row is None else (row, row["stored_body"])
 
 
 def rescore(session: Session, scorer: Scorer, person_ids: Iterable[int | None], *,

@@ -69,8 +69,7 @@ def create_app() -> FastAPI:
     # Added last, so it wraps everything: even a 413 gets a request id and a log line.
     app.add_middleware(RequestContext)
     app.include_router(health.router)
-    app.include_router(console_router)  # the web console signs in by its own session cookie
-    # Every other router requires an API key: a new route is protected unless it is
+    # Every API router requires an API key: a new route is protected unless it is
     # deliberately mounted beside /health.
     for router in (
         reference.router,
@@ -89,6 +88,10 @@ def create_app() -> FastAPI:
     ):
         app.include_router(router, dependencies=[Depends(authenticate)],
                            responses=responses(400, 401, 429, 500, 503))
+    # The web console signs in by its own session cookie. Mounted after the API: a request
+    # is matched against the routes in order, and the console's twenty were tried first
+    # on every API request (docs/benchmarks.md, "The shared path in one hop").
+    app.include_router(console_router)
     install_openapi(app)
     install_docs(app)
     return app

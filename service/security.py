@@ -24,7 +24,7 @@ from service.config import Settings
 from service.deps import SessionDep, SettingsDep
 from service.errors import DomainError
 from service.oidc import SignInFailed, provider_for
-from service.throttle import ThrottleDep, check_failure
+from service.throttle import check_failure, throttle_for
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,6 @@ async def authenticate(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    throttle: ThrottleDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
     x_api_key: Annotated[str | None, Depends(_api_key_header)] = None,
 ) -> Principal:
@@ -198,7 +197,9 @@ async def authenticate(
     It runs on the event loop: a key whose row this worker read within
     API_KEY_CACHE_SECONDS is checked without I/O, and only a read of the key table, an
     identity provider's token or a failure goes to a worker thread (a hand-off per request
-    cost under load: docs/benchmarks.md, "Under load").
+    cost under load: docs/benchmarks.md, "Under load"). It depends on as little as it can:
+    FastAPI walks a dependency's whole tree wherever it is named (`CurrentPrincipal`), so
+    the throttle is bound here, on a failure, rather than depended on.
     """
     raw = bearer.credentials if bearer is not None else x_api_key
     principal = None
@@ -209,7 +210,7 @@ async def authenticate(
                 _principal_from_store, session, settings, raw, bearer is not None)
     if principal is None:
         # Only failures are counted: a request with a good key writes nothing here.
-        await run_in_threadpool(check_failure, throttle, request)
+        await run_in_threadpool(check_failure, throttle_for(session, settings), request)
         if not raw:
             raise Unauthenticated("send an API key as Authorization: Bearer <key> or "
                                   "X-API-Key", headers={"WWW-Authenticate": "Bearer"})
@@ -231,12 +232,29 @@ authenticate.checks_access = True  # type: ignore[attr-defined]
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
+def authenticated(request: Request) -> Principal:
+    """The principal `authenticate` found for this request; 401 where it has not run.
+
+    `authenticate` is the dependency of every API router (service/main.py), and FastAPI
+    solves a router's dependencies before a route's own, so it has run by the time a role
+    check or an auditor asks. They take its answer from the request rather than depending
+    on it again: FastAPI walks a dependency's whole tree (session, settings, both key
+    headers) at every place it is named, even when its value is cached.
+    """
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        raise Unauthenticated("send an API key as Authorization: Bearer <key> or X-API-Key",
+                              headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
 def require_roles(roles: frozenset[Role],
-                  what: str) -> Callable[[Principal], Awaitable[Principal]]:
+                  what: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency that admits only `roles` (403 otherwise)."""
 
     # async: a check of the principal in hand, no I/O, so no hand-off to a worker thread
-    async def check(principal: CurrentPrincipal) -> Principal:
+    async def check(request: Request) -> Principal:
+        principal = authenticated(request)
         if principal.role not in roles:
             log.warning("refused: role %s may not use %s", principal.role.value, what)
             raise Forbidden(f"role {principal.role.value} may not use {what}")
@@ -268,11 +286,12 @@ require_force_admin.checks_access = True  # type: ignore[attr-defined]
 ForceAdmin = Annotated[Principal, Depends(require_force_admin)]
 
 
-async def get_justification(
-    x_justification: Annotated[str, Header(
-        description="Why this person-level data is needed (recorded in the audit trail)",
-        min_length=1, max_length=1000, pattern=r"\S")],
-) -> str:
+JustificationHeader = Annotated[str, Header(
+    description="Why this person-level data is needed (recorded in the audit trail)",
+    min_length=1, max_length=1000, pattern=r"\S")]
+
+
+async def get_justification(x_justification: JustificationHeader) -> str:
     """The caller's stated justification, required on person-level reads and exports."""
     return x_justification.strip()
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, delete, select
 
 from models import ThrottleCount
+from service.config import Settings
 from service.deps import SessionDep, SettingsDep
 from service.errors import DomainError
 
@@ -120,12 +121,16 @@ class Throttle:
                                                  ThrottleCount.window_start == window)).one())
 
 
-async def get_throttle(session: SessionDep, settings: SettingsDep) -> Throttle:
-    """The throttle, counting where the settings say (async: binding it does no I/O, and
-    a sync dependency is a thread hand-off on every request)."""
+def throttle_for(session: Session, settings: Settings) -> Throttle:
+    """The throttle, counting where the settings say (binding it does no I/O)."""
     return Throttle(session=session, max_failures=settings.throttle_max_failures,
                     window_seconds=settings.throttle_window_seconds,
                     redis_url=settings.redis_url)
+
+
+async def get_throttle(session: SessionDep, settings: SettingsDep) -> Throttle:
+    """The throttle, as a dependency (async: a sync one is a thread hand-off)."""
+    return throttle_for(session, settings)
 
 
 ThrottleDep = Annotated[Throttle, Depends(get_throttle)]

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from models import (
     AuditAction,
@@ -19,6 +20,7 @@ from models import (
 from models.base import IsoDate
 from service.access import require_area, visible_person
 from service.audit import AuditDep, Auditor
+from service.consultation import Consultation, ConsultationDep
 from service.deps import (
     DeletionDep,
     IdPath,
@@ -92,14 +94,17 @@ def _visible_referral(session: SessionDep, audit: Auditor, referral_id: int) -> 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralRead,
             responses=responses(403, 404, 422))
-def get_referral(_: PersonLevel, referral_id: IdPath, session: SessionDep,
-                 justification: Justification, audit: AuditDep,
-                 response: Response) -> ReferralRead:
+async def get_referral(consultation: ConsultationDep, referral_id: IdPath,
+                       response: Response) -> ReferralRead:
     """One referral, with its ETag (send it as If-Match to withdraw it)."""
-    referral = _visible_referral(session, audit, referral_id)
-    audit.record(AuditAction.consultation, person_ids=[referral.person_id],
-                 justification=justification, detail=f"referral {referral_id}")
+    referral = await run_in_threadpool(_consult_referral, consultation, referral_id)
     response.headers["ETag"] = etag(referral.version)
+    return referral
+
+
+def _consult_referral(consultation: Consultation, referral_id: int) -> ReferralRead:
+    referral = _visible_referral(consultation.session, consultation.audit, referral_id)
+    consultation.record([referral.person_id], detail=f"referral {referral_id}")
     return store.referral_read(referral)
 
 

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from models import AuditAction, MembershipCreate, MembershipRead, MembershipUpdate, Page
 from models.enums import Cohort
@@ -12,6 +13,7 @@ from service.access import (
     visible_person,
 )
 from service.audit import AuditDep, changed_fields
+from service.consultation import Consultation, ConsultationDep
 from service.deps import DeletionDep, IdPath, IdQuery, IfMatchDep, PagingDep, SessionDep, etag
 from service.errors import responses
 from service.security import Admin, Justification, PersonLevel
@@ -63,14 +65,17 @@ def list_memberships(
 
 @router.get("/{membership_id}", response_model=MembershipRead,
             responses=responses(403, 404, 422))
-def get_membership(membership_id: IdPath, session: SessionDep, _: PersonLevel,
-                   justification: Justification, audit: AuditDep,
-                   response: Response) -> MembershipRead:
+async def get_membership(membership_id: IdPath, consultation: ConsultationDep,
+                         response: Response) -> MembershipRead:
     """One membership, with its ETag."""
-    membership = visible_membership(session, audit, membership_id)
-    audit.record(AuditAction.consultation, person_ids=[membership.person_id],
-                 justification=justification, detail=f"membership {membership_id}")
+    membership = await run_in_threadpool(_consult_membership, consultation, membership_id)
     response.headers["ETag"] = etag(membership.version)
+    return membership
+
+
+def _consult_membership(consultation: Consultation, membership_id: int) -> MembershipRead:
+    membership = visible_membership(consultation.session, consultation.audit, membership_id)
+    consultation.record([membership.person_id], detail=f"membership {membership_id}")
     return MembershipRead.model_validate(membership)
 
 

@@ -87,7 +87,7 @@ def train_model(_: ForceAdmin, session: SessionDep, scorer: ScorerDep, settings:
                                 "current only if it passes the gate")
     assert job.id is not None
     schedule(job.id, scorer, settings.model_dir,
-             {name: getattr(event, name) for name in REQUESTER_FIELDS})
+             {name: event[name] for name in REQUESTER_FIELDS})
     response.headers["Location"] = f"/model/train/{job.id}"
     return TrainingJobRead.model_validate(job)
 

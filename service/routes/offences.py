@@ -2,6 +2,7 @@
 re-scores the person's stored current score in its transaction."""
 
 from fastapi import APIRouter, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from models import (
     AuditAction,
@@ -13,8 +14,9 @@ from models import (
     OffenceUpdate,
     Page,
 )
-from service.access import visible_person
+from service.access import visible_person, visible_person_row
 from service.audit import AuditDep, changed_fields
+from service.consultation import Consultation, ConsultationDep
 from service.current_scores import rescore
 from service.deps import (
     CatalogueDep,
@@ -69,16 +71,20 @@ def list_offences(_: PersonLevel, person_id: IdPath, session: SessionDep, paging
 
 @router.get("/offences/{offence_id}", response_model=OffenceRead,
             responses=responses(403, 404, 422))
-def get_offence(_: PersonLevel, person_id: IdPath, offence_id: IdPath, session: SessionDep,
-                justification: Justification, audit: AuditDep,
-                response: Response) -> OffenceRead:
+async def get_offence(consultation: ConsultationDep, person_id: IdPath, offence_id: IdPath,
+                      response: Response) -> OffenceRead:
     """One offence, with its ETag (send it as If-Match to correct it)."""
-    visible_person(session, audit, person_id)
-    offence = offence_store.get_offence(session=session, person_id=person_id,
-                                        offence_id=offence_id)
-    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
-                 detail=f"offence {offence_id}")
+    offence = await run_in_threadpool(_consult_offence, consultation, person_id, offence_id)
     response.headers["ETag"] = etag(offence.version)
+    return offence
+
+
+def _consult_offence(consultation: Consultation, person_id: int,
+                     offence_id: int) -> OffenceRead:
+    visible_person_row(consultation.session, consultation.audit, person_id)
+    offence = offence_store.get_offence(session=consultation.session, person_id=person_id,
+                                        offence_id=offence_id)
+    consultation.record([person_id], detail=f"offence {offence_id}")
     return OffenceRead.model_validate(offence)
 
 
@@ -150,16 +156,20 @@ def list_custody(_: PersonLevel, person_id: IdPath, session: SessionDep, paging:
 
 @router.get("/custody/{custody_id}", response_model=CustodyRead,
             responses=responses(403, 404, 422))
-def get_custody(_: PersonLevel, person_id: IdPath, custody_id: IdPath, session: SessionDep,
-                justification: Justification, audit: AuditDep,
-                response: Response) -> CustodyRead:
+async def get_custody(consultation: ConsultationDep, person_id: IdPath, custody_id: IdPath,
+                      response: Response) -> CustodyRead:
     """One custody spell, with its ETag (send it as If-Match to record the release)."""
-    visible_person(session, audit, person_id)
-    spell = custody_store.get_custody(session=session, person_id=person_id,
-                                      custody_id=custody_id)
-    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
-                 detail=f"custody {custody_id}")
+    spell = await run_in_threadpool(_consult_custody, consultation, person_id, custody_id)
     response.headers["ETag"] = etag(spell.version)
+    return spell
+
+
+def _consult_custody(consultation: Consultation, person_id: int,
+                     custody_id: int) -> CustodyRead:
+    visible_person_row(consultation.session, consultation.audit, person_id)
+    spell = custody_store.get_custody(session=consultation.session, person_id=person_id,
+                                      custody_id=custody_id)
+    consultation.record([person_id], detail=f"custody {custody_id}")
     return CustodyRead.model_validate(spell)
 
 

@@ -3,13 +3,22 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 
-from models import AuditAction, Page, PersonAreaRead, PersonCreate, PersonRead, PersonUpdate
-from service.access import require_area, visible_person
+from models import (
+    AuditAction,
+    Page,
+    Person,
+    PersonAreaRead,
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+)
+from service.access import consulted_person, require_area, visible_person, visible_person_row
 from service.audit import AuditDep, changed_fields
+from service.consultation import Consultation, ConsultationDep
 from service.current_scores import rescore
 from service.deps import (
-    ConsultationSessionDep,
     DeletionDep,
     IdPath,
     IfMatchDep,
@@ -66,13 +75,17 @@ def list_persons(
 
 
 @router.get("/{person_id}", response_model=PersonRead, responses=responses(403, 404, 422))
-def get_person(person_id: IdPath, session: ConsultationSessionDep, _: PersonLevel,
-               justification: Justification, audit: AuditDep,
-               response: Response) -> PersonRead:
+async def get_person(person_id: IdPath, consultation: ConsultationDep,
+                     response: Response) -> PersonRead:
     """One person, with an ETag for later updates."""
-    person = visible_person(session, audit, person_id)
-    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification)
+    person = await run_in_threadpool(_consult_person, consultation, person_id)
     response.headers["ETag"] = etag(person.version)
+    return person
+
+
+def _consult_person(consultation: Consultation, person_id: int) -> PersonRead:
+    person = consulted_person(consultation.session, consultation.audit, person_id,
+                              justification=consultation.justification)
     return PersonRead.model_validate(person)
 
 
@@ -97,14 +110,17 @@ def update_person(person_id: IdPath, changes: PersonUpdate, session: SessionDep,
 
 @router.get("/{person_id}/areas", response_model=list[PersonAreaRead],
             responses=responses(403, 404, 422))
-def list_areas_lived_in(_: PersonLevel, person_id: IdPath, session: ConsultationSessionDep,
-                        justification: Justification, audit: AuditDep) -> list[PersonAreaRead]:
+async def list_areas_lived_in(consultation: ConsultationDep,
+                              person_id: IdPath) -> list[PersonAreaRead]:
     """Every area the person has lived in, with dates, oldest first; the last is the current
     home area. Shortlists as of a day use the area of that day."""
-    person = visible_person(session, audit, person_id)
-    history = area_store.area_history(session, person)
-    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
-                 detail="areas")
+    return await run_in_threadpool(_consult_areas, consultation, person_id)
+
+
+def _consult_areas(consultation: Consultation, person_id: int) -> list[PersonAreaRead]:
+    row = visible_person_row(consultation.session, consultation.audit, person_id)
+    history = area_store.area_history(consultation.session, Person.model_validate(row))
+    consultation.record([person_id], detail="areas")
     return history
 
 

@@ -4,9 +4,11 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from models import (
     AuditAction,
+    Person,
     PersonScoreRead,
     ScoreRun,
     ScoreRunCreate,
@@ -16,11 +18,11 @@ from models import (
 from models.base import IsoDate
 from models.enums import Knowledge, ScoreColumn
 from models.score import ScoreSnapshotPage
-from service.access import require_area_visible, seen_person, visible_person
+from service.access import require_area_visible, seen_person_row, visible_person_row
 from service.audit import AuditDep
+from service.consultation import Consultation, ConsultationDep
 from service.current_scores import person_with_stored
 from service.deps import (
-    ConsultationSessionDep,
     IdPath,
     PagingDep,
     ScorerDep,
@@ -29,7 +31,7 @@ from service.deps import (
 )
 from service.errors import NotFound, responses
 from service.jobs import RunSchedulerDep
-from service.scorer import person_score
+from service.scorer import Scorer, person_score
 from service.security import BatchRunner, CurrentPrincipal, Justification, PersonLevel
 from service.store import scores as store
 from service.store.common import get_or_404
@@ -39,33 +41,37 @@ router = APIRouter(tags=["scores"])
 
 @router.get("/persons/{person_id}/score", response_model=PersonScoreRead,
             responses=responses(403, 404, 422))
-def get_person_score(
-    _: PersonLevel, person_id: IdPath, session: ConsultationSessionDep, scorer: ScorerDep,
-    justification: Justification, audit: AuditDep,
+async def get_person_score(
+    consultation: ConsultationDep, person_id: IdPath, scorer: ScorerDep,
     as_of: Annotated[IsoDate | None, Query(description="Default: today")] = None,
     knowledge: Annotated[Knowledge, Query(
         description="current: all known now about that date; as_recorded: only what had "
                     "been recorded by the end of as_of")] = Knowledge.current,
 ) -> dict[str, Any] | Response:
     """RFG, THR and band as of a date, with the factors that made them (decision support)."""
+    return await run_in_threadpool(_consult_score, consultation, person_id, scorer,
+                                   as_of, knowledge == Knowledge.as_recorded)
+
+
+def _consult_score(consultation: Consultation, person_id: int, scorer: Scorer,
+                   as_of: date | None, as_recorded: bool) -> dict[str, Any] | Response:
+    session = consultation.session
     today = date.today()
     day = as_of or today
-    current = day == today and knowledge == Knowledge.current
-    if current:
+    stored = None
+    if day == today and not as_recorded:
         # Today's score as the last write about them stored it, read with the person row.
-        found, stored = person_with_stored(session, person_id, scorer, today)
-        person = seen_person(audit, found, person_id)
+        found, stored = person_with_stored(session.connection(), person_id, scorer, today)
+        row = seen_person_row(consultation.audit, found, person_id)
     else:
-        person, stored = visible_person(session, audit, person_id), None
+        row = visible_person_row(session, consultation.audit, person_id)
     result: dict[str, Any] | Response
     if stored is not None:
         result = Response(content=stored, media_type="application/json")
     else:
         result = person_score(session=session, person_id=person_id, as_of=day, scorer=scorer,
-                              as_recorded=knowledge == Knowledge.as_recorded,
-                              person=person)
-    audit.record(AuditAction.consultation, person_ids=[person_id], justification=justification,
-                 detail=f"score as of {day}")
+                              as_recorded=as_recorded, person=Person.model_validate(row))
+    consultation.record([person_id], detail=f"score as of {day}")
     return result
 
 

@@ -23,9 +23,9 @@ from models import (
 )
 from scoring.artefacts import promote, save_model
 from scoring.thr import ThreatModel
-from service.config import Settings, get_settings
+from service.config import Settings
 from service.console.session import COOKIE_NAME
-from service.deps import get_scorer
+from service.deps import current_settings, get_scorer
 from service.main import app
 from service.store.keys import create_key, revoke_key
 from tests.console.conftest import SignIn, state_purpose
@@ -452,11 +452,11 @@ def test_model_page_compares_and_lists_candidates_with_the_gates_verdict(
     save_model(_fake_model("threat-20261202T000000Z-bbbbbbbb", passed=False, auc=0.705),
                folder, make_current=False)
     settings = Settings(model_dir=folder)
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     try:
         page = console("analyst").get("/console/model")
     finally:
-        app.dependency_overrides.pop(get_settings)
+        app.dependency_overrides.pop(current_settings)
     assert page.status_code == 200, page.text
     assert 'id="comparison"' in page.text and "Baseline (age, prior offences)" in page.text
     assert fields(page.text)["model_version"] == "threat-20261201T000000Z-aaaaaaaa"
@@ -481,11 +481,11 @@ def test_model_page_shows_the_external_evaluation_beside_the_back_test(
                  version: {"version": version, "auc": 0.64, "ece": 0.13, **figures}}))
     session.commit()
     settings = Settings(model_dir=folder)
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     try:
         page = client.get("/console/model")
     finally:
-        app.dependency_overrides.pop(get_settings)
+        app.dependency_overrides.pop(current_settings)
     assert page.status_code == 200, page.text
     assert 'id="external"' in page.text and "118 of 120 cohort rows" in page.text
     assert f'data-version="{fallback}"' in page.text and "0.640" in page.text

@@ -28,8 +28,9 @@ from sqlmodel import Session, select
 
 from models import AuditEvent, CohortMembership, ConsoleSession, Person, SignInAttempt
 from models.base import utcnow
-from service.config import Settings, get_settings
+from service.config import Settings
 from service.console.session import COOKIE_NAME
+from service.deps import current_settings
 from service.main import app
 from service.oidc import OidcProvider, SignInFailed, provider_for
 from service.store import sessions as session_store
@@ -61,9 +62,9 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
 def sso(provider: Provider, app_on_test_session: None, demo: Any) -> Iterator[Settings]:
     """The app configured for the provider (settings overridden for this test)."""
     settings = Settings(**provider.settings())
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     yield settings
-    app.dependency_overrides.pop(get_settings, None)
+    app.dependency_overrides.pop(current_settings, None)
 
 
 def browser() -> TestClient:
@@ -251,7 +252,7 @@ def test_sessions_end_when_idle_at_their_lifetime_and_when_revoked(
 
 def test_key_sign_in_can_be_turned_off(sso: Settings, provider: Provider,
                                        make_key: Any) -> None:
-    app.dependency_overrides[get_settings] = lambda: Settings(
+    app.dependency_overrides[current_settings] = lambda: Settings(
         **provider.settings(console_key_signin=False))
     client = browser()
     page = client.get("/console/sign-in")
@@ -263,8 +264,8 @@ def test_key_sign_in_can_be_turned_off(sso: Settings, provider: Provider,
 
 def test_repeated_401s_from_one_address_get_429_with_retry_after(
         app_on_test_session: None) -> None:
-    app.dependency_overrides[get_settings] = lambda: Settings(throttle_max_failures=3,
-                                                              throttle_window_seconds=60)
+    app.dependency_overrides[current_settings] = lambda: Settings(throttle_max_failures=3,
+                                                                  throttle_window_seconds=60)
     try:
         client = TestClient(app)
         codes = [client.get("/persons", headers={"Authorization": "Bearer iom_x_guess"})
@@ -276,7 +277,7 @@ def test_repeated_401s_from_one_address_get_429_with_retry_after(
         blocked = console.post("/console/sign-in", data={"api_key": "iom_x_guess"})
         assert blocked.status_code == 429 and "retry-after" in blocked.headers
     finally:
-        app.dependency_overrides.pop(get_settings, None)
+        app.dependency_overrides.pop(current_settings, None)
 
 
 def _redis_up() -> bool:
@@ -317,14 +318,14 @@ def test_outside_development_a_default_secret_is_refused() -> None:
 
 
 def test_an_unreachable_counter_store_leaves_the_401(app_on_test_session: None) -> None:
-    app.dependency_overrides[get_settings] = lambda: Settings(
+    app.dependency_overrides[current_settings] = lambda: Settings(
         throttle_max_failures=1, redis_url="redis://127.0.0.1:9/0")  # nothing listens on 9
     try:
         client = TestClient(app)
         codes = [client.get("/persons").status_code for _ in range(3)]
         assert codes == [401, 401, 401]
     finally:
-        app.dependency_overrides.pop(get_settings, None)
+        app.dependency_overrides.pop(current_settings, None)
 
 
 def test_sessions_ended_long_ago_are_deleted_at_a_later_sign_in(sso: Settings,

@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from service.config import Settings, get_settings
+from service.config import Settings
 from service.demo import generate_demo, load_demo
+from service.deps import current_settings
 from service.jobs import get_training_scheduler
 from service.main import app
 from service.scorer import Scorer, forget_loaded_scorers
@@ -23,10 +24,10 @@ from tests.conftest import KeyMaker
 def model_dir(tmp_path: Path) -> Iterator[Path]:
     """A fresh model folder the app uses for this test (no trained model yet)."""
     settings = Settings(model_dir=tmp_path / "models")
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     forget_loaded_scorers()
     yield settings.model_dir
-    app.dependency_overrides.pop(get_settings, None)
+    app.dependency_overrides.pop(current_settings, None)
     forget_loaded_scorers()
 
 

@@ -33,8 +33,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models import Role
-from service.config import Settings, get_settings
+from service.config import Settings
 from service.db import get_session
+from service.deps import current_settings
 from service.jobs import get_run_scheduler, get_training_scheduler
 from service.main import app
 from service.scorer import forget_loaded_scorers
@@ -86,13 +87,13 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     # back, so on a slow run the register's sessions would otherwise idle out part-way.
     chosen = Settings(model_dir=tmp_path_factory.mktemp("models"), session_idle_minutes=8 * 60,
                       session_max_hours=8)
-    app.dependency_overrides[get_settings] = lambda: chosen
+    app.dependency_overrides[current_settings] = lambda: chosen
     # Background work (score runs, training) is not what this module checks.
     app.dependency_overrides[get_run_scheduler] = lambda: lambda *a: None
     app.dependency_overrides[get_training_scheduler] = lambda: lambda *a: None
     forget_loaded_scorers()
     yield chosen
-    for dep in (get_settings, get_run_scheduler, get_training_scheduler):
+    for dep in (current_settings, get_run_scheduler, get_training_scheduler):
         app.dependency_overrides.pop(dep, None)
     forget_loaded_scorers()
 

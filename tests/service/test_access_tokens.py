@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from models import AuditEvent
-from service.config import Settings, get_settings
+from service.config import Settings
+from service.deps import current_settings
 from service.main import app
 from service.oidc import SignInFailed, provider_for
 from tests.factories import person_body
@@ -89,9 +90,9 @@ def settings(node_provider: NodeProvider, tmp_path: Path,
     mapping.write_text(MAPPING)
     configured = Settings(oidc_issuer=node_provider.issuer, oidc_client_id="iomscore-console",
                           oidc_mapping_path=mapping, oidc_api_audience=AUDIENCE)
-    app.dependency_overrides[get_settings] = lambda: configured
+    app.dependency_overrides[current_settings] = lambda: configured
     yield configured
-    app.dependency_overrides.pop(get_settings, None)
+    app.dependency_overrides.pop(current_settings, None)
 
 
 def call(token: str) -> dict[str, str]:
@@ -137,7 +138,7 @@ def test_bad_access_tokens_are_refused(settings: Settings, node_provider: NodePr
     with pytest.raises(SignInFailed, match="exp"):
         provider.validate_access_token(good, now=int(time.time()) + 3600)
     # Without OIDC_API_AUDIENCE the API takes keys only.
-    app.dependency_overrides[get_settings] = lambda: Settings(
+    app.dependency_overrides[current_settings] = lambda: Settings(
         oidc_issuer=settings.oidc_issuer, oidc_client_id="iomscore-console",
         oidc_mapping_path=settings.oidc_mapping_path)
     assert client.get("/areas", headers=call(good)).status_code == 401

@@ -24,10 +24,9 @@ from models import CurrentScore, Offence, Person, PersonScoreRead
 from models.base import utcnow
 from scoring import score_people
 from service import current_scores
-from service.config import get_settings
 from service.current_scores import CURRENT, refresh, rescore, stale_ids
 from service.demo import generate_demo, load_demo
-from service.deps import catalogue_for
+from service.deps import catalogue_for, current_settings
 from service.frames import OFFENCES, PERSONS, Filters, custody_frame, offences_frame, persons_frame
 from service.jobs import get_rescorer, rescore_after
 from service.main import app
@@ -43,7 +42,7 @@ TODAY = date.today()
 @pytest.fixture
 def scorer(model_dir: Any) -> Scorer:
     """The scorer the app uses in this test (rule-based: a fresh, empty model folder)."""
-    settings = app.dependency_overrides[get_settings]()
+    settings = app.dependency_overrides[current_settings]()
     return get_scorer_for(catalogue_for(settings), settings.scoring_config_path,
                           settings.model_dir)
 

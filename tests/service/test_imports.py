@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from models import Offence, Person
 from models.imports import ImportSummary
 from service.config import get_settings
-from service.deps import catalogue_for
+from service.deps import catalogue_for, current_settings
 from service.main import app
 from service.store import imports as store
 from tests.factories import pnc_id
@@ -317,7 +317,7 @@ def test_nul_characters_and_out_of_range_ids_are_422_not_database_errors(
 
 
 def test_row_cap_is_413(client: TestClient) -> None:
-    app.dependency_overrides[get_settings] = lambda: get_settings().model_copy(
+    app.dependency_overrides[current_settings] = lambda: get_settings().model_copy(
         update={"max_import_rows": 2})
     rows = [person_row(pnc_id()) for _ in range(3)]
     resp = post(client, "persons", to_csv(PERSON_HEADER, rows))

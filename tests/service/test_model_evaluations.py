@@ -56,9 +56,9 @@ def cohort(session: Session, *, fallback_is_right: bool = False) -> pd.DataFrame
 
 def get_scorer_for_test() -> Scorer:
     from scoring.catalogue import load_catalogue
-    from service.config import get_settings
+    from service.deps import current_settings
 
-    settings = app.dependency_overrides[get_settings]()
+    settings = app.dependency_overrides[current_settings]()
     return get_scorer_for(load_catalogue(), settings.scoring_config_path, settings.model_dir)
 
 

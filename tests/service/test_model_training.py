@@ -18,6 +18,7 @@ from scoring.synthetic import synthetic_histories
 from scoring.thr import ThreatModel
 from scoring.training import train_threat_model
 from service.config import Settings, get_settings
+from service.deps import current_settings
 from service.main import app
 from service.scorer import Scorer, ScorerCache, get_scorer_for
 from service.training import execute_training, training_lock
@@ -32,7 +33,7 @@ def strict_gate(model_dir: Path, tmp_path: Path) -> Path:
     path = tmp_path / "strict.yaml"
     path.write_text(yaml.safe_dump(raw))
     settings = Settings(model_dir=model_dir, scoring_config_path=path)
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     return path
 
 

@@ -19,7 +19,7 @@ from models import CohortMembership, CustodyPeriod, Offence, Person
 from models.enums import Cohort, ExitReason, Outcome, Sex
 from scoring.catalogue import OffenceCatalogue, load_catalogue
 from service.config import get_settings
-from service.deps import get_catalogue
+from service.deps import current_settings, get_catalogue
 from service.main import app
 from tests.factories import membership_body, offence_body, person_body, pnc_id
 
@@ -383,7 +383,7 @@ def test_a_report_can_be_costed_with_an_earlier_cost_table(client: TestClient,
     old = old.replace("unit_cost_gbp: 5930", "unit_cost_gbp: 6000", 1)
     (archive / "panel-2025.yaml").write_text(old)
     settings = get_settings().model_copy(update={"catalogue_archive_dir": archive})
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     try:
         params = {"as_of": "2023-01-01", "area": "BANES", "group_by": "sex"}
         now = client.get(URL, params=params).json()
@@ -400,4 +400,4 @@ def test_a_report_can_be_costed_with_an_earlier_cost_table(client: TestClient,
         assert unknown.status_code == 422
         assert unknown.json()["errors"][0]["loc"] == ["query", "cost_table_version"]
     finally:
-        app.dependency_overrides.pop(get_settings, None)
+        app.dependency_overrides.pop(current_settings, None)
