@@ -17,7 +17,7 @@ import numpy as np
 
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import ScoringConfig
-from scoring.dates import day_number
+from scoring.dates import day_number, year_month_day
 from scoring.history import NEVER, Custody, People, Snapshot, window_days
 from scoring.rfg import RfgArrays, latest_days, recent_rows
 
@@ -135,11 +135,7 @@ class Basics:
 def completed_years(dob_day: np.ndarray, as_of: dt.date) -> np.ndarray:
     """Whole years of age on ``as_of`` (birthday arithmetic), -1 where ``dob_day`` is NEVER."""
     known = dob_day != NEVER
-    dob = np.where(known, dob_day, 0).astype("datetime64[D]")
-    years = dob.astype("datetime64[Y]").astype(np.int64) + 1970
-    month_start = dob.astype("datetime64[M]")
-    months = month_start.astype(np.int64) % 12 + 1
-    days = (dob - month_start.astype("datetime64[D]")).astype(np.int64) + 1
+    years, months, days = year_month_day(np.where(known, dob_day, 0))
     before_birthday = (as_of.month < months) | ((as_of.month == months) & (as_of.day < days))
     return np.where(known, as_of.year - years - before_birthday, -1)
 

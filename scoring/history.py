@@ -275,11 +275,22 @@ def canonical_order(pidx: np.ndarray, day: np.ndarray, type_code: np.ndarray,
         key = pidx * days  # in place from here: four 10M-row temporaries cost 0.2 s
         key += day
         key -= low
+        # Rows already in person and date order need only each day's rows put in type
+        # order: sorting those (a few percent) alone, not all ten million, saves 0.3 s.
+        same_day = key[1:] == key[:-1] if not (key[1:] < key[:-1]).any() else None
         key *= n_types
         key += type_code
         descents = int(np.count_nonzero(key[1:] < key[:-1]))
         if descents == 0:
             return None
+        if same_day is not None:
+            in_run = np.zeros(len(key), dtype=bool)
+            in_run[1:] = same_day
+            in_run[:-1] |= same_day
+            rows = np.flatnonzero(in_run)
+            order = np.arange(len(key))
+            order[rows] = rows[np.argsort(key[rows], kind="stable")]
+            return order
         # Timsort runs in about one pass over nearly ordered rows; quicksort wins otherwise.
         return np.argsort(key, kind="stable" if descents * 100 < len(key) else None)
     return np.lexsort((type_code, day, pidx))
