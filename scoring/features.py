@@ -18,7 +18,7 @@ import numpy as np
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import ScoringConfig
 from scoring.dates import day_number, year_month_day
-from scoring.history import NEVER, Custody, People, Snapshot, window_days
+from scoring.history import NEVER, Custody, People, Snapshot, select, window_days
 from scoring.rfg import RfgArrays, latest_days, recent_rows
 
 # The OGRS3 age bands, with the under-18 bands merged (IOM adults are mostly over 18).
@@ -159,7 +159,8 @@ def basics(snap: Snapshot, people: People, catalogue: OffenceCatalogue, config: 
     rank = np.argsort(order)
     on_latest = snap.days_ago == latest[snap.pidx]
     best = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(best, snap.pidx[on_latest], rank[snap.type_code[on_latest]])
+    latest_p, latest_t = select(on_latest, snap.pidx, snap.type_code)
+    np.maximum.at(best, latest_p, rank[latest_t])
     latest_type = np.where(best >= 0, order[np.maximum(best, 0)], -1)
     known = people.dob_day != NEVER
     age_years = np.where(known, (day_number(snap.as_of) - people.dob_day) / DAYS_PER_YEAR,
