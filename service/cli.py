@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from service.cli_changes import changes_prune
 from service.cli_keys import cli_session, issue_key, keys_create, keys_list, keys_revoke
 from service.config import get_settings
 
@@ -364,20 +365,6 @@ def _catalogue_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _changes_prune(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime, timedelta
-
-    from service.store.changes import prune_changes
-
-    before = datetime.now(UTC) - timedelta(days=args.older_than_days)
-    with cli_session() as session:
-        gone = prune_changes(session=session, before=before)
-        session.commit()
-    print(f"{gone} change-feed entries committed before {before:%Y-%m-%d %H:%M} UTC pruned",
-          file=sys.stderr)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per job."""
     parser = argparse.ArgumentParser(prog="iomscore", description=__doc__)
@@ -411,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "a follower with an older cursor is then told 410")
     prune.add_argument("--older-than-days", type=int, required=True,
                        choices=range(1, 36_501), metavar="DAYS")
-    prune.set_defaults(handler=_changes_prune)
+    prune.set_defaults(handler=changes_prune)
 
     demo = sub.add_parser("demo", help="migrate, then load a synthetic force area")
     demo.add_argument("--seed", type=int, default=None,
