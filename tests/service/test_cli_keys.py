@@ -141,3 +141,20 @@ def test_a_database_without_a_schema_is_one_line(
                        "`iomscore migrate`\n")
     assert not (tmp_path / "missing.db").exists()
     get_settings.cache_clear()
+
+
+@pytest.mark.postgres_only
+def test_a_postgres_database_without_a_schema_is_one_line(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import TEST_DATABASE
+    from tests.scratch import scratch_postgres
+
+    with scratch_postgres(TEST_DATABASE) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        for argv in (["keys", "list"], ["keys", "create", "--role", "admin"],
+                     ["keys", "revoke", "1"], ["changes", "prune", "--older-than-days", "1"]):
+            code, out, err = cli(capsys, *argv)
+            assert (code, out) == (1, ""), argv
+            assert err.endswith("the database has no schema: run `iomscore migrate`\n"), err
+    get_settings.cache_clear()
