@@ -17,8 +17,8 @@ import numpy as np
 
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import ScoringConfig
-from scoring.dates import day_number
-from scoring.history import NEVER, Custody, People, Snapshot, window_days
+from scoring.dates import day_number, year_month_day
+from scoring.history import NEVER, Custody, People, Snapshot, select, window_days
 from scoring.rfg import RfgArrays, latest_days, recent_rows
 
 # The OGRS3 age bands, with the under-18 bands merged (IOM adults are mostly over 18).
@@ -135,11 +135,7 @@ class Basics:
 def completed_years(dob_day: np.ndarray, as_of: dt.date) -> np.ndarray:
     """Whole years of age on ``as_of`` (birthday arithmetic), -1 where ``dob_day`` is NEVER."""
     known = dob_day != NEVER
-    dob = np.where(known, dob_day, 0).astype("datetime64[D]")
-    years = dob.astype("datetime64[Y]").astype(np.int64) + 1970
-    month_start = dob.astype("datetime64[M]")
-    months = month_start.astype(np.int64) % 12 + 1
-    days = (dob - month_start.astype("datetime64[D]")).astype(np.int64) + 1
+    years, months, days = year_month_day(np.where(known, dob_day, 0))
     before_birthday = (as_of.month < months) | ((as_of.month == months) & (as_of.day < days))
     return np.where(known, as_of.year - years - before_birthday, -1)
 
@@ -163,7 +159,8 @@ def basics(snap: Snapshot, people: People, catalogue: OffenceCatalogue, config: 
     rank = np.argsort(order)
     on_latest = snap.days_ago == latest[snap.pidx]
     best = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(best, snap.pidx[on_latest], rank[snap.type_code[on_latest]])
+    latest_p, latest_t = select(on_latest, snap.pidx, snap.type_code)
+    np.maximum.at(best, latest_p, rank[latest_t])
     latest_type = np.where(best >= 0, order[np.maximum(best, 0)], -1)
     known = people.dob_day != NEVER
     age_years = np.where(known, (day_number(snap.as_of) - people.dob_day) / DAYS_PER_YEAR,

@@ -6,8 +6,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import yaml
-
+from service.cli_changes import changes_prune
 from service.cli_keys import cli_session, issue_key, keys_create, keys_list, keys_revoke
 from service.cli_rescore import add_rescore_command
 from service.config import get_settings
@@ -308,15 +307,17 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _openapi(args: argparse.Namespace) -> int:
-    from service.main import app
+    from service.openapi_cache import openapi_yaml
 
-    text = yaml.safe_dump(app.openapi(), sort_keys=False, allow_unicode=True)
+    text = openapi_yaml()
     (sys.stdout.write if args.output == "-" else Path(args.output).write_text)(text)
     return 0
 
 
 def _catalogue_import(args: argparse.Namespace) -> int:
     from datetime import date
+
+    import yaml
 
     from scoring.catalogue import CatalogueError, load_catalogue
     from scoring.catalogue_import import (
@@ -362,20 +363,6 @@ def _catalogue_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _changes_prune(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime, timedelta
-
-    from service.store.changes import prune_changes
-
-    before = datetime.now(UTC) - timedelta(days=args.older_than_days)
-    with cli_session() as session:
-        gone = prune_changes(session=session, before=before)
-        session.commit()
-    print(f"{gone} change-feed entries committed before {before:%Y-%m-%d %H:%M} UTC pruned",
-          file=sys.stderr)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per job."""
     parser = argparse.ArgumentParser(prog="iomscore", description=__doc__)
@@ -409,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "a follower with an older cursor is then told 410")
     prune.add_argument("--older-than-days", type=int, required=True,
                        choices=range(1, 36_501), metavar="DAYS")
-    prune.set_defaults(handler=_changes_prune)
+    prune.set_defaults(handler=changes_prune)
 
     demo = sub.add_parser("demo", help="migrate, then load a synthetic force area")
     demo.add_argument("--seed", type=int, default=None,

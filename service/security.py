@@ -4,10 +4,8 @@ Keys look like ``iom_<prefix>_<secret>``. The prefix finds the row; only a SHA-2
 the secret is stored (the secret is 256 random bits, so a slow password hash adds nothing).
 """
 
-import hashlib
 import hmac
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from models import ApiKey, Role
 from service.config import Settings
 from service.deps import SessionDep, SettingsDep
 from service.errors import DomainError
+from service.key_secrets import hash_secret
 from service.oidc import SignInFailed, provider_for
 from service.throttle import check_failure, throttle_for
 
@@ -54,18 +53,6 @@ class Principal:
 
     def can_see(self, area: str | None) -> bool:
         return self.areas is None or (area is not None and area in self.areas)
-
-
-def hash_secret(secret: str) -> str:
-    """The stored form of a key's secret."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def new_key_material() -> tuple[str, str, str]:
-    """A fresh key: (full key to hand out once, prefix, hash of the secret)."""
-    prefix = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
-    return f"iom_{prefix}_{secret}", prefix, hash_secret(secret)
 
 
 def _parse_key(raw: str) -> tuple[str, str] | None:

@@ -83,3 +83,33 @@ def test_the_app_and_command_line_load_no_heavy_numeric_libraries() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == ""
+
+
+def test_the_commands_that_do_not_score_start_lean(tmp_path: Path) -> None:
+    """`--help`, `migrate` on a database at head, the `keys` commands, `changes prune` and
+    `openapi` with the document kept for this code start without SQLAlchemy, the models,
+    FastAPI, authlib or pandas (issue 16: 0.5 s to start; those are about a second of
+    imports on two cores)."""
+    import os
+    import subprocess
+    import sys
+
+    from service.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'lean.db'}"
+    upgrade(url)
+    env = {**os.environ, "DATABASE_URL": url, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    heavy = ("sqlalchemy", "sqlmodel", "alembic", "models", "fastapi", "starlette", "pandas",
+             "numpy", "authlib", "service.db", "service.main", "service.security")
+    commands = [["--help"], ["migrate"], ["keys", "create", "--role", "admin"],
+                ["keys", "create", "--role", "analyst", "--areas", "BANES"], ["keys", "list"],
+                ["keys", "revoke", "2"], ["changes", "prune", "--older-than-days", "1"],
+                ["openapi", "--output", str(tmp_path / "openapi.yaml")]]
+    subprocess.run([sys.executable, "-m", "service.cli", *commands[-1]], env=env, check=True)
+    for argv in commands:
+        probe = ("import contextlib, sys; from service.cli import main\n"
+                 f"with contextlib.suppress(SystemExit): main({argv!r})\n"
+                 f"print('loaded:', *(m for m in {heavy!r} if m in sys.modules))")
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              env=env, check=True)
+        assert done.stdout.splitlines()[-1] == "loaded:", argv

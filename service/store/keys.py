@@ -7,7 +7,8 @@ from sqlmodel import Session, col, select
 from models import ApiKey, ApiKeyCreate, Area, Role
 from service.deps import Paging
 from service.errors import Conflict, invalid_field
-from service.security import forget_key, new_key_material
+from service.key_secrets import new_key_material
+from service.security import forget_key
 from service.store.common import get_or_404, page
 
 

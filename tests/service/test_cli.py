@@ -32,12 +32,34 @@ def test_migrate_creates_every_table(sqlite_env: str) -> None:
     assert main(["migrate"]) == 0  # idempotent
 
 
-def test_openapi_command_writes_the_app_schema(tmp_path: Path) -> None:
+def test_openapi_command_writes_the_app_schema(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from service import openapi_cache
     from service.main import app
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     out = tmp_path / "openapi.yaml"
     assert main(["openapi", "--output", str(out)]) == 0
     assert yaml.safe_load(out.read_text()) == app.openapi()
+    assert out.read_text() == (openapi_cache.ROOT / "openapi.yaml").read_text()
+    # The second run reads the document kept for this code: the same text.
+    monkeypatch.setattr(openapi_cache, "build_yaml", lambda: "built again")
+    assert main(["openapi", "--output", str(out)]) == 0
+    assert out.read_text() == (openapi_cache.ROOT / "openapi.yaml").read_text()
+
+
+def test_the_kept_openapi_document_follows_every_source_file(tmp_path: Path) -> None:
+    from service.openapi_cache import SOURCES, digest
+
+    for source in SOURCES:
+        (tmp_path / source / "sub").mkdir(parents=True)
+        (tmp_path / source / "sub" / "a.py").write_text("x = 1\n")
+    before = digest(tmp_path)
+    assert digest(tmp_path) == before
+    for source in SOURCES:
+        (tmp_path / source / "sub" / "a.py").write_text("x = 2\n")
+        assert digest(tmp_path) != before, source
+        before = digest(tmp_path)
 
 
 def test_keys_create_list_revoke(sqlite_env: str, capsys: pytest.CaptureFixture[str]) -> None:
