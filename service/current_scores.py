@@ -51,8 +51,9 @@ CURRENT = table_of(CurrentScore)
 # People re-scored per statement batch: bounds the memory of a nightly refresh and the
 # length of each of its transactions (their person rows stay locked until it commits).
 CHUNK = 2_000
-# The most people a request re-scores before it answers: about 1-2 ms each (the lean
-# kernel); an import touching more leaves them to a task after its response.
+# The most people a request re-scores before it answers: under a millisecond each, scored
+# together (about 1 s at most); an import touching more leaves them to a task after its
+# response.
 INLINE_MAX = 500
 
 
