@@ -52,8 +52,8 @@ CURRENT = table_of(CurrentScore)
 # length of each of its transactions (their person rows stay locked until it commits).
 CHUNK = 2_000
 # The most people a request re-scores before it answers: under a millisecond each, scored
-# together (about 1 s at most); an import touching more leaves them to a task after its
-# response.
+# together (about half a second for 500 here); an import touching more leaves them to a
+# task after its response.
 INLINE_MAX = 500
 
 
