@@ -334,42 +334,64 @@ def person_explanation(parts: ScoreParts, *, catalogue: OffenceCatalogue,
     (so a caller that also needs the score row computes once)."""
     if parts.people.n != 1:
         raise ScoringInputError(f"person_explanation needs one person, got {parts.people.n}")
-    person_id = int(parts.people.ids[0])
+    return person_explanations(parts, catalogue=catalogue, config=config, top=top)[0]
+
+
+def person_explanations(parts: ScoreParts, *, catalogue: OffenceCatalogue,
+                        config: ScoringConfig, top: int = 5) -> list[dict[str, Any]]:
+    """``person_explanation``'s answer for each person of ``parts``, in their order, the
+    factors of all of them computed at once (a nightly re-score of a whole force).
+
+    Raises
+    ------
+    ScoringInputError
+        If a person id appears twice (their factor rows could not be told apart).
+    """
+    ids = [int(i) for i in parts.people.ids]
+    if len(set(ids)) != len(ids):
+        raise ScoringInputError("person_explanations needs distinct person ids")
     model = parts.model
-    # The factor rows as they are (already by part, then rank), with no DataFrame: this is
-    # one person's request, where pandas' fixed costs were most of the explanation's time.
+    # The factor rows as they are (already by part, then person, then rank), with no
+    # DataFrame: for one person's request pandas' fixed costs were most of the time.
     threat = _threat_factors(parts, catalogue, config)
     _, points, baseline = threat
     records = _factor_rows(parts, catalogue=catalogue, config=config, top=top,
-                           chosen=np.arange(1), threat=threat)
-    # Everything past the top factors, as one line, so baseline + factors = the score.
-    totals = {"rfg": float(parts.rfg["all"].score[0]),
-              "threat": 100.0 * float(parts.threat[0]) - float(baseline[0])}
-    nonzero = {"rfg": len(COMPONENTS), "threat": int(np.count_nonzero(points[0]))}
+                           chosen=np.arange(parts.people.n), threat=threat)
+    rows_of: dict[tuple[int, str], list[Factor]] = {}
+    for record in records:
+        rows_of.setdefault((record[0], record[1]), []).append(record)
+    nonzero_threat = np.count_nonzero(points, axis=1)
+    version = model.version if model is not None else f"rule_based@{config.version}"
 
-    def factors(part: str) -> list[dict[str, Any]]:
-        rows = [r for r in records if r[1] == part]
+    def factors(person_id: int, part: str, total: float, nonzero: int) -> list[dict[str, Any]]:
+        rows = rows_of.get((person_id, part), [])
         shown = [{"factor": factor, "text": text, "contribution": round(value, 2),
                   "display": f"{text}: {value:+.0f}"} for _, _, _, factor, text, value in rows]
-        rest = totals[part] - float(np.sum([r[5] for r in rows]))
+        # Everything past the top factors, as one line, so baseline + factors = the score.
+        rest = total - float(np.sum([r[5] for r in rows]))
         if abs(rest) > 1e-9:
-            text = _plural(max(nonzero[part] - len(rows), 1), "other factor") + " together"
+            text = _plural(max(nonzero - len(rows), 1), "other factor") + " together"
             shown.append({"factor": "other_factors", "text": text,
                           "contribution": round(rest, 2), "display": f"{text}: {rest:+.0f}"})
         return shown
 
-    version = model.version if model is not None else f"rule_based@{config.version}"
-    return {
-        "person_id": int(person_id),
-        "as_of": parts.as_of.isoformat(),
-        "rfg": {"score": float(parts.rfg["all"].score[0]),
-                "unit": "points of the 0-100 RFG score", "factors": factors("rfg")},
-        "threat": {"value": float(parts.threat[0]),
-                   "source": "model" if model is not None else "rule_based",
-                   "baseline": round(float(baseline[0]) / 100.0, 4),
-                   "unit": "percentage points of threat, relative to the baseline",
-                   "factors": factors("threat")},
-        "config_version": config.version,
-        "catalogue_version": catalogue.version,
-        "model_version": version,
-    }
+    answers = []
+    for i, person_id in enumerate(ids):
+        rfg_score = float(parts.rfg["all"].score[i])
+        threat_total = 100.0 * float(parts.threat[i]) - float(baseline[i])
+        answers.append({
+            "person_id": person_id,
+            "as_of": parts.as_of.isoformat(),
+            "rfg": {"score": rfg_score, "unit": "points of the 0-100 RFG score",
+                    "factors": factors(person_id, "rfg", rfg_score, len(COMPONENTS))},
+            "threat": {"value": float(parts.threat[i]),
+                       "source": "model" if model is not None else "rule_based",
+                       "baseline": round(float(baseline[i]) / 100.0, 4),
+                       "unit": "percentage points of threat, relative to the baseline",
+                       "factors": factors(person_id, "threat", threat_total,
+                                          int(nonzero_threat[i]))},
+            "config_version": config.version,
+            "catalogue_version": catalogue.version,
+            "model_version": version,
+        })
+    return answers

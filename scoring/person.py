@@ -8,6 +8,10 @@ kernel's own array code (``scoring.score.scores_from_arrays``) and explanation
 (``scoring.explain.person_explanation``): no rule, weight or window is written twice, and
 the answer is the batch kernel's for that person (``tests/scoring/test_person.py`` checks
 it against ``score_people`` and ``explanations_from_parts`` on random histories).
+
+``people_scores`` gives the same answers for many records at once (a nightly re-score):
+their arrays are joined and go through the kernel and the explanation once, and only the
+answers' dicts are built person by person.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 from scoring.catalogue import OffenceCatalogue
 from scoring.config import ScoringConfig, band_codes
 from scoring.dates import as_date, day_number
-from scoring.explain import person_explanation
+from scoring.explain import person_explanations
 from scoring.history import NEVER, Custody, Offences, People
 from scoring.score import ScoreParts, scores_from_arrays
 from scoring.thr import ThreatModel, rule_based_version
@@ -148,27 +152,98 @@ def person_scores(record: PersonRecord, *, as_of: dt.date | str, catalogue: Offe
     (56.0, 12.88, 'high')
     """
     parts = person_parts(record, as_of=as_of, catalogue=catalogue, config=config, model=model)
-    why = person_explanation(parts, catalogue=catalogue, config=config, top=top)
+    return _answers(parts, catalogue=catalogue, config=config, top=top)[0]
+
+
+def records_arrays(records: Sequence[PersonRecord], catalogue: OffenceCatalogue
+                   ) -> tuple[People, Offences, Custody]:
+    """Many records as one population's arrays, in the records' order: each record's
+    ``person_arrays`` (so each is checked as one is), its rows pointed at its position.
+    Victim codes stay each person's own: victims are only counted per person."""
+    if len({r.person_id for r in records}) != len(records):
+        raise ScoringInputError("person ids repeat")
+    each = [person_arrays(record, catalogue) for record in records]
+    n_offences = np.array([len(o.pidx) for _, o, _ in each], dtype=np.int64)
+    n_spells = np.array([len(c.pidx) for _, _, c in each], dtype=np.int64)
+    position = np.arange(len(each), dtype=np.int64)
+
+    def joined(arrays: list[np.ndarray], dtype: Any) -> np.ndarray:
+        return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype=dtype)
+
+    people = People(ids=joined([p.ids for p, _, _ in each], np.int64),
+                    dob_day=joined([p.dob_day for p, _, _ in each], np.int64),
+                    deceased_day=joined([p.deceased_day for p, _, _ in each], np.int64))
+    offences = Offences(pidx=np.repeat(position, n_offences),
+                        day=joined([o.day for _, o, _ in each], np.int64),
+                        type_code=joined([o.type_code for _, o, _ in each], np.int16),
+                        domestic_abuse=joined([o.domestic_abuse for _, o, _ in each], bool),
+                        victim=joined([o.victim for _, o, _ in each], np.int64))
+    spells = Custody(pidx=np.repeat(position, n_spells),
+                     start_day=joined([c.start_day for _, _, c in each], np.int64),
+                     end_day=joined([c.end_day for _, _, c in each], np.int64))
+    return people, offences, spells
+
+
+def people_scores(records: Sequence[PersonRecord], *, as_of: dt.date | str,
+                  catalogue: OffenceCatalogue, config: ScoringConfig,
+                  model: ThreatModel | None = None, top: int = 5) -> list[dict[str, Any]]:
+    """``person_scores``' answer for each record, in their order, the kernel and the
+    explanation computed once for all of them (a nightly re-score of a whole force).
+
+    Raises
+    ------
+    ScoringInputError
+        As ``person_arrays`` does for any one record, or if a person id repeats.
+
+    Examples
+    --------
+    >>> from scoring.catalogue import load_catalogue
+    >>> from scoring.config import load_config
+    >>> cat, cfg = load_catalogue(), load_config()
+    >>> records = [PersonRecord(1, dt.date(1995, 5, 1), offence_dates=[dt.date(2024, 6, 1)],
+    ...                         offence_types=["burglary_residential"],
+    ...                         domestic_abuse=[False], victim_refs=[None]),
+    ...            PersonRecord(2, dt.date(1960, 1, 1))]
+    >>> out = people_scores(records, as_of="2024-06-30", catalogue=cat, config=cfg)
+    >>> out == [person_scores(r, as_of="2024-06-30", catalogue=cat, config=cfg)
+    ...         for r in records]
+    True
+    """
+    people, offences, spells = records_arrays(records, catalogue)
+    parts = scores_from_arrays(people, offences, spells, as_of=as_date(as_of),
+                               catalogue=catalogue, config=config, model=model)
+    return _answers(parts, catalogue=catalogue, config=config, top=top)
+
+
+def _answers(parts: ScoreParts, *, catalogue: OffenceCatalogue, config: ScoringConfig,
+             top: int) -> list[dict[str, Any]]:
+    """``person_scores``' dict for each person of ``parts``, from its arrays."""
+    model = parts.model
+    whys = person_explanations(parts, catalogue=catalogue, config=config, top=top)
     rfg = parts.rfg["all"]
-    band_source = rfg.score if config.bands.score == "rfg" else parts.risk
-    return {
-        "as_of": parts.as_of,
-        "rfg": {"recency": float(rfg.recency[0]), "frequency": float(rfg.frequency[0]),
-                "gravity": float(rfg.gravity[0]), "victims": float(rfg.victims[0]),
-                "score": float(rfg.score[0])},
-        "rfg_by_stream": {"all": float(rfg.score[0]),
-                          "acquisitive": float(parts.rfg["acquisitive"].score[0]),
-                          "domestic_abuse": float(parts.rfg["domestic_abuse"].score[0])},
-        "thr": {"threat": float(parts.threat[0]), "harm": float(parts.harm[0]),
-                "risk": float(parts.risk[0]),
-                "threat_source": "model" if model is not None else "rule_based",
-                "baseline": why["threat"]["baseline"]},
-        "band": config.bands.levels[int(band_codes(band_source, config)[0])][0],
-        "escalating": bool(rfg.escalating[0]),
-        "offences_to_date": int(parts.basics.n_offences[0]),
-        "explanation": [{"part": part, **factor}
-                        for part in ("rfg", "threat") for factor in why[part]["factors"]],
-        "config_version": config.version,
-        "catalogue_version": catalogue.version,
-        "model_version": model.version if model is not None else rule_based_version(config),
-    }
+    bands = band_codes(rfg.score if config.bands.score == "rfg" else parts.risk, config)
+    model_version = model.version if model is not None else rule_based_version(config)
+    answers = []
+    for i, why in enumerate(whys):
+        answers.append({
+            "as_of": parts.as_of,
+            "rfg": {"recency": float(rfg.recency[i]), "frequency": float(rfg.frequency[i]),
+                    "gravity": float(rfg.gravity[i]), "victims": float(rfg.victims[i]),
+                    "score": float(rfg.score[i])},
+            "rfg_by_stream": {"all": float(rfg.score[i]),
+                              "acquisitive": float(parts.rfg["acquisitive"].score[i]),
+                              "domestic_abuse": float(parts.rfg["domestic_abuse"].score[i])},
+            "thr": {"threat": float(parts.threat[i]), "harm": float(parts.harm[i]),
+                    "risk": float(parts.risk[i]),
+                    "threat_source": "model" if model is not None else "rule_based",
+                    "baseline": why["threat"]["baseline"]},
+            "band": config.bands.levels[int(bands[i])][0],
+            "escalating": bool(rfg.escalating[i]),
+            "offences_to_date": int(parts.basics.n_offences[i]),
+            "explanation": [{"part": part, **factor}
+                            for part in ("rfg", "threat") for factor in why[part]["factors"]],
+            "config_version": config.version,
+            "catalogue_version": catalogue.version,
+            "model_version": model_version,
+        })
+    return answers

@@ -3,11 +3,14 @@
 On random small histories, and on the edge cases named below, `person_scores` equals the
 person's row of `score_people` (run on a frame holding them and another person) and their
 factors in `explanations_from_parts`, with the rule-based threat and with a trained model.
+And `people_scores` (many records through the kernel at once, as the nightly re-score runs
+them) gives each record exactly `person_scores`' answer, to the last bit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 
 import pandas as pd
@@ -18,7 +21,7 @@ from hypothesis import strategies as st
 from scoring.catalogue import OffenceCatalogue, load_catalogue
 from scoring.config import ScoringConfig, load_config
 from scoring.explain import explanations_from_parts
-from scoring.person import PersonRecord, person_scores
+from scoring.person import PersonRecord, people_scores, person_scores
 from scoring.score import compute_scores, score_people
 from scoring.synthetic import synthetic_histories
 from scoring.thr import ThreatModel
@@ -177,3 +180,64 @@ def test_bad_records_are_refused_as_the_batch_refuses_frames(record: PersonRecor
                                                              message: str) -> None:
     with pytest.raises(ScoringInputError, match=message):
         person_scores(record, as_of=AS_OF, catalogue=CAT, config=CFG)
+
+
+def assert_many_is_one_by_one(people: list[PersonRecord], model: ThreatModel | None,
+                              config: ScoringConfig = CFG) -> None:
+    """Byte for byte: the stored JSON must be what the route computes for one person."""
+    kwargs = {"as_of": AS_OF, "catalogue": CAT, "config": config, "model": model}
+    many = people_scores(people, **kwargs)
+    one_by_one = [person_scores(record, **kwargs) for record in people]
+    assert [json.dumps(a, default=str) for a in many] == [
+        json.dumps(a, default=str) for a in one_by_one]
+
+
+@pytest.mark.parametrize("threat", ["rule_based", "model"])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(people=st.lists(records(), min_size=1, max_size=8))
+@example(people=[NO_OFFENCES, replace(ONLY_OLD, person_id=2),
+                 replace(ON_AS_OF_IN_CUSTODY, person_id=3),
+                 replace(DA_AND_ACQUISITIVE, person_id=4),
+                 replace(RELEASED_AFTER_AS_OF, person_id=5), replace(DIED, person_id=6)])
+def test_many_at_once_is_each_one_alone(models: dict[str, ThreatModel | None], threat: str,
+                                        people: list[PersonRecord]) -> None:
+    # Ids out of order too: the answers follow the records' order.
+    people = [replace(record, person_id=100 - k) for k, record in enumerate(people)]
+    assert_many_is_one_by_one(people, models[threat])
+
+
+@pytest.mark.parametrize("threat", ["rule_based", "model"])
+def test_many_at_once_on_the_demo_force(models: dict[str, ThreatModel | None],
+                                        threat: str) -> None:
+    data = synthetic_histories(300, seed=11, start="2016-01-01", end="2024-06-30")
+    offences = data.offences.sort_values(["person_id", "offence_date"], kind="stable")
+    by_person = dict(tuple(offences.groupby("person_id")))
+    spells = dict(tuple(data.custody.groupby("person_id")))
+    people = []
+    for person in data.persons.itertuples():
+        done, held = by_person.get(person.person_id), spells.get(person.person_id)
+        people.append(PersonRecord(
+            int(person.person_id), pd.Timestamp(person.date_of_birth).date(),
+            offence_dates=[] if done is None else [d.date() for d in done["offence_date"]],
+            offence_types=[] if done is None else list(done["offence_type"]),
+            domestic_abuse=[] if done is None else [bool(f) for f in done["domestic_abuse"]],
+            victim_refs=[] if done is None else [None if pd.isna(v) else str(v)
+                                                 for v in done["victim_ref"]],
+            custody_starts=[] if held is None else [d.date() for d in held["start_on"]],
+            custody_ends=[] if held is None else [None if pd.isna(d) else d.date()
+                                                  for d in held["end_on"]]))
+    assert_many_is_one_by_one(people, models[threat])
+    config = replace(CFG, rfg=replace(CFG.rfg, gravity_measure="harm_weight"),
+                     bands=replace(CFG.bands, score="risk"))
+    assert_many_is_one_by_one(people[:100], None, config=config)
+
+
+def test_many_at_once_refuses_a_bad_record_or_a_repeated_id() -> None:
+    bad = PersonRecord(2, dt.date(1990, 1, 1), offence_dates=[AS_OF], offence_types=["arson?"],
+                       domestic_abuse=[False], victim_refs=[None])
+    with pytest.raises(ScoringInputError, match="not in catalogue"):
+        people_scores([NO_OFFENCES, bad], as_of=AS_OF, catalogue=CAT, config=CFG)
+    with pytest.raises(ScoringInputError, match="repeat"):
+        people_scores([NO_OFFENCES, NO_OFFENCES], as_of=AS_OF, catalogue=CAT, config=CFG)
+    assert people_scores([], as_of=AS_OF, catalogue=CAT, config=CFG) == []
