@@ -1,6 +1,6 @@
-"""`iomscore changes prune` through the bare driver (service.rawdb): the models and the
-store cost more than a second of imports, more than a prune takes (issue 16). It does what
-service.store.changes.prune_changes does, under the same commit fence."""
+"""`iomscore changes prune`, the change feed's one prune, through the bare driver
+(service.rawdb): the models and the store cost more than a second of imports, more than a
+prune takes (issue 16). It takes the commit fence service.store.changes takes."""
 
 import argparse
 import sys

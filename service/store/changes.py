@@ -18,8 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from models import ChangeEntity, ChangeOp, ChangePage, ChangeRead, ChangesPruned
-from models.base import utcnow
+from models import ChangeEntity, ChangeOp, ChangePage, ChangeRead
 from service.errors import DomainError, invalid_field
 
 _CURSOR = struct.Struct(">BQQ")  # format version, commit position, seq
@@ -87,10 +86,6 @@ _READ_SQLITE = text("""
      ORDER BY c.seq
      LIMIT :limit
 """)
-
-
-# How the SQLite triggers write `at` (SQLAlchemy's own text for a UTC timestamp).
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 # The commit fence (migration d4efa5a2744d): committing transactions hold it shared from
@@ -201,40 +196,3 @@ def register_mark(*, session: Session) -> tuple[int, int]:
     position = _final_position(session) if conn.dialect.name == "postgresql" else 0
     seq = conn.execute(text("SELECT coalesce(max(seq), 0) FROM changes")).scalar_one()
     return position, int(seq)
-
-
-def prune_changes(*, session: Session, before: datetime) -> int:
-    """Delete the entries of transactions committed before `before`; return how many went.
-
-    Whole transactions go, oldest first, and the feed remembers how far it was pruned so a
-    cursor from before that is refused (410) instead of silently skipping what went.
-    Flushes; the caller commits.
-    """
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        upto = conn.execute(text("SELECT max(pos) FROM change_commits WHERE committed_at < "
-                                 ":before AND pos <= :final"),
-                            {"before": before, "final": _final_position(session)}).scalar()
-        if upto is None:
-            return 0
-        gone = conn.execute(text("DELETE FROM changes WHERE xid IN (SELECT xid FROM "
-                                 "change_commits WHERE pos <= :upto)"), {"upto": upto}).rowcount
-        conn.execute(text("DELETE FROM change_commits WHERE pos <= :upto"), {"upto": upto})
-        mark = Cursor(int(upto), LAST_SEQ)
-    else:
-        # The newest entry stays: SQLite gives the next one the largest rowid plus one.
-        upto = conn.execute(text("SELECT min(max(seq), (SELECT max(seq) - 1 FROM changes)) "
-                                 "FROM changes WHERE at < :before"),
-                            {"before": before.astimezone(UTC).strftime(_SQLITE_TIME)}).scalar()
-        if not upto:
-            return 0
-        gone = conn.execute(text("DELETE FROM changes WHERE seq <= :upto"),
-                            {"upto": upto}).rowcount
-        mark = Cursor(0, int(upto))
-    pruned = session.get(ChangesPruned, 1, populate_existing=True)
-    if pruned is None:
-        session.add(ChangesPruned(id=1, pos=mark.pos, seq=mark.seq, pruned_at=utcnow()))
-    elif mark > Cursor(pruned.pos, pruned.seq):
-        pruned.pos, pruned.seq, pruned.pruned_at = mark.pos, mark.seq, utcnow()
-    session.flush()
-    return int(gone)

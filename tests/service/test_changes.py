@@ -32,10 +32,12 @@ from models import (
     Person,
     Role,
 )
+from service.cli_changes import prune
 from service.config import get_settings
 from service.db import get_engine, get_session
 from service.main import app
-from service.store.changes import Cursor, decode_cursor, encode_cursor, prune_changes
+from service.rawdb import connect
+from service.store.changes import Cursor, decode_cursor, encode_cursor
 from service.store.keys import create_key
 from tests.factories import membership_body, offence_body, person_body, pnc_id
 from tests.service.test_imports import (
@@ -565,9 +567,8 @@ def test_pruning_refuses_cursors_from_before_it(admin: TestClient, engine: Engin
         get_settings.cache_clear()
         get_engine.cache_clear()
     old = page(admin, limit=1)["items"][0]["cursor"]
-    with Session(engine) as s:
-        assert prune_changes(session=s, before=datetime.now(UTC) + timedelta(days=1)) > 0
-        s.commit()
+    with connect(database_url, write=True) as conn:
+        assert prune(conn, datetime.now(UTC) + timedelta(days=1)) > 0
     gone = admin.get("/changes", params={"after": old})
     assert gone.status_code == 410, gone.text
     assert gone.headers["content-type"].startswith("application/problem+json")
