@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime
 
 from service.config import get_settings
-from service.key_secrets import new_key_material
+from service.key_secrets import LAST_ADMIN_KEY, areas_refusal, new_key_material
 from service.rawdb import (
     NoSchema,
     RawConnection,
@@ -60,10 +60,9 @@ def issue_key(*, role: str, areas: list[str] | None, name: str) -> str:
     with connect(get_settings().database_url, write=True) as conn:
         if areas is not None:
             known = {code for (code,) in execute(conn, "SELECT code FROM areas").fetchall()}
-            unknown = sorted(set(areas) - known)
-            if unknown or not areas:
-                raise KeyRefused(f"unknown areas: {', '.join(unknown)}" if unknown
-                                 else "give at least one area")
+            refusal = areas_refusal(areas, known)
+            if refusal is not None:
+                raise KeyRefused(refusal)
         full_key, prefix, secret_hash = new_key_material()
         execute(conn, "INSERT INTO api_keys (name, role, areas, prefix, secret_hash, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -126,8 +125,7 @@ def _revoke(conn: RawConnection, key_id: int) -> None:
                   "AND (expires_at IS NULL OR expires_at > ?) ORDER BY id" + lock,
             (now,)).fetchall()}
         if working <= {key_id}:
-            raise KeyRefused("this is the last working admin key: issue another before "
-                             "revoking it")
+            raise KeyRefused(LAST_ADMIN_KEY)
     execute(conn, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", (now, key_id))
 
 

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from models import ApiKey, ApiKeyCreate, Area, Role
 from service.deps import Paging
 from service.errors import Conflict, invalid_field
-from service.key_secrets import new_key_material
+from service.key_secrets import LAST_ADMIN_KEY, areas_refusal, new_key_material
 from service.security import forget_key
 from service.store.common import get_or_404, page
 
@@ -15,11 +15,9 @@ from service.store.common import get_or_404, page
 def create_key(*, session: Session, key_in: ApiKeyCreate) -> tuple[ApiKey, str]:
     """Store a new key's hash; returns the row and the full key (never stored)."""
     if key_in.areas is not None:
-        known = set(session.exec(select(Area.code)).all())
-        unknown = sorted(set(key_in.areas) - known)
-        if unknown or not key_in.areas:
-            msg = f"unknown areas: {', '.join(unknown)}" if unknown else "give at least one area"
-            raise invalid_field(["body", "areas"], msg)
+        refusal = areas_refusal(key_in.areas, set(session.exec(select(Area.code)).all()))
+        if refusal is not None:
+            raise invalid_field(["body", "areas"], refusal)
     if key_in.expires_at is not None and key_in.expires_at.tzinfo is None:
         raise invalid_field(["body", "expires_at"], "needs a time zone",
                             detail="expires_at needs a time zone")
@@ -57,8 +55,7 @@ def revoke_key(*, session: Session, key_id: int, revoked_by: int | None = None) 
             ApiKey.role == Role.admin, col(ApiKey.revoked_at).is_(None)).with_for_update()).all()
         working = [k for k in admins if k.expires_at is None or k.expires_at > now]
         if all(k.id == key.id for k in working):
-            raise Conflict("this is the last working admin key: issue another before "
-                           "revoking it")
+            raise Conflict(LAST_ADMIN_KEY)
     key.revoked_at = now
     session.add(key)
     session.commit()
