@@ -28,7 +28,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, RowMapping, and_, delete, or_, select
@@ -39,7 +38,7 @@ from models import CurrentScore, PersonScoreRead
 from models.base import utcnow
 from scoring.person import PersonRecord, people_scores
 from scoring.thr import rule_based_version
-from service.frames import CUSTODY, OFFENCES, PERSONS, ids_in, table_of
+from service.frames import PERSONS, ids_in, person_records, table_of
 from service.store.import_writes import begin_writing
 
 if TYPE_CHECKING:  # only for annotations: the scorer is handed in
@@ -156,33 +155,6 @@ def stored_row(result: dict[str, Any], now: datetime) -> dict[str, Any]:
         "body": PersonScoreRead.model_validate(result).model_dump_json(),
         "computed_at": now,
     }
-
-
-def person_records(conn: Connection, ids: Sequence[int], today: date) -> list[PersonRecord]:
-    """These people's records for a score as of `today`, in three queries (the lean
-    path's rows, in its order: offences by date then id, custody by start then id)."""
-    p, o, c = PERSONS.c, OFFENCES.c, CUSTODY.c
-    people = conn.execute(select(p.id, p.date_of_birth, p.deceased_on)
-                          .where(ids_in(p.id, ids)).order_by(p.id)).all()
-    offences = conn.execute(
-        select(o.person_id, o.offence_date, o.offence_type, o.domestic_abuse, o.victim_ref)
-        .where(ids_in(o.person_id, ids), o.offence_date <= today)
-        .order_by(o.person_id, o.offence_date, o.id)).all()
-    custody = conn.execute(select(c.person_id, c.start_on, c.end_on)
-                           .where(ids_in(c.person_id, ids))
-                           .order_by(c.person_id, c.start_on, c.id)).all()
-    by_offences = {k: list(g) for k, g in groupby(offences, key=lambda r: r[0])}
-    by_custody = {k: list(g) for k, g in groupby(custody, key=lambda r: r[0])}
-    records = []
-    for person_id, born, died in people:
-        done = by_offences.get(person_id, [])
-        spells = by_custody.get(person_id, [])
-        records.append(PersonRecord(
-            person_id=person_id, date_of_birth=born, deceased_on=died,
-            offence_dates=[r[1] for r in done], offence_types=[r[2] for r in done],
-            domestic_abuse=[r[3] for r in done], victim_refs=[r[4] for r in done],
-            custody_starts=[r[1] for r in spells], custody_ends=[r[2] for r in spells]))
-    return records
 
 
 def upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
