@@ -566,6 +566,8 @@ def test_pruning_refuses_cursors_from_before_it(admin: TestClient, engine: Engin
     finally:
         get_settings.cache_clear()
         get_engine.cache_clear()
+    for _ in range(3):  # entries past the first cursor to prune (SQLite keeps the newest)
+        _person(admin)
     old = page(admin, limit=1)["items"][0]["cursor"]
     with connect(database_url, write=True) as conn:
         assert prune(conn, datetime.now(UTC) + timedelta(days=1)) > 0
