@@ -15,6 +15,7 @@ os.environ.setdefault("THROTTLE_MAX_FAILURES", "100000")
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient
+from hypothesis import settings
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -27,6 +28,11 @@ from service.store.keys import create_key
 from tests.scratch import scratch_postgres
 
 TEST_DATABASE = os.environ.get("IOM_TEST_DATABASE", "sqlite")
+
+# CI shares two cores with the PostgreSQL server and other runs: a per-example deadline would
+# fail a correct property on a slow tick, so none is set; a test sets a budget where it means one.
+settings.register_profile("shared_machine", deadline=None)
+settings.load_profile("shared_machine")
 
 
 def is_postgres() -> bool:
