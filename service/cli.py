@@ -5,19 +5,29 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service.cli_changes import changes_prune
 from service.cli_keys import cli_session, issue_key, keys_create, keys_list, keys_revoke
 from service.cli_rescore import add_rescore_command
-from service.config import get_settings
+
+if TYPE_CHECKING:
+    from service.config import Settings
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def _settings() -> "Settings":
+    # Imported when a command runs: pydantic is most of what `--help` would cost (0.3 s).
+    from service.config import get_settings
+
+    return get_settings()
 
 
 def _migrate(_args: argparse.Namespace) -> int:
     from service.migrate import upgrade
 
-    upgrade(get_settings().database_url)
+    upgrade(_settings().database_url)
     print("database is at the latest schema", file=sys.stderr)
     return 0
 
@@ -28,7 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
     _migrate(args)
     # uvicorn's own access log prints raw paths and query strings (which can hold a PNC
     # ID); the app logs requests itself, by route template.
-    settings = get_settings()
+    settings = _settings()
     uvicorn.run("service.main:app", host=args.host, port=args.port, workers=args.workers,
                 log_level=settings.log_level.lower(), access_log=False, log_config=None,
                 limit_concurrency=settings.max_concurrent_requests, timeout_keep_alive=5)
@@ -49,7 +59,7 @@ def _demo(args: argparse.Namespace) -> int:
     seed = DEFAULT_SEED if args.seed is None else args.seed
     if args.export:
         return _demo_export(args, seed)
-    upgrade(get_settings().database_url)
+    upgrade(_settings().database_url)
     engine = get_engine()
     if args.if_empty and count_persons(engine):
         print("demo data not loaded: the register already holds people", file=sys.stderr)
@@ -69,7 +79,7 @@ def _demo(args: argparse.Namespace) -> int:
         from scoring import list_models
         from service.cli_model import queue_background_training
 
-        if count_persons(engine) and not list_models(get_settings().model_dir):
+        if count_persons(engine) and not list_models(_settings().model_dir):
             queue_background_training()
     return 0
 
@@ -111,7 +121,7 @@ def _scorer():  # type: ignore[no-untyped-def]
     from scoring import load_catalogue
     from service.scorer import get_scorer_for
 
-    settings = get_settings()
+    settings = _settings()
     return get_scorer_for(load_catalogue(settings.offence_catalogue_path),
                           settings.scoring_config_path, settings.model_dir)
 
@@ -139,7 +149,7 @@ def _score(args: argparse.Namespace) -> int:
     from service.scorer import execute_run
     from service.store.scores import create_run
 
-    settings = get_settings()
+    settings = _settings()
     with cli_session() as session:
         try:
             run = create_run(session=session, as_of=as_of, area=args.area,
@@ -173,7 +183,7 @@ def _score_files(args: argparse.Namespace, as_of) -> int:  # type: ignore[no-unt
 
     # The rules as service.scorer loads them, without importing the database layer
     # (SQLAlchemy and the models: about a second) that scoring files never touches.
-    settings = get_settings()
+    settings = _settings()
     version = current_version(settings.model_dir)
     catalogue = load_catalogue(settings.offence_catalogue_path)
     config = load_config(settings.scoring_config_path)
@@ -216,7 +226,7 @@ def _train(args: argparse.Namespace) -> int:
 
         return run_job(args.job, _scorer())
     bar, update = _progress_bar("training the threat model")
-    model_dir = get_settings().model_dir
+    model_dir = _settings().model_dir
     try:
         with training_lock(model_dir):
             with cli_session() as session:
@@ -277,7 +287,7 @@ def _import(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"iomscore import: no such file: {path}", file=sys.stderr)
         return 2
-    settings = get_settings()
+    settings = _settings()
     bar, update = _progress_bar(f"importing {args.kind}")
     update(0, 3, f"reading {path.name}")
     data = path.read_bytes()
@@ -331,7 +341,7 @@ def _catalogue_import(args: argparse.Namespace) -> int:
     if not (args.chi or args.costs):
         print("iomscore catalogue import: give --chi FILE and/or --costs FILE", file=sys.stderr)
         return 2
-    base_path = Path(args.base or get_settings().offence_catalogue_path).resolve()
+    base_path = Path(args.base or _settings().offence_catalogue_path).resolve()
     output = Path(args.output)
     if output.resolve() == base_path:
         print("iomscore catalogue import: --output must be a new file, not the base "

@@ -1,30 +1,24 @@
 """`iomscore changes prune`, the change feed's one prune, through the bare driver
 (service.rawdb): the models and the store cost more than a second of imports, more than a
-prune takes (issue 16). It takes the commit fence service.store.changes takes."""
+prune takes (issue 16). It takes the commit fence service.store.changes takes
+(service.change_fence)."""
 
 import argparse
 import sys
 from datetime import UTC, datetime, timedelta
 
-from service.config import get_settings
-from service.rawdb import NoSchema, RawConnection, connect, execute, is_sqlite, supported, timestamp
-
-# As service.store.changes: the fence's advisory lock and the seq covering a whole commit.
-COMMIT_FENCE = 0x696F6D66656564
-LAST_SEQ = 2**63 - 1
+from service.change_fence import LAST_SEQ, READ_POSITION, TAKE_FENCE, final_position
+from service.cli_keys import command_database_url, no_schema
+from service.rawdb import NoSchema, RawConnection, connect, execute, is_sqlite, timestamp
 
 
 def _final_position(conn: RawConnection) -> int:
-    # service.store.changes._final_position: the fence taken and let go in a savepoint.
+    # As service.store.changes._final_position: the fence taken and let go in a savepoint.
     conn.execute("SAVEPOINT fence")
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (COMMIT_FENCE,))
-    isolation, upto = conn.execute(
-        "SELECT current_setting('transaction_isolation'), "
-        "CASE WHEN is_called THEN last_value ELSE 0 END FROM change_commit_pos").fetchone()
+    conn.execute(TAKE_FENCE)
+    isolation, upto = conn.execute(READ_POSITION).fetchone()
     conn.execute("ROLLBACK TO SAVEPOINT fence")
-    if isolation != "read committed":
-        raise RuntimeError(f"the change feed is read under READ COMMITTED, not {isolation}")
-    return int(upto)
+    return final_position(isolation, upto)
 
 
 def prune(conn: RawConnection, before: datetime) -> int:
@@ -59,19 +53,15 @@ def prune(conn: RawConnection, before: datetime) -> int:
 
 
 def changes_prune(args: argparse.Namespace) -> int:
-    url = get_settings().database_url
-    if not supported(url):
-        print("iomscore changes prune: give a SQLite file or PostgreSQL DATABASE_URL",
-              file=sys.stderr)
+    url = command_database_url("changes prune")
+    if url is None:
         return 2
     before = datetime.now(UTC) - timedelta(days=args.older_than_days)
     try:
         with connect(url, write=True) as conn:
             gone = prune(conn, before)
     except NoSchema:
-        print("iomscore changes prune: the database has no schema: run `iomscore migrate`",
-              file=sys.stderr)
-        return 1
+        return no_schema("changes prune")
     print(f"{gone} change-feed entries committed before {before:%Y-%m-%d %H:%M} UTC pruned",
           file=sys.stderr)
     return 0

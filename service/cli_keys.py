@@ -9,7 +9,6 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from service.config import get_settings
 from service.key_secrets import LAST_ADMIN_KEY, areas_refusal, new_key_material
 from service.rawdb import (
     NoSchema,
@@ -40,7 +39,11 @@ def parse_areas(text: str) -> list[str] | None:
                                                         if a.strip()]
 
 
-def _database_url(command: str) -> str | None:
+def command_database_url(command: str) -> str | None:
+    """DATABASE_URL if the bare driver can use it; None, having said why, if not."""
+    # Imported here, when a command runs: pydantic is most of what `--help` would cost.
+    from service.config import get_settings
+
     url = get_settings().database_url
     if supported(url):
         return url
@@ -48,7 +51,7 @@ def _database_url(command: str) -> str | None:
     return None
 
 
-def _no_schema(command: str) -> int:
+def no_schema(command: str) -> int:
     print(f"iomscore {command}: the database has no schema: run `iomscore migrate`",
           file=sys.stderr)
     return 1
@@ -57,6 +60,8 @@ def _no_schema(command: str) -> int:
 def issue_key(*, role: str, areas: list[str] | None, name: str) -> str:
     """Create an API key in the configured database and return the full key (KeyRefused for
     an unknown area, as the store refuses one)."""
+    from service.config import get_settings
+
     with connect(get_settings().database_url, write=True) as conn:
         if areas is not None:
             known = {code for (code,) in execute(conn, "SELECT code FROM areas").fetchall()}
@@ -72,7 +77,7 @@ def issue_key(*, role: str, areas: list[str] | None, name: str) -> str:
 
 
 def keys_create(args: argparse.Namespace) -> int:
-    if _database_url("keys create") is None:
+    if command_database_url("keys create") is None:
         return 2
     try:
         full_key = issue_key(role=args.role, areas=parse_areas(args.areas), name=args.name)
@@ -80,7 +85,7 @@ def keys_create(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except NoSchema:
-        return _no_schema("keys create")
+        return no_schema("keys create")
     print(full_key)  # stdout carries only the key, so scripts can capture it
     return 0
 
@@ -92,7 +97,7 @@ def _areas(value: str | list[str] | None) -> str:
 
 
 def keys_list(_args: argparse.Namespace) -> int:
-    url = _database_url("keys list")
+    url = command_database_url("keys list")
     if url is None:
         return 2
     try:
@@ -100,7 +105,7 @@ def keys_list(_args: argparse.Namespace) -> int:
             rows = conn.execute("SELECT id, prefix, role, areas, revoked_at, name "
                                 "FROM api_keys ORDER BY id").fetchall()
     except NoSchema:
-        return _no_schema("keys list")
+        return no_schema("keys list")
     for key_id, prefix, role, areas, revoked_at, name in rows:
         state = "revoked" if revoked_at else "active"
         print(f"{key_id}\t{prefix}\t{role}\t{_areas(areas)}\t{state}\t{name}")
@@ -130,7 +135,7 @@ def _revoke(conn: RawConnection, key_id: int) -> None:
 
 
 def keys_revoke(args: argparse.Namespace) -> int:
-    url = _database_url("keys revoke")
+    url = command_database_url("keys revoke")
     if url is None:
         return 2
     try:
@@ -140,6 +145,6 @@ def keys_revoke(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except NoSchema:
-        return _no_schema("keys revoke")
+        return no_schema("keys revoke")
     print(f"key {args.key_id} revoked", file=sys.stderr)
     return 0

@@ -113,3 +113,10 @@ def test_the_commands_that_do_not_score_start_lean(tmp_path: Path) -> None:
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                               env=env, check=True)
         assert done.stdout.splitlines()[-1] == "loaded:", argv
+    # Settings are read when a command runs: pydantic alone is most of what `--help` cost.
+    probe = ("import contextlib, sys; from service.cli import main\n"
+             "with contextlib.suppress(SystemExit): main(['--help'])\n"
+             "print('loaded:', *(m for m in ('pydantic', 'service.config') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=env, check=True)
+    assert done.stdout.splitlines()[-1] == "loaded:"

@@ -19,12 +19,11 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from models import ChangeEntity, ChangeOp, ChangePage, ChangeRead
+from service.change_fence import LAST_SEQ, READ_POSITION, TAKE_FENCE, final_position
 from service.errors import DomainError, invalid_field
 
 _CURSOR = struct.Struct(">BQQ")  # format version, commit position, seq
 _CURSOR_FORMAT = 1
-# The seq of a watermark that covers every entry of its commit position.
-LAST_SEQ = 2**63 - 1
 
 
 class CursorExpired(DomainError):
@@ -88,32 +87,15 @@ _READ_SQLITE = text("""
 """)
 
 
-# The commit fence (migration d4efa5a2744d): committing transactions hold it shared from
-# taking their position until their commit is visible.
-COMMIT_FENCE = 0x696F6D66656564
-
-
 def _final_position(session: Session) -> int:
-    """PostgreSQL: the highest commit position below which nothing more can appear.
-
-    The fence is taken exclusively inside a savepoint that is then rolled back, which lets
-    it go at once (it waits only for commits already under way, each holding it shared).
-    What is read after this in the same transaction sees every position up to the value
-    returned, because under READ COMMITTED each statement takes a fresh snapshot; under
-    REPEATABLE READ the transaction's snapshot could be older than the fence, so that is
-    refused rather than risk skipping a change.
-    """
+    """PostgreSQL: the highest commit position below which nothing more can appear
+    (service.change_fence)."""
     with session.begin_nested() as fence:
         conn = session.connection()
-        conn.execute(text("SELECT pg_advisory_xact_lock(:fence)"), {"fence": COMMIT_FENCE})
-        isolation, upto = conn.execute(text(
-            "SELECT current_setting('transaction_isolation'), "
-            "       CASE WHEN is_called THEN last_value ELSE 0 END FROM change_commit_pos")
-        ).one()
+        conn.execute(text(TAKE_FENCE))
+        isolation, upto = conn.execute(text(READ_POSITION)).one()
         fence.rollback()
-    if isolation != "read committed":
-        raise RuntimeError(f"the change feed is read under READ COMMITTED, not {isolation}")
-    return int(upto)
+    return final_position(isolation, upto)
 
 
 def _at(value: Any) -> datetime:

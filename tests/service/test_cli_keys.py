@@ -158,11 +158,3 @@ def test_a_postgres_database_without_a_schema_is_one_line(
             assert (code, out) == (1, ""), argv
             assert err.endswith("the database has no schema: run `iomscore migrate`\n"), err
     get_settings.cache_clear()
-
-
-def test_the_cli_prune_uses_the_feeds_own_fence_and_mark() -> None:
-    from service import cli_changes
-    from service.store import changes
-
-    assert (cli_changes.COMMIT_FENCE, cli_changes.LAST_SEQ) == (changes.COMMIT_FENCE,
-                                                                changes.LAST_SEQ)
