@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     # The callback URL registered with the provider; unset, it is built from the request
     # (set it behind a proxy that rewrites the host or scheme).
     oidc_redirect_uri: str | None = None
+    # Where the provider sends the browser back after signing the person out there too
+    # (registered at the provider as a post-logout / front-channel logout URL); unset, it
+    # is built from the request (/console/signed-out).
+    oidc_post_logout_redirect_uri: str | None = None
     # How a force's claims become a role and areas (docs/oidc-mapping.example.yaml).
     oidc_mapping_path: Path | None = None
     # The audience of the access tokens the provider issues to systems registered there

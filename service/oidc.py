@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 import yaml
@@ -170,6 +171,28 @@ class OidcProvider:
             if self._keys is None or refresh:
                 self._keys = KeySet.import_key_set(self._get(uri))  # type: ignore[arg-type]
             return self._keys
+
+    def end_session_url(self, post_logout_redirect_uri: str) -> str | None:
+        """Where to send a person who signs out of the console, so that their session at
+        the provider ends too (RP-initiated logout, OpenID Connect RP-Initiated Logout 1.0):
+        otherwise the next person at a shared terminal who presses "sign in" would be
+        signed in as them without a password. None where the provider publishes no
+        `end_session_endpoint` or cannot be reached.
+
+        The request names this client and the page to come back to, not the ID token
+        (`id_token_hint`): the service keeps no ID tokens, since they carry the person's
+        claims; providers then ask the person to confirm.
+        """
+        try:
+            endpoint = self.metadata().get("end_session_endpoint")
+        except ProviderUnavailable:
+            return None
+        if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+            return None
+        parts = urlsplit(endpoint)
+        query = [*parse_qsl(parts.query), ("client_id", self.client_id),
+                 ("post_logout_redirect_uri", post_logout_redirect_uri)]
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
     def _client(self, redirect_uri: str) -> OAuth2Session:
         return OAuth2Session(self.client_id, self.client_secret, scope=self.scopes,

@@ -177,14 +177,32 @@ def oidc_callback(request: Request, session: SessionDep, settings: SettingsDep,
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    """End the session, in the database and in the browser."""
+def sign_out(request: Request, session: SessionDep, settings: SettingsDep,
+             provider: ProviderDep) -> Response:
+    """End the session, in the database and in the browser; a person who signed in through
+    the identity provider is then sent there to end their session at the provider too."""
     row = current_session(request, session, settings)
+    at_provider = None
     if row is not None:
         session_store.end_session(session=session, row=row)
-    response = RedirectResponse("/console/sign-in", status_code=303)
+        if row.method == "oidc" and provider is not None and row.issuer == provider.issuer:
+            at_provider = provider.end_session_url(settings.oidc_post_logout_redirect_uri
+                                                   or str(request.url_for("signed_out")))
+    # A page that moves on by itself, not a redirect: the pages' CSP (form-action 'self')
+    # stops a form's redirect to another site, as at sign-in.
+    response = render(request, "signing_out.html", {"title": "Signing out", "principal": None,
+                                                    "end_session_url": at_provider},
+                      headers=NO_STORE) if at_provider else \
+        RedirectResponse("/console/sign-in", status_code=303)
     clear_session_cookie(response)
     return response
+
+
+@router.get("/signed-out", name="signed_out")
+def signed_out(request: Request) -> Response:
+    """Where the identity provider sends the browser back once it has signed the person
+    out there too."""
+    return render(request, "signed_out.html", {"title": "Signed out"}, headers=NO_STORE)
 
 
 @router.get("/purpose")

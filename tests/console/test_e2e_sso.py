@@ -107,8 +107,12 @@ def test_a_person_signs_in_reads_and_signs_out(tab: Any, sso_server: SsoServer) 
     assert read[-1]["key_id"] is None
     assert read[-1]["justification"] == "e2e: migration meeting, Bristol"
 
+    # Signing out ends the session at the provider too: its end-session page, then back.
     page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url("**/console/sign-in")
+    page.wait_for_url(server.provider.issuer + "/oauth2/end_session**")
+    page.get_by_role("button", name="End session").click()
+    page.wait_for_url("**/console/signed-out")
+    assert "You are signed out" in page.locator("#signed-out").inner_text()
     # The old cookie, put back by hand, opens nothing: the session ended on the server.
     page.context.add_cookies([cookie])
     page.goto(server.url + "/console/report")

@@ -5,8 +5,10 @@ throttle, and the production secret check."""
 
 import base64
 import hashlib
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,7 +28,7 @@ from joserfc.jws import extract_compact
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from models import AuditEvent, CohortMembership, ConsoleSession, Person, SignInAttempt
+from models import AuditEvent, CohortMembership, ConsoleSession, Person, Role, SignInAttempt
 from models.base import utcnow
 from service.config import Settings
 from service.console.session import COOKIE_NAME
@@ -248,6 +250,75 @@ def test_sessions_end_when_idle_at_their_lifetime_and_when_revoked(
     assert client.get("/console/report", follow_redirects=False).status_code == 303
     gone = api.get("/admin/sessions", headers=admin).json()["items"]
     assert mine["id"] not in {s["id"] for s in gone}
+
+
+def moves_on_to(page: httpx.Response) -> str:
+    """Where a page's meta refresh sends the browser (the same URL as its link)."""
+    found = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', page.text)
+    assert found, page.text
+    target = html.unescape(found.group(1))
+    assert f'href="{found.group(1)}"' in page.text
+    return target
+
+
+def test_signing_out_ends_the_session_at_the_provider_too(sso: Settings, session: Session,
+                                                          provider: Provider) -> None:
+    client = browser()
+    assert sign_in(client, "alice").status_code == 200
+    out = client.post("/console/sign-out", follow_redirects=False)
+    assert out.status_code == 200 and "no-store" in out.headers["cache-control"]
+    row = session.exec(select(ConsoleSession).where(ConsoleSession.subject == "alice")
+                       .order_by(ConsoleSession.id.desc())).first()  # type: ignore[union-attr]
+    assert row is not None and row.revoked_at is not None
+    assert "max-age=0" in out.headers["set-cookie"].lower()
+    # Sent to the provider's end-session endpoint, naming this client and the way back.
+    end = urlsplit(moves_on_to(out))
+    metadata = httpx.get(f"{provider.issuer}/.well-known/openid-configuration").json()
+    assert f"{end.scheme}://{end.netloc}{end.path}" == metadata["end_session_endpoint"]
+    assert parse_qs(end.query) == {
+        "client_id": [CLIENT_ID],
+        "post_logout_redirect_uri": ["https://testserver/console/signed-out"]}
+    # The person confirms there and comes back to a page that needs no session.
+    confirmed = httpx.post(f"{provider.issuer}/oauth2/end_session/confirm",
+                           data={"redirect_uri": parse_qs(end.query)
+                                 ["post_logout_redirect_uri"][0]})
+    assert confirmed.status_code in (302, 303)
+    back = client.get(confirmed.headers["location"], follow_redirects=False)
+    assert back.status_code == 200 and 'id="signed-out"' in back.text
+    assert "no-store" in back.headers["cache-control"]
+    assert client.get("/console/report", follow_redirects=False).status_code == 303
+
+    # A deployment behind a proxy names its own way back.
+    app.dependency_overrides[current_settings] = lambda: Settings(**provider.settings(
+        oidc_post_logout_redirect_uri="https://iom.example.police.uk/console/signed-out"))
+    assert sign_in(client, "bob").status_code == 200
+    out = client.post("/console/sign-out", follow_redirects=False)
+    assert parse_qs(urlsplit(moves_on_to(out)).query)["post_logout_redirect_uri"] == [
+        "https://iom.example.police.uk/console/signed-out"]
+
+
+def test_key_sessions_and_an_unreachable_provider_sign_out_here(
+        sso: Settings, provider: Provider, make_key: Any, session: Session) -> None:
+    client = browser()
+    assert client.post("/console/sign-in", data={"api_key": make_key("analyst")},
+                       follow_redirects=False).status_code == 303
+    out = client.post("/console/sign-out", follow_redirects=False)
+    assert (out.status_code, out.headers["location"]) == (303, "/console/sign-in")
+    # A provider that cannot be reached at sign-out: the session still ends here.
+    gone = provider.settings(oidc_issuer="http://127.0.0.1:9")
+    app.dependency_overrides[current_settings] = lambda: Settings(**gone)
+    token = session_store.start_session(
+        session=session, lifetimes=session_store.Lifetimes(idle=timedelta(minutes=30),
+                                                           absolute=timedelta(hours=8)),
+        who=session_store.Who(method="oidc", issuer=gone["oidc_issuer"], subject="alice",
+                              display_name="Alice Example", role=Role.offender_manager,
+                              areas=["BRISTOL"]))
+    session.commit()
+    client.cookies.set(COOKIE_NAME, token)
+    out = client.post("/console/sign-out", follow_redirects=False)
+    assert (out.status_code, out.headers["location"]) == (303, "/console/sign-in")
+    assert session.exec(select(ConsoleSession).where(
+        ConsoleSession.token_hash == session_store.token_hash(token))).one().revoked_at
 
 
 def test_key_sign_in_can_be_turned_off(sso: Settings, provider: Provider,
