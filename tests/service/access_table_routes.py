@@ -269,6 +269,7 @@ CONSOLE: dict[tuple[str, str], Rule] = {
     ("GET", "/console/sign-in/callback"): _console(ALL, _fixed(
         params={"code": "c", "state": "s"}), **NO_SSO),
     ("POST", "/console/sign-out"): _console(ALL, _fixed(data={}), ok=303, anonymous=303),
+    ("GET", "/console/signed-out"): _console(ALL, _fixed(), anonymous=200),
     ("GET", "/console/purpose"): _console(ALL, _fixed()),
     ("POST", "/console/purpose"): _console(ALL, _fixed(data={"purpose": "case review"}),
                                            ok=303),
