@@ -69,6 +69,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware timestamp on every database.
 

@@ -7,6 +7,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from models.base import SourceFields, timestamp_field
+from scoring.uk_calendar import uk_today
 
 
 class CustodyFields(SQLModel):
@@ -42,9 +43,9 @@ class CustodyCreate(CustodyFields):
 
 
 def _check_spell(start_on: date | None, end_on: date | None) -> None:
-    if start_on is not None and start_on > date.today():
+    if start_on is not None and start_on > uk_today():
         raise ValueError("start_on cannot be in the future")
-    if end_on is not None and end_on > date.today():
+    if end_on is not None and end_on > uk_today():
         raise ValueError("end_on is the actual release date and cannot be in the future")
     if start_on is not None and end_on is not None and end_on < start_on:
         raise ValueError("end_on cannot be before start_on")

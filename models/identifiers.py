@@ -3,6 +3,8 @@
 import re
 from datetime import date
 
+from scoring.uk_calendar import uk_today
+
 # 23 letters, Z at index 0; I, O and S are never used (domain.md, "Identifiers").
 CHECK_LETTERS = "ZABCDEFGHJKLMNPQRTUVWXY"
 
@@ -34,7 +36,7 @@ def canonical_pnc_id(raw: str, *, today: date | None = None) -> str:
         raise ValueError("PNC ID must look like YYYY/NNNNNNNC or YY/NNNNNNC")
     year_text, serial = match["year"], int(match["serial"])
     if len(year_text) == 2:
-        current_yy = (today or date.today()).year % 100
+        current_yy = (today or uk_today()).year % 100
         century = 2000 if int(year_text) <= current_yy else 1900
         year = century + int(year_text)
     else:

@@ -21,6 +21,7 @@ from models.enums import (
     ScoreColumn,
     ShortlistSection,
 )
+from scoring.uk_calendar import uk_today
 
 
 class DecisionKind(StrEnum):
@@ -76,7 +77,7 @@ class ReferralCreate(ReferralFields):
 
     @model_validator(mode="after")
     def _not_future(self) -> "ReferralCreate":
-        if self.referred_on > date.today():
+        if self.referred_on > uk_today():
             raise ValueError("referred_on cannot be in the future")
         return self
 
@@ -90,7 +91,7 @@ class ReferralWithdraw(SQLModel):
 
     @model_validator(mode="after")
     def _not_future(self) -> "ReferralWithdraw":
-        if self.withdrawn_on is not None and self.withdrawn_on > date.today():
+        if self.withdrawn_on is not None and self.withdrawn_on > uk_today():
             raise ValueError("withdrawn_on cannot be in the future")
         return self
 

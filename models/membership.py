@@ -8,10 +8,11 @@ from sqlmodel import Field, SQLModel
 
 from models.base import SourceFields, enum_column, timestamp_field
 from models.enums import Cohort, ExitReason, Rag
+from scoring.uk_calendar import uk_today
 
 
 def _check_exit(adopted_on: date | None, exited_on: date | None, reason: ExitReason | None) -> None:
-    today = date.today()
+    today = uk_today()
     if adopted_on is not None and adopted_on > today:
         raise ValueError("adopted_on cannot be in the future")
     if exited_on is not None and exited_on > today:

@@ -8,6 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, timestamp_field
 from models.enums import Outcome
+from scoring.uk_calendar import uk_today
 
 
 class OffenceFields(SQLModel):
@@ -49,7 +50,7 @@ class Offence(OffenceFields, table=True):
 
 
 def _check_dates(offence_date: date | None, outcome_date: date | None) -> None:
-    today = date.today()
+    today = uk_today()
     if offence_date is not None and offence_date > today:
         raise ValueError("offence_date cannot be in the future")
     if outcome_date is not None:

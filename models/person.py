@@ -9,10 +9,11 @@ from sqlmodel import Field, SQLModel
 from models.base import enum_column, timestamp_field
 from models.enums import Ethnicity, Sex
 from models.identifiers import PNC_PATTERN, canonical_pnc_id
+from scoring.uk_calendar import uk_today
 
 
 def _check_birth_and_death(born: date | None, died: date | None) -> None:
-    today = date.today()
+    today = uk_today()
     if born is not None and born > today:
         raise ValueError("date_of_birth cannot be in the future")
     if died is not None and died > today:
@@ -80,7 +81,7 @@ class PersonUpdate(SQLModel):
         if self.moved_on is not None:
             if self.home_area is None:
                 raise ValueError("moved_on goes with a new home_area")
-            if self.moved_on > date.today():
+            if self.moved_on > uk_today():
                 raise ValueError("moved_on cannot be in the future")
         return self
 

@@ -129,7 +129,9 @@ def _scorer():  # type: ignore[no-untyped-def]
 def _score(args: argparse.Namespace) -> int:
     from datetime import date
 
-    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    from scoring.uk_calendar import uk_today
+
+    as_of = date.fromisoformat(args.as_of) if args.as_of else uk_today()
     files = (args.persons, args.offences, args.output)
     if any(files) and not all(files):
         print("iomscore score: give --persons, --offences and --output together",
@@ -325,8 +327,6 @@ def _openapi(args: argparse.Namespace) -> int:
 
 
 def _catalogue_import(args: argparse.Namespace) -> int:
-    from datetime import date
-
     import yaml
 
     from scoring.catalogue import CatalogueError, load_catalogue
@@ -337,6 +337,7 @@ def _catalogue_import(args: argparse.Namespace) -> int:
         imported_catalogue,
         read_table,
     )
+    from scoring.uk_calendar import uk_today
 
     if not (args.chi or args.costs):
         print("iomscore catalogue import: give --chi FILE and/or --costs FILE", file=sys.stderr)
@@ -361,7 +362,7 @@ def _catalogue_import(args: argparse.Namespace) -> int:
     except (CatalogueError, OSError) as exc:
         print(f"iomscore catalogue import: {exc}", file=sys.stderr)
         return 1
-    header = (f"# Written by `iomscore catalogue import` on {date.today().isoformat()} from "
+    header = (f"# Written by `iomscore catalogue import` on {uk_today().isoformat()} from "
               f"{base_path} (version {base.version})\n# with {', '.join(map(str, files))}. "
               "Figures and sources are as imported; see scoring/data/offence_catalogue.yaml "
               "for what each section means.\n")

@@ -35,11 +35,12 @@ def _rescore(args: argparse.Namespace) -> int:
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
+    from scoring.uk_calendar import uk_today
     from service.cli_keys import cli_session
     from service.current_scores import refresh, stale_ids
 
     scorer = _scorer()
-    started, today = time.perf_counter(), date.today()
+    started, today = time.perf_counter(), uk_today()
     if args.jobs == 1:
         done = refresh(cli_session, scorer, today=today, area=args.area)
     else:

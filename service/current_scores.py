@@ -38,6 +38,7 @@ from models import CurrentScore, PersonScoreRead
 from models.base import utcnow
 from scoring.person import PersonRecord, people_scores
 from scoring.thr import rule_based_version
+from scoring.uk_calendar import uk_today
 from service.frames import PERSONS, ids_in, person_records, table_of
 from service.store.import_writes import begin_writing
 
@@ -104,7 +105,7 @@ def rescore(session: Session, scorer: Scorer, person_ids: Iterable[int | None], 
         later(ids)
         return
     for start in range(0, len(ids), CHUNK):
-        store_scores(conn, scorer, ids[start:start + CHUNK], today or date.today())
+        store_scores(conn, scorer, ids[start:start + CHUNK], today or uk_today())
 
 
 def lock_people(conn: Connection, ids: Sequence[int]) -> None:
@@ -184,7 +185,7 @@ def refresh(sessions: SessionFactory, scorer: Scorer, *, today: date | None = No
     or else exactly `person_ids`, a chunk of people per transaction; the number
     re-scored. Rows valid already (kept up to date by today's writes) are left alone, so
     running it twice costs one query."""
-    today = today or date.today()
+    today = today or uk_today()
     started = time.perf_counter()
     if person_ids is not None:
         ids = sorted(set(person_ids))

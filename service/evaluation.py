@@ -27,6 +27,7 @@ from scoring.external import BASELINE, evaluate_cohort, external_verdict
 from scoring.features import feature_specs
 from scoring.governance import Baseline
 from scoring.thr import rule_based_version
+from scoring.uk_calendar import uk_today
 from service.errors import invalid_field
 from service.frames import Filters, custody_frame, offences_frame, persons_frame
 from service.scorer import Scorer
@@ -54,7 +55,7 @@ class CohortRow(SQLModel):
     @field_validator("assessed_on")
     @classmethod
     def _past(cls, value: date) -> date:
-        if value > date.today():
+        if value > uk_today():
             raise ValueError("assessed_on is in the future")
         return value
 

@@ -13,6 +13,7 @@ from fastapi import Response
 from models.enums import Cohort, Counting
 from scoring.catalogue import OffenceCatalogue
 from scoring.idiom import GROUP_KEYS, IdiomReport, IdiomRules, report_notes, report_table
+from scoring.uk_calendar import uk_today
 from service.errors import invalid_field
 from service.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Column, csv_table, to_xlsx
 from service.security import Forbidden, Principal
@@ -33,7 +34,7 @@ def idiom_params(principal: Principal, *, rules: IdiomRules, as_of: date | None,
         rules.check_window(months)
     except ValueError as exc:
         raise invalid_field(["query", "window_months"], str(exc)) from None
-    today = date.today()
+    today = uk_today()
     if as_of is None:
         as_of = today
     elif as_of > today:

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from scoring import (
 )
 from scoring.artefacts import current_version
 from scoring.person import person_scores
+from scoring.uk_calendar import end_of_uk_day
 from service.bulk import write_frame
 from service.errors import NotFound
 from service.frames import Filters, custody_frame, offences_frame, person_record, persons_frame
@@ -109,11 +109,6 @@ def forget_loaded_scorers() -> None:
         _loaded.clear()
 
 
-def end_of_day_utc(day: date) -> datetime:
-    """The last moment of a calendar day in UTC: `as_of` means the end of that day."""
-    return datetime.combine(day, clock.max, tzinfo=UTC)
-
-
 def _frames(conn: Connection, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame,
                                                          pd.DataFrame]:
     return (offences_frame(conn, filters), persons_frame(conn, filters),
@@ -138,7 +133,7 @@ def person_score(*, session: Session, person_id: int, as_of: date, scorer: Score
         if person is None:
             raise NotFound(f"person {person_id} not found")
     record = person_record(session.connection(), person, offences_until=as_of,
-                           recorded_by=end_of_day_utc(as_of) if as_recorded else None)
+                           recorded_by=end_of_uk_day(as_of) if as_recorded else None)
     answer = person_scores(record, as_of=as_of, catalogue=scorer.catalogue,
                            config=scorer.config, model=scorer.model, top=top)
     return {"person_id": person_id, **answer,

@@ -28,11 +28,28 @@ def test_scoring_imports_no_web_or_database_code() -> None:
     assert offenders == {}
 
 
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.add(node.module)
+    return modules
+
+
 def test_models_import_only_models_pydantic_and_sqlalchemy() -> None:
+    """...and, of the scoring library, only the UK calendar (the standard library alone),
+    so a record's "not in the future" is the same day as the scores' "today"."""
     allowed = {"models", "sqlmodel", "sqlalchemy", "pydantic", "datetime", "enum", "typing",
                "re", "__future__", "collections"}
     for path in (ROOT / "models").rglob("*.py"):
-        assert _imported_roots(path) <= allowed, path
+        scoring = {m for m in _imported_modules(path) if m.split(".")[0] == "scoring"}
+        assert scoring <= {"scoring.uk_calendar"}, path
+        assert _imported_roots(path) - {"scoring"} <= allowed, path
+    calendar = _imported_roots(ROOT / "scoring" / "uk_calendar.py")
+    assert calendar <= {"datetime", "zoneinfo"}
 
 
 def test_dockerfile_is_well_formed() -> None:

@@ -8,7 +8,6 @@ the same audit events. Forms post
 without JavaScript and carry the session's form token (see `session.check_form`).
 """
 
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -20,6 +19,7 @@ from sqlmodel import select
 from models import AuditAction, DecisionCreate, DecisionKind, Meeting, MeetingCreate
 from models.enums import Cohort, ExitReason
 from scoring.shortlist import ShortlistConfig
+from scoring.uk_calendar import uk_today
 from service.access import (
     require_area,
     require_area_visible,
@@ -148,7 +148,7 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
             if missing else None}, status=422 if missing else 200, headers=NO_STORE)
     the_area, the_stream = fields["area"], fields["stream"]
     require_area_visible(principal, the_area)
-    day = form_date(fields["as_of"], "as_of") or date.today()
+    day = form_date(fields["as_of"], "as_of") or uk_today()
     meeting = None
     if chosen_meeting is not None:
         meeting = _visible_meeting(auditor, chosen_meeting)
@@ -194,7 +194,7 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
         "token_field": FORM_TOKEN_FIELD,
         "cohorts": list(Cohort), "exit_reasons": list(ExitReason),
         "kinds": [DecisionKind.adopt, DecisionKind.decline, DecisionKind.defer],
-        "today": date.today(), "self_url": _page_url(fields, meeting_id=chosen_meeting),
+        "today": uk_today(), "self_url": _page_url(fields, meeting_id=chosen_meeting),
     }, headers=NO_STORE)
 
 
@@ -214,7 +214,7 @@ def meetingexport_listing(session: SessionDep, scorer: ScorerDep, rules: Shortli
     if format not in FORMATS:
         raise invalid_field(["query", "format"], "format takes csv or xlsx")
     require_area_visible(auditor.principal, fields["area"])
-    day = form_date(fields["as_of"], "as_of") or date.today()
+    day = form_date(fields["as_of"], "as_of") or uk_today()
     if kind == "migration":
         listing = withhold_listing(session, auditor.principal, shortlist_store.migration_list(
             session=session, scorer=scorer, config=rules, area=fields["area"],

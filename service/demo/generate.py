@@ -27,6 +27,7 @@ from scoring.synthetic.careers import RECORDED_ETHNICITIES, SEXES, recorded_ethn
 from scoring.synthetic.draws import DAYS_PER_YEAR, as_dates, coded, stage_generators, victim_refs
 from scoring.synthetic.offending import MODEL_STAGES, draw_offending
 from scoring.synthetic.tables import PENDING
+from scoring.uk_calendar import uk_today
 from service.demo import tables
 from service.demo.cohorts import draw_memberships
 from service.demo.common import COHORTS, EXIT_REASONS, MAX_PEOPLE, OUTCOME_CODES, RAGS, SOURCE
@@ -71,8 +72,8 @@ def generate_demo(*, seed: int = DEFAULT_SEED, people: int = 30_000, end: date |
     expected mean number of offences per person before custody removes some.
     Raises ValueError on sizes that cannot make sense or an `end` in the future.
     """
-    end = date.today() if end is None else end
-    if end > date.today():
+    end = uk_today() if end is None else end
+    if end > uk_today():
         raise ValueError("end cannot be in the future")
     if not 1 <= people <= MAX_PEOPLE or years < 2 or offences_per_person < 1:
         raise ValueError(f"need 1 <= people <= {MAX_PEOPLE:,}, years >= 2 and "

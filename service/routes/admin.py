@@ -19,6 +19,7 @@ from models import (
 from models.base import IsoDate, UtcSearchBound
 from models.enums import RetentionActivity
 from models.retention import RetentionCandidate, RetentionReviewRead
+from scoring.uk_calendar import uk_today
 from service.audit import AuditDep
 from service.deps import IdPath, IdQuery, PagingDep, RetentionRuleDep, SessionDep
 from service.errors import invalid_field, responses
@@ -110,8 +111,8 @@ def retention_review(
     indicative six years with no offence, custody or active membership; deaths are listed
     too), oldest activity first. It lists; it never deletes: each erasure is a separate,
     audited DELETE /persons/{id} with reason retention_review."""
-    day = as_of or date.today()
-    if day > date.today():
+    day = as_of or uk_today()
+    if day > uk_today():
         raise invalid_field(["query", "as_of"], "as_of cannot be in the future")
     areas = None if principal.areas is None else sorted(principal.areas)
     due = retention_store.people_due(session=session, rule=rule, as_of=day, areas=areas)

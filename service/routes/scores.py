@@ -18,6 +18,7 @@ from models import (
 from models.base import IsoDate
 from models.enums import Knowledge, ScoreColumn
 from models.score import ScoreSnapshotPage
+from scoring.uk_calendar import uk_today
 from service.access import require_area_visible, seen_person_row, visible_person_row
 from service.audit import AuditDep
 from service.consultation import Consultation, ConsultationDep
@@ -56,7 +57,7 @@ async def get_person_score(
 def _consult_score(consultation: Consultation, person_id: int, scorer: Scorer,
                    as_of: date | None, as_recorded: bool) -> dict[str, Any] | Response:
     session = consultation.session
-    today = date.today()
+    today = uk_today()
     day = as_of or today
     stored = None
     if day == today and not as_recorded:
@@ -83,7 +84,7 @@ def start_score_run(principal: BatchRunner, run_in: ScoreRunCreate, session: Ses
     """Score everyone (or one area) as of a date in the background; poll the run's status.
     An area-limited key names one of its areas (403 otherwise)."""
     require_area_visible(principal, run_in.area, loc=("body", "area"))
-    run = store.create_run(session=session, as_of=run_in.as_of or date.today(),
+    run = store.create_run(session=session, as_of=run_in.as_of or uk_today(),
                            area=run_in.area, max_active=settings.max_active_score_runs,
                            stale_after=settings.score_run_stale_after)
     assert run.id is not None

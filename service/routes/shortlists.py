@@ -12,6 +12,7 @@ from models.base import IsoDate
 from models.enums import Knowledge, RankBy
 from models.shortlist import ShortlistCounts
 from scoring.shortlist import ShortlistConfig
+from scoring.uk_calendar import uk_today
 from service.access import require_area_visible, withhold_listing
 from service.audit import AuditDep, Auditor
 from service.deps import ScorerDep, SessionDep, ShortlistConfigDep
@@ -69,7 +70,7 @@ def migration_query(
     knowledge: KnowledgeQuery = Knowledge.current,
 ) -> MigrationQuery:
     """The migration shortlist's query, the same for the JSON and the downloads."""
-    return MigrationQuery(area=area, stream=stream, as_of=as_of or date.today(), limit=limit,
+    return MigrationQuery(area=area, stream=stream, as_of=as_of or uk_today(), limit=limit,
                           rank_by=rank_by, include_other_areas=include_other_areas,
                           knowledge=knowledge)
 
@@ -85,7 +86,7 @@ class ExitsQuery:
 def exits_query(area: AreaQuery, stream: StreamQuery, as_of: AsOfQuery = None,
                 knowledge: KnowledgeQuery = Knowledge.current) -> ExitsQuery:
     """The exit review's query, the same for the JSON and the downloads."""
-    return ExitsQuery(area=area, stream=stream, as_of=as_of or date.today(),
+    return ExitsQuery(area=area, stream=stream, as_of=as_of or uk_today(),
                       knowledge=knowledge)
 
 
@@ -173,7 +174,7 @@ def get_migration_shortlist_counts(
     require_area_visible(principal, area)
     return store.migration_counts(session=session, scorer=scorer, config=rules, area=area,
                                   stream=stream,
-                                  as_of=as_of or date.today(),
+                                  as_of=as_of or uk_today(),
                                   include_other_areas=include_other_areas,
                                   knowledge=knowledge)
 

@@ -6,7 +6,6 @@ no row is bad are the inserts and updates written, in one transaction and in bul
 """
 
 from collections.abc import Callable, Sequence
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -18,6 +17,7 @@ from models.base import utcnow
 from models.identifiers import canonical_pnc_id
 from models.imports import ImportSummary
 from scoring.catalogue import OffenceCatalogue
+from scoring.uk_calendar import uk_today
 from service.frames import table_of
 from service.store.areas import record_moves
 from service.store.erasure import ErasedKeys
@@ -129,7 +129,7 @@ def import_persons(*, session: Session, file: ImportFile, max_rows: int,
     # A new home_area in an extract is a move on the day it arrives.
     record_moves(conn, [(row["id"], stored[row["pnc_id"]].home_area) for row in changed
                         if row["home_area"] != stored[row["pnc_id"]].home_area],
-                 moved_on=date.today())
+                 moved_on=uk_today())
     update_rows(conn, table, changed, PERSON_FIELDS, bump_version=True)
     session.flush()
     summary = ImportSummary(inserted=len(inserted), updated=len(changed),

@@ -26,6 +26,7 @@ from models import (
 )
 from models.enums import Cohort
 from scoring.shortlist import ShortlistConfig
+from scoring.uk_calendar import uk_today
 from service.deps import Paging
 from service.errors import Conflict, invalid_field
 from service.scorer import Scorer
@@ -110,7 +111,7 @@ def withdraw_referral(*, session: Session, referral_id: int, withdrawal: Referra
     if referral.closed_on is not None:
         raise Conflict(f"referral {referral_id} is already "
                        f"{'withdrawn' if referral.withdrawal_reason else 'decided'}")
-    withdrawn_on = withdrawal.withdrawn_on or date.today()
+    withdrawn_on = withdrawal.withdrawn_on or uk_today()
     if withdrawn_on < referral.referred_on:
         raise invalid_field(["body", "withdrawn_on"], "withdrawn_on is before referred_on")
     return versioned_update(session, Referral, referral_id, expected_version=expected_version,
@@ -177,10 +178,10 @@ def record_decision(*, session: Session, scorer: Scorer, config: ShortlistConfig
     person = lock_person(session, decision_in.person_id)
     require_reference(session, Stream, decision_in.stream, field="stream")
     held_on, kind = meeting.held_on, decision_in.decision
-    if kind in (DecisionKind.adopt, DecisionKind.exit) and held_on > date.today():
+    if kind in (DecisionKind.adopt, DecisionKind.exit) and held_on > uk_today():
         raise invalid_field(["body", "decision"],
                             "a meeting dated in the future cannot adopt or exit yet")
-    seen_as_of = decision_in.shortlist_as_of or min(held_on, date.today())
+    seen_as_of = decision_in.shortlist_as_of or min(held_on, uk_today())
     entry = entry_seen(session=session, scorer=scorer, area=meeting.area,
                        stream=decision_in.stream, as_of=seen_as_of,
                        person_id=decision_in.person_id, exit_list=kind == DecisionKind.exit,

@@ -1,12 +1,12 @@
 """People: create, read, find by PNC ID, update with optimistic concurrency."""
 
-from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models import Area, Person, PersonCreate, PersonUpdate
 from models.identifiers import canonical_pnc_id
+from scoring.uk_calendar import uk_today
 from service.deps import Paging
 from service.errors import Conflict, invalid_field
 from service.store.areas import record_move
@@ -75,7 +75,7 @@ def update_person(*, session: Session, person_id: int, changes: PersonUpdate,
         require_reference(session, Area, data["home_area"], field="home_area")
         person = person_or_404(session, person_id, for_update=True)
         record_move(session, person, to_area=data["home_area"],
-                    moved_on=moved_on or date.today())
+                    moved_on=moved_on or uk_today())
     born = data.get("date_of_birth", person.date_of_birth)
     died = data.get("deceased_on", person.deceased_on)
     if died is not None and died < born:

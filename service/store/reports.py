@@ -1,7 +1,7 @@
 """Reports: read the rows a report needs with SQL into DataFrames, hand them to `scoring`."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ from models.enums import Cohort
 from scoring.catalogue import OffenceCatalogue
 from scoring.dates import add_months
 from scoring.idiom import DEFAULT_RULES, IdiomReport, IdiomRules, idiom_report
+from scoring.uk_calendar import end_of_uk_day
 from service.frames import read_values
 from service.store.common import require_reference
 
@@ -51,7 +52,7 @@ class IdiomParams:
     def recorded_by(self) -> datetime | None:
         if self.knowledge != "as_recorded":
             return None
-        return datetime.combine(self.as_of, time.max, tzinfo=UTC)
+        return end_of_uk_day(self.as_of)
 
     def filters(self) -> dict[str, Any]:
         """The membership filters, as echoed in the response."""

@@ -23,6 +23,7 @@ from typing import Any
 from sqlmodel import Session
 
 from models.enums import Knowledge
+from scoring.uk_calendar import uk_today
 from service.store.changes import register_mark
 
 # Lists kept per worker (each a few hundred people at most; four areas x three streams x
@@ -42,7 +43,7 @@ def todays_or_computed(session: Session, *, asked: tuple[Hashable, ...], as_of: 
     the register it was computed from. A kept answer gets a fresh ``generated_at``: it is
     what computing now would give.
     """
-    if as_of != date.today() or knowledge != Knowledge.current:
+    if as_of != uk_today() or knowledge != Knowledge.current:
         return compute()
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
     key = (database, as_of, asked, tuple(sorted(versions.items())),

@@ -37,6 +37,7 @@ from scoring.shortlist import (
     qualifying_types,
     shortlist_pool,
 )
+from scoring.uk_calendar import end_of_uk_day
 from service.errors import invalid_field
 from service.frames import (
     DATE_COLUMNS,
@@ -49,7 +50,7 @@ from service.frames import (
     table_of,
     with_dtypes,
 )
-from service.scorer import Scorer, end_of_day_utc
+from service.scorer import Scorer
 from service.store.areas import areas_then
 from service.store.common import require_reference
 from service.store.shortlist_cache import todays_or_computed
@@ -218,7 +219,7 @@ class _Computed:
 def _recorded_by(as_of: date, knowledge: Knowledge) -> datetime | None:
     # as_recorded: only rows recorded by the end of as_of (design.md, "as-of"), so the
     # list can be asked for again next year and come out the same.
-    return end_of_day_utc(as_of) if knowledge == "as_recorded" else None
+    return end_of_uk_day(as_of) if knowledge == "as_recorded" else None
 
 
 def _compute(*, session: Session, scorer: Scorer, area: str, stream: str, as_of: date,

@@ -5,7 +5,7 @@ page obeys roles, area scope, the form token and the audit trail."""
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,11 +15,12 @@ from sqlmodel import Session, func, select
 
 from models import AuditEvent, CohortMembership, Meeting, Offence, Person
 from models.enums import Cohort
+from scoring.uk_calendar import uk_today
 from tests.console.conftest import SignIn
 from tests.console.test_pages import api, audit_count, fields, number
 
 AREA, STREAM = "BRISTOL", "nsac"
-AS_OF = date.today().isoformat()
+AS_OF = uk_today().isoformat()
 WHY = "migration meeting preparation"
 CHOICE = {"area": AREA, "stream": STREAM, "as_of": AS_OF}
 
@@ -225,7 +226,7 @@ def quiet_member(session: Session) -> int:
     """Make a BRISTOL person with no offence for over a year a long-standing nsac member, so
     the exit review lists them (the demo's members are all active offenders)."""
     last = func.max(Offence.offence_date)
-    cutoff = date.today() - timedelta(days=500)
+    cutoff = uk_today() - timedelta(days=500)
     members = select(CohortMembership.person_id).where(CohortMembership.stream == STREAM)
     row = session.exec(
         select(Person.id).join(Offence, Offence.person_id == Person.id)  # type: ignore[arg-type]
@@ -234,7 +235,7 @@ def quiet_member(session: Session) -> int:
         .group_by(Person.id).having(last < cutoff).order_by(Person.id)).first()
     assert row is not None
     session.add(CohortMembership(person_id=row, cohort=Cohort.fixed, stream=STREAM, area=AREA,
-                                 adopted_on=date.today() - timedelta(days=730)))
+                                 adopted_on=uk_today() - timedelta(days=730)))
     session.commit()
     return row
 

@@ -5,11 +5,12 @@ lists (a back-dated membership), nor learn whether a person id exists, through a
 """
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from scoring.uk_calendar import uk_today
 from tests.conftest import KeyMaker
 from tests.factories import membership_body, person_body, pnc_id
 
@@ -27,7 +28,7 @@ def people(client: TestClient) -> dict[str, int | str]:
 
 def test_membership_for_an_out_of_area_person_is_refused_like_an_unknown_one(
         people: dict, bristol_om: TestClient, client: TestClient) -> None:
-    backdated = (date.today() - timedelta(days=800)).isoformat()
+    backdated = (uk_today() - timedelta(days=800)).isoformat()
     other = bristol_om.post("/cohort/memberships", json=membership_body(
         people["south"], area="BRISTOL", adopted_on=backdated))
     missing = bristol_om.post("/cohort/memberships", json=membership_body(
@@ -52,7 +53,7 @@ def test_membership_of_an_out_of_area_person_cannot_be_updated(
     made = client.post("/cohort/memberships", json=membership_body(
         people["south"], stream="domestic_abuse", cohort="free", area="BRISTOL")).json()
     resp = bristol_om.patch(f"/cohort/memberships/{made['id']}",
-                            json={"exited_on": date.today().isoformat(),
+                            json={"exited_on": uk_today().isoformat(),
                                   "exit_reason": "other"},
                             headers={"If-Match": '"1"'})
     assert resp.status_code == 404, resp.text

@@ -1,7 +1,7 @@
 """The register changes after it is written: offences corrected, records recorded in error
 deleted, referrals withdrawn, and each change shows in what is computed from the register."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from models import AuditAction, AuditEvent
+from scoring.uk_calendar import uk_today
 from tests.conftest import KeyMaker
 from tests.factories import membership_body, offence_body, person_body
 
@@ -65,7 +66,7 @@ def test_an_offence_is_corrected_with_if_match(client: TestClient, session: Sess
 @pytest.mark.parametrize(("change", "field"), [
     ({"offence_date": "1989-01-01"}, "offence_date"),           # before birth (1990)
     ({"outcome_date": "2024-03-01"}, "outcome_date"),           # before the offence
-    ({"offence_date": (date.today() + timedelta(days=30)).isoformat()}, "body"),
+    ({"offence_date": (uk_today() + timedelta(days=30)).isoformat()}, "body"),
     ({"offence_type": "no_such_type"}, "offence_type"),
     ({"ho_code": "ZZZ"}, "ho_code"),
     ({"outcome": None}, "outcome"),

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from models import CurrentScore, Offence, Person, PersonScoreRead
 from models.base import utcnow
 from scoring import score_people
+from scoring.uk_calendar import uk_today
 from service import current_scores
 from service.current_scores import CURRENT, refresh, rescore, stale_ids
 from service.demo import generate_demo, load_demo
@@ -36,7 +37,7 @@ from tests.service.import_helpers import PERSON_HEADER, person_row, post, to_csv
 
 REASON = {"reason": "recorded_in_error"}
 ROOT = Path(__file__).resolve().parents[2]
-TODAY = date.today()
+TODAY = uk_today()
 
 
 @pytest.fixture

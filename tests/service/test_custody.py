@@ -1,12 +1,13 @@
 """Custody spells change after they are recorded: a release, a sentence, a corrected start,
 each a versioned PATCH with If-Match, audited, with the no-overlap rule still holding."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from models import AuditAction, AuditEvent
+from scoring.uk_calendar import uk_today
 from tests.conftest import KeyMaker
 from tests.factories import offence_body, person_body
 
@@ -56,7 +57,7 @@ def test_the_changed_spell_keeps_the_date_and_overlap_rules(client: TestClient) 
     before_start = client.patch(url, json={"end_on": "2023-02-01"}, headers=match)
     assert before_start.status_code == 422
     assert before_start.json()["errors"][0]["loc"] == ["body", "end_on"]
-    future = (date.today() + timedelta(days=2)).isoformat()
+    future = (uk_today() + timedelta(days=2)).isoformat()
     assert client.patch(url, json={"end_on": future}, headers=match).status_code == 422
     overlap = client.patch(url, json={"start_on": "2022-05-01"}, headers=match)
     assert overlap.status_code == 409 and str(first["id"]) in overlap.json()["detail"]

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models import AuditEvent, CustodyPeriod, Person
+from scoring.uk_calendar import uk_today
 from service.errors import InvalidInput
 from service.store import imports
 from service.store.import_files import ImportFile
@@ -87,7 +88,7 @@ def test_custody_bad_rows_are_all_listed_and_nothing_is_written(
     before = client.post(f"/persons/{pid}/custody",
                          json={"start_on": "2010-01-01", "end_on": "2010-12-31"})
     assert before.status_code == 201, before.text
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (uk_today() + timedelta(days=1)).isoformat()
     rows = [
         spell(a, "E1"),                                              # 2 fine
         spell(a, "E2", "2021-05-01", "2021-04-01"),                  # 3 ends before it starts

@@ -21,6 +21,7 @@ from models.enums import ETHNICITY_CODES, Cohort, ExitReason, Outcome, Sex
 from models.identifiers import canonical_pnc_id
 from scoring.catalogue import load_catalogue
 from scoring.synthetic import synthetic_histories
+from scoring.uk_calendar import uk_today
 from service import cli
 from service.config import get_settings
 from service.db import get_engine
@@ -60,10 +61,10 @@ def test_different_seed_gives_different_data() -> None:
 
 def test_end_defaults_to_today_and_cannot_be_in_the_future() -> None:
     data = generate_demo(people=300)
-    assert data.end == date.today()
-    assert data.offences["offence_date"].max() <= pd.Timestamp(date.today())
+    assert data.end == uk_today()
+    assert data.offences["offence_date"].max() <= pd.Timestamp(uk_today())
     with pytest.raises(ValueError, match="future"):
-        generate_demo(people=10, end=date(date.today().year + 1, 1, 1))
+        generate_demo(people=10, end=date(uk_today().year + 1, 1, 1))
 
 
 # --- people -----------------------------------------------------------------------------

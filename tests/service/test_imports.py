@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from models import Offence, Person
 from models.imports import ImportSummary
+from scoring.uk_calendar import uk_today
 from service.config import get_settings
 from service.deps import catalogue_for, current_settings
 from service.main import app
@@ -83,7 +84,7 @@ def test_person_changed_field_is_updated_with_new_version(client: TestClient) ->
 def test_person_errors_list_every_bad_line_and_nothing_is_written(
         client: TestClient, session: Session) -> None:
     good, dup = pnc_id(), pnc_id()
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (uk_today() + timedelta(days=1)).isoformat()
     rows = [
         person_row(good),                                  # line 2: fine
         person_row("1979/0123456A"),                       # line 3: wrong check letter
@@ -163,7 +164,7 @@ def test_offence_bad_rows_are_all_listed_and_nothing_is_written(client: TestClie
                                                                 session: Session) -> None:
     (a,) = import_people(client, 1)
     unknown_person = pnc_id()
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (uk_today() + timedelta(days=1)).isoformat()
     rows = [
         offence_row(a, "E1"),                                        # 2 fine
         offence_row(a, "E2", offence_date="2024-02-30"),             # 3 no such date

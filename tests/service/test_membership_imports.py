@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from models import CohortMembership, Referral
+from scoring.uk_calendar import uk_today
 from tests.factories import membership_body, pnc_id
 from tests.service.import_helpers import (
     NDJSON,
@@ -24,7 +25,7 @@ M_HEADER = ("pnc_id", "cohort", "stream", "area", "adopted_on", "exited_on", "ex
             "offender_manager", "rag", "source", "source_ref")
 R_HEADER = ("pnc_id", "referring_agency", "requested_stream", "reason", "referred_on",
             "ogrs_score", "area", "source", "source_ref")
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+TOMORROW = (uk_today() + timedelta(days=1)).isoformat()
 
 
 def member(pnc: str, ref: str, **kw: object) -> list[object]:

@@ -1,9 +1,12 @@
 """Offences and custody through HTTP: catalogue mapping, date rules, idempotence, overlaps."""
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
+from scoring import uk_calendar
+from scoring.uk_calendar import uk_today
 from tests.factories import offence_body, person_body
 
 
@@ -39,7 +42,7 @@ def test_unknown_or_contradictory_types_are_422(client: TestClient) -> None:
 
 def test_future_and_pre_birth_dates_are_422(client: TestClient) -> None:
     pid = new_person(client, date_of_birth="2000-06-01")
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (uk_today() + timedelta(days=1)).isoformat()
     for body, field in ((offence_body(offence_date=tomorrow), "body"),
                         (offence_body(offence_date="1999-01-01"), "offence_date"),
                         (offence_body(offence_date="2020-01-10", outcome_date="2020-01-01"),
@@ -47,6 +50,26 @@ def test_future_and_pre_birth_dates_are_422(client: TestClient) -> None:
         resp = client.post(f"/persons/{pid}/offences", json=body)
         assert resp.status_code == 422, body
         assert any(field in e["loc"] for e in resp.json()["errors"])
+
+
+def test_today_is_the_uk_date_on_a_host_that_keeps_utc(client: TestClient,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """00:30 on 2 July in the UK is still 1 July in UTC: a night shift's offence and
+    release of that day are today's, not the future, and today's score is as of 2 July."""
+    pid = new_person(client, date_of_birth="2000-06-01")
+    monkeypatch.setattr(uk_calendar, "now_utc",
+                        lambda: datetime(2026, 7, 1, 23, 30, tzinfo=UTC))
+    offence = client.post(f"/persons/{pid}/offences", json=offence_body(
+        offence_date="2026-07-02"))
+    assert offence.status_code == 201, offence.text
+    spell = client.post(f"/persons/{pid}/custody", json={"start_on": "2026-06-20",
+                                                         "end_on": "2026-07-02"})
+    assert spell.status_code == 201, spell.text
+    assert client.post(f"/persons/{pid}/offences", json=offence_body(
+        offence_date="2026-07-03")).status_code == 422
+    score = client.get(f"/persons/{pid}/score")
+    assert score.status_code == 200, score.text
+    assert score.json()["as_of"] == "2026-07-02"
 
 
 def test_resending_a_source_record_never_duplicates(client: TestClient) -> None:
@@ -91,7 +114,7 @@ def test_custody_spells_cannot_overlap(client: TestClient) -> None:
 def test_custody_date_rules(client: TestClient) -> None:
     pid = new_person(client, date_of_birth="2000-01-01")
     url = f"/persons/{pid}/custody"
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (uk_today() + timedelta(days=1)).isoformat()
     assert client.post(url, json={"start_on": "2021-05-01", "end_on": "2021-04-01"}
                        ).status_code == 422
     assert client.post(url, json={"start_on": tomorrow}).status_code == 422

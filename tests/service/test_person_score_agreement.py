@@ -18,12 +18,13 @@ from scoring.explain import explanations_from_parts
 from scoring.score import compute_scores
 from scoring.synthetic import synthetic_histories
 from scoring.training import train_threat_model
+from scoring.uk_calendar import end_of_uk_day, uk_today
 from service.demo import generate_demo, load_demo
 from service.errors import NotFound
 from service.frames import Filters, custody_frame, offences_frame, persons_frame
-from service.scorer import Scorer, end_of_day_utc, person_score
+from service.scorer import Scorer, person_score
 
-END = date.today() - timedelta(days=1)
+END = uk_today() - timedelta(days=1)
 PEOPLE = 30  # drawn at random from the force for each case
 
 
@@ -48,7 +49,7 @@ def _batch(session: Session, scorer: Scorer, as_of: date,
            as_recorded: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     conn = session.connection()
     scope = Filters(offences_until=as_of,
-                    recorded_by=end_of_day_utc(as_of) if as_recorded else None)
+                    recorded_by=end_of_uk_day(as_of) if as_recorded else None)
     frames = (offences_frame(conn, scope), persons_frame(conn, scope), custody_frame(conn, scope))
     kwargs: dict[str, Any] = {"as_of": as_of, "catalogue": scorer.catalogue,
                               "config": scorer.config, "model": scorer.model}
@@ -111,8 +112,8 @@ def _edge_people(session: Session, as_of: date) -> list[int]:
     open on as_of and released after it, only old offences, died; some rows recorded after
     as_of (as_recorded leaves them out)."""
     area = session.exec(select(Person)).first().home_area  # type: ignore[union-attr]
-    that_day = end_of_day_utc(as_of) - timedelta(hours=6)
-    later = end_of_day_utc(as_of) + timedelta(days=3)
+    that_day = end_of_uk_day(as_of) - timedelta(hours=6)
+    later = end_of_uk_day(as_of) + timedelta(days=3)
     people = [Person(pnc_id=pnc, date_of_birth=born, home_area=area, deceased_on=died)
               for pnc, born, died in (("2001/0000001Z", date(1990, 1, 1), None),
                                       ("2001/0000002A", date(2000, 2, 29), None),

@@ -1,9 +1,10 @@
 """People through HTTP: validation, canonical PNC IDs, conflicts, search, optimistic updates."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
+from scoring.uk_calendar import uk_today
 from tests.factories import person_body
 
 PROBLEM = "application/problem+json"
@@ -42,7 +43,7 @@ def test_duplicate_pnc_id_in_another_form_is_409(client: TestClient) -> None:
 
 
 def test_unknown_area_sex_ethnicity_and_future_birth_are_422(client: TestClient) -> None:
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (uk_today() + timedelta(days=1)).isoformat()
     cases = {
         "home_area": {"home_area": "ATLANTIS"},
         "sex": {"sex": "m"},

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from models import CohortMembership, CustodyPeriod, Offence, Person
 from models.enums import Cohort, ExitReason, Outcome, Sex
 from scoring.catalogue import OffenceCatalogue, load_catalogue
+from scoring.uk_calendar import uk_today
 from service.config import get_settings
 from service.deps import current_settings, get_catalogue
 from service.main import app
@@ -281,7 +282,7 @@ def test_filters_select_memberships(client: TestClient) -> None:
     ({"area": "ATLANTIS"}, "area"),
     ({"stream": "nope"}, "stream"),
     # Well ahead: parameters are computed at collection, which may be before midnight.
-    ({"as_of": (date.today() + timedelta(days=30)).isoformat()}, "as_of"),
+    ({"as_of": (uk_today() + timedelta(days=30)).isoformat()}, "as_of"),
     ({"as_of": "2022-13-01"}, "as_of"),
     ({"adopted_from": "2022-02-01", "adopted_to": "2022-01-01"}, "adopted_to"),
     ({"counting": "charged"}, "counting"),

@@ -2,12 +2,13 @@
 
 from collections.abc import Iterator
 from contextlib import nullcontext
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from scoring.uk_calendar import uk_today
 from service.jobs import get_run_scheduler
 from service.main import app
 from service.scorer import Scorer, execute_run
@@ -69,8 +70,8 @@ def test_nothing_after_as_of_counts(client: TestClient) -> None:
 
 
 def test_as_recorded_ignores_what_was_recorded_later(client: TestClient) -> None:
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
-    pid = offender(client, [(date.today() - timedelta(days=30)).isoformat()])
+    yesterday = (uk_today() - timedelta(days=1)).isoformat()
+    pid = offender(client, [(uk_today() - timedelta(days=30)).isoformat()])
     current = client.get(f"/persons/{pid}/score", params={"as_of": yesterday}).json()
     recorded = client.get(f"/persons/{pid}/score",
                           params={"as_of": yesterday, "knowledge": "as_recorded"}).json()

@@ -2,7 +2,7 @@
 answer computed afresh, after writes of every kind, and every answer is still audited."""
 
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from models import AuditEvent
+from scoring.uk_calendar import uk_today
 from service.store import shortlist_cache
 from service.store.shortlist_cache import forget_kept_lists
 from tests.factories import membership_body, offence_body, person_body
@@ -18,7 +19,7 @@ PATHS = ("/shortlists/migration", "/shortlists/migration/counts", "/shortlists/e
 
 
 def days_ago(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (uk_today() - timedelta(days=days)).isoformat()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 exports equal to the JSON, reproducibility, roles, areas and the audit trail."""
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from models import AuditAction, AuditEvent
 from scoring.shortlist import DEFAULT_PATH
+from scoring.uk_calendar import uk_today
 from service.config import get_settings
 from service.exports import (
     CANDIDATE_COLUMNS,
@@ -312,8 +313,8 @@ def test_exit_review_lists_members_serving_long_sentences(client: TestClient) ->
 
 def test_as_recorded_lists_only_what_was_known_by_the_end_of_as_of(client: TestClient) -> None:
     """Everything here is recorded today: unknown at the end of yesterday, known today."""
-    today, yesterday = date.today().isoformat(), (date.today() - timedelta(days=1)).isoformat()
-    pid = offender(client, [(date.today() - timedelta(days=30)).isoformat()])
+    today, yesterday = uk_today().isoformat(), (uk_today() - timedelta(days=1)).isoformat()
+    pid = offender(client, [(uk_today() - timedelta(days=30)).isoformat()])
     quiet = offender(client, ["2022-01-01"])
     client.post("/cohort/memberships", json=membership_body(quiet, adopted_on="2022-06-01"))
     current = shortlist(client, as_of=yesterday)
