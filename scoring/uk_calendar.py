@@ -19,9 +19,16 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+def uk_date(moment: datetime) -> date:
+    """The UK calendar day of a timezone-aware moment (a `recorded_at`, a `created_at`)."""
+    if moment.tzinfo is None:
+        raise ValueError("a moment without a time zone has no UK date")
+    return moment.astimezone(UK_TIME).date()
+
+
 def uk_today() -> date:
     """Today's date in the UK: the latest date a record may carry, and `as_of` by default."""
-    return now_utc().astimezone(UK_TIME).date()
+    return uk_date(now_utc())
 
 
 def end_of_uk_day(day: date) -> datetime:

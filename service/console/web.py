@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from models import Role
+from scoring.uk_calendar import uk_date
 from service.console.session import PurposeRequired, SignInRequired, may_see_people
 from service.errors import DomainError
 from service.security import Principal
@@ -112,5 +113,6 @@ def _interval(value: Any) -> str:
     return "–" if not value else f"{float(value[0]):.1f} to {float(value[1]):.1f}%"
 
 
-templates.env.filters.update(num=_num, money=_money, pct=_pct, interval=_interval)
+templates.env.filters.update(num=_num, money=_money, pct=_pct, interval=_interval,
+                             uk_date=uk_date)
 

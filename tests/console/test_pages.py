@@ -2,6 +2,7 @@
 and the IDIOM page showing exactly the API's numbers."""
 
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -497,3 +498,16 @@ def test_model_page_shows_the_external_evaluation_beside_the_back_test(
 def test_openapi_has_no_console_routes() -> None:
     paths = app.openapi()["paths"]
     assert not [p for p in paths if p.startswith("/console")]
+
+
+def test_an_evaluation_made_after_midnight_uk_time_shows_the_uk_date(
+        console: SignIn, session: Session) -> None:
+    # 23:30 UTC on 1 July is 00:30 on 2 July in the UK, the day the force knows it by.
+    session.add(ModelEvaluation(created_at=datetime(2026, 7, 1, 23, 30, tzinfo=UTC),
+                                uploaded_by="admin console", source="night shift upload",
+                                cohort_rows=10, matched_rows=8, unmatched_pnc_ids=2,
+                                positives=3, current_version="none", figures={}))
+    session.commit()
+    page = console("analyst").get("/console/model")
+    assert page.status_code == 200, page.text
+    assert "(2026-07-02, night shift upload)" in page.text

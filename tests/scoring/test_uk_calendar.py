@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scoring import uk_calendar
-from scoring.uk_calendar import UK_TIME, end_of_uk_day, uk_today
+from scoring.uk_calendar import UK_TIME, end_of_uk_day, uk_date, uk_today
 
 
 @pytest.mark.parametrize(("utc", "today"), [
@@ -42,3 +42,10 @@ def test_an_as_of_day_ends_at_midnight_uk_time(day: date, last_utc_hour: int) ->
 def test_a_moment_belongs_to_the_uk_day_whose_end_it_does_not_pass(moment: datetime) -> None:
     day = moment.astimezone(UK_TIME).date()
     assert end_of_uk_day(day - timedelta(1)) < moment <= end_of_uk_day(day)
+
+
+def test_a_recorded_moment_has_the_uk_date_and_a_naive_one_none() -> None:
+    assert uk_date(datetime(2026, 7, 1, 23, 30, tzinfo=UTC)) == date(2026, 7, 2)
+    assert uk_date(datetime(2026, 12, 1, 23, 30, tzinfo=UTC)) == date(2026, 12, 1)
+    with pytest.raises(ValueError, match="no UK date"):
+        uk_date(datetime(2026, 7, 1, 23, 30))
