@@ -10,6 +10,8 @@ from sqlalchemy import Column, DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from scoring.uk_calendar import utcnow as utcnow  # the one clock, for the models' timestamps
+
 # Deterministic constraint names, so Alembic migrations can name what they drop.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -62,12 +64,6 @@ def _utc_if_naive(value: datetime) -> datetime:
 
 
 UtcSearchBound = Annotated[IsoDateTime, AfterValidator(_utc_if_naive)]
-
-
-def utcnow() -> datetime:
-    """Now, timezone-aware UTC (audit and recorded_at timestamps are never naive)."""
-    return datetime.now(UTC)
-
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 UK_TIME = ZoneInfo("Europe/London")
 
 
-def now_utc() -> datetime:
-    """The clock (one place, so a test can move it)."""
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC: the service's one clock (audit and recorded_at timestamps,
+    which are never naive, and the UK date), so a test can move it in one place."""
     return datetime.now(UTC)
 
 
@@ -28,7 +29,7 @@ def uk_date(moment: datetime) -> date:
 
 def uk_today() -> date:
     """Today's date in the UK: the latest date a record may carry, and `as_of` by default."""
-    return uk_date(now_utc())
+    return uk_date(utcnow())
 
 
 def end_of_uk_day(day: date) -> datetime:

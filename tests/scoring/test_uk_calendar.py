@@ -22,7 +22,7 @@ from scoring.uk_calendar import UK_TIME, end_of_uk_day, uk_date, uk_today
 ])
 def test_today_is_the_uk_date(monkeypatch: pytest.MonkeyPatch, utc: datetime,
                               today: date) -> None:
-    monkeypatch.setattr(uk_calendar, "now_utc", lambda: utc)
+    monkeypatch.setattr(uk_calendar, "utcnow", lambda: utc)
     assert uk_today() == today
 
 

@@ -57,7 +57,7 @@ def test_today_is_the_uk_date_on_a_host_that_keeps_utc(client: TestClient,
     """00:30 on 2 July in the UK is still 1 July in UTC: a night shift's offence and
     release of that day are today's, not the future, and today's score is as of 2 July."""
     pid = new_person(client, date_of_birth="2000-06-01")
-    monkeypatch.setattr(uk_calendar, "now_utc",
+    monkeypatch.setattr(uk_calendar, "utcnow",
                         lambda: datetime(2026, 7, 1, 23, 30, tzinfo=UTC))
     offence = client.post(f"/persons/{pid}/offences", json=offence_body(
         offence_date="2026-07-02"))
