@@ -148,7 +148,8 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
             if missing else None}, status=422 if missing else 200, headers=NO_STORE)
     the_area, the_stream = fields["area"], fields["stream"]
     require_area_visible(principal, the_area)
-    day = form_date(fields["as_of"], "as_of") or uk_today()
+    today = uk_today()
+    day = form_date(fields["as_of"], "as_of") or today
     meeting = None
     if chosen_meeting is not None:
         meeting = _visible_meeting(auditor, chosen_meeting)
@@ -194,7 +195,7 @@ def meeting_page(request: Request, session: SessionDep, scorer: ScorerDep,
         "token_field": FORM_TOKEN_FIELD,
         "cohorts": list(Cohort), "exit_reasons": list(ExitReason),
         "kinds": [DecisionKind.adopt, DecisionKind.decline, DecisionKind.defer],
-        "today": uk_today(), "self_url": _page_url(fields, meeting_id=chosen_meeting),
+        "today": today, "self_url": _page_url(fields, meeting_id=chosen_meeting),
     }, headers=NO_STORE)
 
 

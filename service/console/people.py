@@ -97,8 +97,9 @@ def _quarters(as_of: date) -> list[date]:
 def person_page(request: Request, person_id: IdPath, session: SessionDep, scorer: ScorerDep,
                 auditor: ConsoleAuditor, why: Purpose, as_of: str | None = None) -> Response:
     """One person: score and why, RFG over time, offences, custody, memberships (audited)."""
-    day = form_date(as_of, "as_of") or uk_today()
-    if day > uk_today():
+    today = uk_today()
+    day = form_date(as_of, "as_of") or today
+    if day > today:
         raise invalid_field(["query", "as_of"], "as_of cannot be in the future")
     person = visible_person(session, auditor, person_id)
     score = person_score(session=session, person_id=person_id, as_of=day, scorer=scorer)

@@ -188,12 +188,14 @@ def sign_out(request: Request, session: SessionDep, settings: SettingsDep,
         if row.method == "oidc" and provider is not None and row.issuer == provider.issuer:
             at_provider = provider.end_session_url(settings.oidc_post_logout_redirect_uri
                                                    or str(request.url_for("signed_out")))
-    # A page that moves on by itself, not a redirect: the pages' CSP (form-action 'self')
-    # stops a form's redirect to another site, as at sign-in.
-    response = render(request, "signing_out.html", {"title": "Signing out", "principal": None,
-                                                    "end_session_url": at_provider},
-                      headers=NO_STORE) if at_provider else \
-        RedirectResponse("/console/sign-in", status_code=303)
+    if at_provider is None:
+        response: Response = RedirectResponse("/console/sign-in", status_code=303)
+    else:
+        # A page that moves on by itself, not a redirect: the pages' CSP (form-action
+        # 'self') stops a form's redirect to another site, as at sign-in.
+        response = render(request, "signing_out.html", {
+            "title": "Signing out", "principal": None, "end_session_url": at_provider},
+            headers=NO_STORE)
     clear_session_cookie(response)
     return response
 

@@ -72,8 +72,9 @@ def generate_demo(*, seed: int = DEFAULT_SEED, people: int = 30_000, end: date |
     expected mean number of offences per person before custody removes some.
     Raises ValueError on sizes that cannot make sense or an `end` in the future.
     """
-    end = uk_today() if end is None else end
-    if end > uk_today():
+    today = uk_today()
+    end = today if end is None else end
+    if end > today:
         raise ValueError("end cannot be in the future")
     if not 1 <= people <= MAX_PEOPLE or years < 2 or offences_per_person < 1:
         raise ValueError(f"need 1 <= people <= {MAX_PEOPLE:,}, years >= 2 and "

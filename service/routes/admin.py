@@ -111,8 +111,9 @@ def retention_review(
     indicative six years with no offence, custody or active membership; deaths are listed
     too), oldest activity first. It lists; it never deletes: each erasure is a separate,
     audited DELETE /persons/{id} with reason retention_review."""
-    day = as_of or uk_today()
-    if day > uk_today():
+    today = uk_today()
+    day = as_of or today
+    if day > today:
         raise invalid_field(["query", "as_of"], "as_of cannot be in the future")
     areas = None if principal.areas is None else sorted(principal.areas)
     due = retention_store.people_due(session=session, rule=rule, as_of=day, areas=areas)

@@ -177,11 +177,11 @@ def record_decision(*, session: Session, scorer: Scorer, config: ShortlistConfig
     """
     person = lock_person(session, decision_in.person_id)
     require_reference(session, Stream, decision_in.stream, field="stream")
-    held_on, kind = meeting.held_on, decision_in.decision
-    if kind in (DecisionKind.adopt, DecisionKind.exit) and held_on > uk_today():
+    held_on, kind, today = meeting.held_on, decision_in.decision, uk_today()
+    if kind in (DecisionKind.adopt, DecisionKind.exit) and held_on > today:
         raise invalid_field(["body", "decision"],
                             "a meeting dated in the future cannot adopt or exit yet")
-    seen_as_of = decision_in.shortlist_as_of or min(held_on, uk_today())
+    seen_as_of = decision_in.shortlist_as_of or min(held_on, today)
     entry = entry_seen(session=session, scorer=scorer, area=meeting.area,
                        stream=decision_in.stream, as_of=seen_as_of,
                        person_id=decision_in.person_id, exit_list=kind == DecisionKind.exit,

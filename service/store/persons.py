@@ -1,6 +1,5 @@
 """People: create, read, find by PNC ID, update with optimistic concurrency."""
 
-
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
