@@ -7,6 +7,7 @@ each module gets its own scratch database on that server, dropped afterwards.
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 # Tests send far more unauthenticated requests from one address than any person would; the
@@ -20,7 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models import ApiKeyCreate, Role
-from service.db import get_session, make_engine
+from service.config import get_settings
+from service.db import get_engine, get_session, make_engine
 from service.jobs import get_rescorer
 from service.main import app
 from service.migrate import upgrade
@@ -33,6 +35,21 @@ TEST_DATABASE = os.environ.get("IOM_TEST_DATABASE", "sqlite")
 # fail a correct property on a slow tick, so none is set; a test sets a budget where it means one.
 settings.register_profile("shared_machine", deadline=None)
 settings.load_profile("shared_machine")
+
+
+@contextmanager
+def command_line_on(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The command line pointed at `url` (DATABASE_URL, with the cached settings and engine
+    dropped), and its engine let go afterwards, so a scratch database can be dropped."""
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        yield url
+    finally:
+        get_engine().dispose()
+        get_settings.cache_clear()
+        get_engine.cache_clear()
 
 
 def is_postgres() -> bool:

@@ -34,11 +34,12 @@ from models import (
 )
 from service.cli_changes import prune
 from service.config import get_settings
-from service.db import get_engine, get_session
+from service.db import get_session
 from service.main import app
 from service.rawdb import connect
 from service.store.changes import Cursor, decode_cursor, encode_cursor
 from service.store.keys import create_key
+from tests.conftest import command_line_on
 from tests.factories import membership_body, offence_body, person_body, pnc_id
 from tests.service.test_imports import (
     OFFENCE_HEADER,
@@ -558,14 +559,8 @@ def test_pruning_refuses_cursors_from_before_it(admin: TestClient, engine: Engin
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from service.cli import main
 
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    try:
+    with command_line_on(database_url, monkeypatch):
         assert main(["changes", "prune", "--older-than-days", "30"]) == 0  # nothing that old
-    finally:
-        get_settings.cache_clear()
-        get_engine.cache_clear()
     for _ in range(3):  # entries past the first cursor to prune (SQLite keeps the newest)
         _person(admin)
     old = page(admin, limit=1)["items"][0]["cursor"]

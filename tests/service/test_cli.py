@@ -10,18 +10,14 @@ from sqlalchemy import inspect
 
 from service.cli import main
 from service.config import get_settings
-from service.db import get_engine, make_engine
+from service.db import make_engine
+from tests.conftest import command_line_on
 
 
 @pytest.fixture
 def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield url
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    with command_line_on(f"sqlite:///{tmp_path / 'cli.db'}", monkeypatch) as url:
+        yield url
 
 
 def test_migrate_creates_every_table(sqlite_env: str) -> None:

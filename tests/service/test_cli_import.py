@@ -12,8 +12,7 @@ from sqlmodel import Session, select
 
 from models import AuditEvent, CustodyPeriod, Person
 from service.cli import main
-from service.config import get_settings
-from service.db import get_engine
+from tests.conftest import command_line_on
 from tests.factories import pnc_id
 
 
@@ -21,13 +20,8 @@ from tests.factories import pnc_id
 def db_env(database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The CLI pointed at this module's migrated database (SQLite or PostgreSQL); its
     writes are real commits, so each test uses people of its own."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield database_url
-    get_engine().dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    with command_line_on(database_url, monkeypatch) as url:
+        yield url
 
 
 def write(path: Path, lines: list[str]) -> str:

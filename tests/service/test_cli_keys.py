@@ -13,21 +13,17 @@ from sqlmodel import Session, col, select
 from models import ApiKey, ApiKeyCreate, ChangesPruned, Person, Role
 from service.cli import main
 from service.config import get_settings
-from service.db import get_engine
 from service.security import principal_for_key
 from service.store.keys import create_key
+from tests.conftest import command_line_on
 from tests.factories import pnc_id
 
 
 @pytest.fixture
 def db_env(database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The CLI pointed at this module's migrated database; its writes are real commits."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    with command_line_on(database_url, monkeypatch) as url:
+        yield url
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -23,10 +23,10 @@ from scoring.catalogue import load_catalogue
 from scoring.synthetic import synthetic_histories
 from scoring.uk_calendar import uk_today
 from service import cli
-from service.config import get_settings
 from service.db import get_engine
 from service.demo import DEFAULT_SEED, DemoData, DemoDataExists, generate_demo, load_demo
 from service.demo.tables import AREA_SHARES, STREAMS
+from tests.conftest import command_line_on
 
 END = date(2025, 6, 30)
 AREAS = set(AREA_SHARES)
@@ -382,14 +382,8 @@ def test_replace_swaps_the_data_and_new_people_still_get_ids(engine: Engine,
 def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                  ) -> Iterator[str]:
     """DATABASE_URL pointing at a new SQLite file, with the cached settings and engine reset."""
-    url = f"sqlite:///{tmp_path}/cli.db"
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield url
-    get_engine().dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    with command_line_on(f"sqlite:///{tmp_path}/cli.db", monkeypatch) as url:
+        yield url
 
 
 def test_cli_demo_migrates_loads_and_summarises(cli_database: str,
